@@ -1,0 +1,107 @@
+"""SQLAlchemy 2 tables for the inventory and for each AP's polled state.
+
+Portable SQL only (SQLite now, PostgreSQL by URL): string ids chosen by the city, no
+database-specific types. Times are stored as UTC epoch seconds (float) so that both
+engines and every process agree without time-zone conversion.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class District(Base):
+    __tablename__ = "districts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # GeoJSON geometry, filled by the districts import of a later issue.
+    boundary_geojson: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CredentialProfile(Base):
+    """SNMP (v2c or v3) and optional SSH secrets, shared by many APs."""
+
+    __tablename__ = "credential_profiles"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    snmp_version: Mapped[str] = mapped_column(String(4))  # "2c" or "3"
+    snmp_community: Mapped[str | None] = mapped_column(String(200), default=None)
+    snmp_user: Mapped[str | None] = mapped_column(String(200), default=None)
+    snmp_auth_protocol: Mapped[str | None] = mapped_column(String(16), default=None)
+    snmp_auth_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    snmp_priv_protocol: Mapped[str | None] = mapped_column(String(16), default=None)
+    snmp_priv_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    ssh_username: Mapped[str | None] = mapped_column(String(200), default=None)
+    ssh_password: Mapped[str | None] = mapped_column(String(200), default=None)
+    ssh_key_file: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    district_id: Mapped[str | None] = mapped_column(
+        ForeignKey("districts.id"), default=None, index=True
+    )
+    partner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("partners.id"), default=None, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    coverage_radius_m: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+
+    aps: Mapped[list[AccessPoint]] = relationship(back_populates="site")
+
+
+class AccessPoint(Base):
+    __tablename__ = "access_points"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(253))
+    snmp_port: Mapped[int] = mapped_column(Integer)
+    ssh_port: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[str] = mapped_column(String(32))
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credential_profiles.id"))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+    site: Mapped[Site] = relationship(back_populates="aps")
+    credential: Mapped[CredentialProfile] = relationship()
+
+
+class ApStatus(Base):
+    """What the collector last concluded about an AP; written by the collector only.
+
+    Kept in the inventory database rather than the metric store because it is state, not
+    a series: the API joins it with the inventory, and it survives collector restarts.
+    """
+
+    __tablename__ = "ap_status"
+
+    ap_id: Mapped[str] = mapped_column(
+        ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="unknown")  # up/down/unknown
+    since: Mapped[float | None] = mapped_column(Float, default=None)  # state entered at
+    last_seen: Mapped[float | None] = mapped_column(Float, default=None)  # last answer
+    last_poll: Mapped[float | None] = mapped_column(Float, default=None)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    detected_profile: Mapped[str | None] = mapped_column(String(32), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)

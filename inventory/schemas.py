@@ -1,0 +1,182 @@
+"""The inventory's shapes, as pydantic models.
+
+One YAML shape serves import, export and the simulator's output; the ``*Public`` models are
+what the API returns and never carry credentials. Families follow the FastAPI template:
+``*Base`` holds the shared fields, ``*In`` is what an import file gives, ``*Public`` is
+what leaves the system.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Id = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+SiteKind = Literal[
+    "park", "market", "school", "office", "transit", "mosque", "residential", "other"
+]
+SiteStatus = Literal["active", "planned", "retired"]
+AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
+PrivProtocol = Literal["DES", "AES", "AES192", "AES256"]
+ApState = Literal["up", "down", "unknown"]
+
+SITE_KINDS: tuple[str, ...] = SiteKind.__args__
+SITE_STATUSES: tuple[str, ...] = SiteStatus.__args__
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- partners and districts -------------------------------------------------------------
+
+
+class PartnerBase(_Strict):
+    id: Id
+    name: Name
+
+
+class PartnerIn(PartnerBase):
+    pass
+
+
+class PartnerPublic(PartnerBase):
+    pass
+
+
+class DistrictBase(_Strict):
+    id: Id
+    name: Name
+
+
+class DistrictIn(DistrictBase):
+    pass
+
+
+class DistrictPublic(DistrictBase):
+    pass
+
+
+# --- credential profiles (never public) -------------------------------------------------
+
+
+def _version_as_str(value: Any) -> Any:
+    # YAML reads `version: 3` as an int and `version: 2c` as a string.
+    return str(value) if isinstance(value, int) else value
+
+
+class SnmpV2c(_Strict):
+    version: Literal["2c"]
+    community: SecretStr = Field(min_length=1)
+
+
+class SnmpV3(_Strict):
+    version: Literal["3"]
+    user: Name
+    auth_protocol: AuthProtocol = "SHA"
+    auth_key: SecretStr = Field(min_length=8)
+    priv_protocol: PrivProtocol = "AES"
+    priv_key: SecretStr = Field(min_length=8)
+
+
+class SshCredentials(_Strict):
+    username: Name
+    password: SecretStr | None = None
+    key_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> SshCredentials:
+        if (self.password is None) == (self.key_file is None):
+            raise ValueError("ssh needs exactly one of password or key_file")
+        return self
+
+
+class CredentialIn(_Strict):
+    id: Id
+    snmp: Annotated[SnmpV2c | SnmpV3, Field(discriminator="version")]
+    ssh: SshCredentials | None = None
+
+    @field_validator("snmp", mode="before")
+    @classmethod
+    def _normalise_version(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "version" in value:
+            return {**value, "version": _version_as_str(value["version"])}
+        return value
+
+
+# --- sites ------------------------------------------------------------------------------
+
+
+class SiteBase(_Strict):
+    id: Id
+    name: Name
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    district: Id | None = None
+    partner: Id | None = None
+    kind: SiteKind = "other"
+    coverage_radius_m: float = Field(default=50.0, gt=0, le=5000)
+    status: SiteStatus = "active"
+
+
+class SiteIn(SiteBase):
+    pass
+
+
+class SitePublic(SiteBase):
+    pass
+
+
+# --- access points ----------------------------------------------------------------------
+
+
+class ApBase(_Strict):
+    id: Id
+    site: Id
+    name: Name
+    host: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
+    snmp_port: int = Field(default=161, ge=1, le=65535)
+    ssh_port: int = Field(default=22, ge=1, le=65535)
+    profile: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")] = "auto"
+    enabled: bool = True
+
+
+class ApIn(ApBase):
+    credentials: Id
+
+
+class ApPublic(ApBase):
+    """An AP as the API shows it: the credential profile is not even named."""
+
+
+class InventoryDoc(_Strict):
+    """A whole inventory file: the unit of validation and of export."""
+
+    partners: list[PartnerIn] = Field(default_factory=list)
+    districts: list[DistrictIn] = Field(default_factory=list)
+    credentials: list[CredentialIn] = Field(default_factory=list)
+    sites: list[SiteIn] = Field(default_factory=list)
+    aps: list[ApIn] = Field(default_factory=list)
+
+
+INVENTORY_SECTIONS: dict[str, type[_Strict]] = {
+    "partners": PartnerIn,
+    "districts": DistrictIn,
+    "credentials": CredentialIn,
+    "sites": SiteIn,
+    "aps": ApIn,
+}
