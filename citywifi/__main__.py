@@ -1,0 +1,3 @@
+from citywifi.cli import main
+
+main()

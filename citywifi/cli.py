@@ -1,0 +1,254 @@
+"""The ``citywifi`` command: thin wiring from flags to settings to the packages.
+
+Options given here override ``CITYWIFI_*`` variables, which override ``citywifi.toml``;
+an option left out leaves the lower layers in charge (see citywifi.settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from contextlib import suppress
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from citywifi.errors import CitywifiError
+from citywifi.log import setup_logging
+from citywifi.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="citywifi: network management for a city's public WiFi.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+inventory_app = typer.Typer(help="Import and export sites, APs, partners and credentials.")
+app.add_typer(inventory_app, name="inventory")
+
+log = logging.getLogger("citywifi")
+
+
+def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
+    """Settings from the global options, this command's options, env and toml."""
+    merged = {**(ctx.obj or {}), **overrides}
+    try:
+        settings = load_settings(**merged)
+    except Exception as exc:  # pydantic's ValidationError: say it in one block and stop
+        typer.echo(f"error: invalid settings:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+    setup_logging(settings.log_level)
+    return settings
+
+
+def _stop_event_on_signals() -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM, so loops finish their work and exit cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="State directory [env CITYWIFI_DATA_DIR].")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR [env CITYWIFI_LOG_LEVEL].")
+    ] = None,
+) -> None:
+    ctx.obj = {"data_dir": data_dir, "log_level": log_level}
+
+
+@app.command("config")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective settings (secrets redacted) as JSON."""
+    typer.echo(json.dumps(_settings(ctx).redacted(), indent=2))
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    aps: Annotated[int, typer.Option(min=1, max=60_000, help="Number of access points.")] = 300,
+    seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 1,
+    inventory_out: Annotated[
+        Path | None, typer.Option(help="Write the city's inventory YAML here once serving.")
+    ] = None,
+    snmp_port: Annotated[int, typer.Option(min=1, max=65535)] = 1161,
+    base_address: Annotated[
+        str, typer.Option(help="First AP address; one loopback address per AP.")
+    ] = "127.1.0.1",
+) -> None:
+    """Serve a simulated city of access points (SNMP v2c) on loopback addresses."""
+    _settings(ctx)
+    from simulators.city import build_city
+    from simulators.run import run_simulator, write_inventory
+
+    city = build_city(aps, seed, base_address=base_address, snmp_port=snmp_port)
+
+    def ready() -> None:
+        if inventory_out is not None:
+            write_inventory(city, inventory_out)
+        log.info("simulating %d APs from %s on UDP port %d", aps, base_address, snmp_port)
+
+    async def main() -> None:
+        await run_simulator(city, stop=_stop_event_on_signals(), ready=ready)
+
+    _run(main())
+
+
+@app.command()
+def collect(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option(help="Poll every AP once, then exit.")] = False,
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between polls [env CITYWIFI_POLL_INTERVAL_S].")
+    ] = None,
+) -> None:
+    """Poll every enabled AP and write metrics to the store."""
+    settings = _settings(ctx, poll_interval_s=interval)
+    from collector.engine import Collector
+    from inventory.db import make_engine
+    from timeseries import open_store
+
+    async def main() -> None:
+        engine = make_engine(settings.db_url)
+        store = open_store(settings.store_url)
+        collector = Collector(settings, engine, store)
+        try:
+            await collector.run(once=once, stop=_stop_event_on_signals())
+        finally:
+            collector.close()
+            store.close()
+            engine.dispose()
+
+    _run(main())
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="[env CITYWIFI_API_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="[env CITYWIFI_API_PORT]")] = None,
+) -> None:
+    """Serve the API and the web page."""
+    settings = _settings(ctx, api_host=host, api_port=port)
+    import uvicorn
+
+    from api.app import create_app
+
+    typer.echo(f"citywifi API and status page on http://{settings.api_host}:{settings.api_port}/")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    aps: Annotated[int, typer.Option(min=1, max=60_000, help="Simulated access points.")] = 300,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="API and page port.")] = 8080,
+    interval: Annotated[float, typer.Option(min=1.0, help="Seconds between polls.")] = 10.0,
+    duration: Annotated[
+        float | None, typer.Option(min=1.0, help="Stop after this many seconds.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 1,
+    snmp_port: Annotated[int, typer.Option(min=1, max=65535)] = 1161,
+) -> None:
+    """Simulated city → collector → embedded store → API and page, in one command."""
+    settings = _settings(ctx)
+    from citywifi.demo import run_demo
+
+    _run_sync(
+        lambda: run_demo(
+            settings,
+            aps=aps,
+            port=port,
+            interval=interval,
+            duration=duration,
+            seed=seed,
+            snmp_port=snmp_port,
+        )
+    )
+
+
+@inventory_app.command("import")
+def inventory_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[bool, typer.Option(help="Validate only; change nothing.")] = False,
+) -> None:
+    """Import YAML (all sections) or CSV (sites or APs); all rows or none."""
+    settings = _settings(ctx)
+    from inventory import import_file, validate_file
+    from inventory.db import make_engine
+
+    engine = make_engine(settings.db_url)
+    try:
+        if dry_run:
+            _run_sync(lambda: validate_file(engine, file))
+            typer.echo(f"{file}: valid, nothing imported (dry run)")
+        else:
+            report = _run_sync(lambda: import_file(engine, file))
+            typer.echo(report.summary())
+    finally:
+        engine.dispose()
+
+
+@inventory_app.command("export")
+def inventory_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")
+    ] = None,
+) -> None:
+    """Write the inventory as YAML (the import format). It contains credentials."""
+    settings = _settings(ctx)
+    from inventory import export_yaml
+    from inventory.db import make_engine
+
+    engine = make_engine(settings.db_url)
+    try:
+        text = export_yaml(engine)
+    finally:
+        engine.dispose()
+    typer.echo("note: the export contains SNMP and SSH credentials in clear", err=True)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+
+
+def _run(coro: Any) -> None:
+    _run_sync(lambda: asyncio.run(coro))
+
+
+def _run_sync(fn: Any) -> Any:
+    """Run a command body; a CitywifiError becomes one clear message and exit status 1."""
+    try:
+        return fn()
+    except CitywifiError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def main() -> None:
+    app(prog_name="citywifi")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

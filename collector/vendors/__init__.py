@@ -1,0 +1,1 @@
+"""Vendor profiles as data; loaded by name through collector.profiles, never imported."""

@@ -1,0 +1,91 @@
+"""Settings precedence: CLI flag > CITYWIFI_* env > citywifi.toml > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from citywifi.settings import Settings, load_settings, redact_url
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("CITYWIFI_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def write_toml(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def test_defaults_put_everything_in_the_data_dir(tmp_path: Path) -> None:
+    s = Settings()
+    assert s.data_dir == Path(".citywifi")
+    assert s.db_url == f"sqlite:///{tmp_path / '.citywifi' / 'inventory.sqlite'}"
+    assert s.store_url == f"embedded://{tmp_path / '.citywifi' / 'metrics'}"
+    assert s.poll_interval_s == 60.0
+
+
+def test_toml_beats_defaults(tmp_path: Path) -> None:
+    write_toml(tmp_path / "citywifi.toml", 'poll_interval_s = 30\ndata_dir = "/srv/cw"\n')
+    s = Settings()
+    assert s.poll_interval_s == 30.0
+    assert s.data_dir == Path("/srv/cw")
+
+
+def test_env_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_toml(tmp_path / "citywifi.toml", "poll_interval_s = 30\nsnmp_retries = 3\n")
+    monkeypatch.setenv("CITYWIFI_POLL_INTERVAL_S", "15")
+    s = Settings()
+    assert s.poll_interval_s == 15.0
+    assert s.snmp_retries == 3  # not overridden, so the file still speaks
+
+
+def test_cli_beats_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYWIFI_POLL_INTERVAL_S", "15")
+    monkeypatch.setenv("CITYWIFI_DATA_DIR", "/from/env")
+    s = load_settings(poll_interval_s=5, data_dir=None)  # None = flag not given
+    assert s.poll_interval_s == 5.0
+    assert s.data_dir == Path("/from/env")
+
+
+def test_config_file_named_by_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "elsewhere.toml"
+    write_toml(other, "api_port = 9000\n")
+    monkeypatch.setenv("CITYWIFI_CONFIG", str(other))
+    assert Settings().api_port == 9000
+
+
+def test_bad_values_are_refused_with_the_field_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYWIFI_POLL_INTERVAL_S", "0")
+    with pytest.raises(ValidationError, match="poll_interval_s"):
+        Settings()
+
+
+def test_unknown_keys_in_toml_are_refused(tmp_path: Path) -> None:
+    write_toml(tmp_path / "citywifi.toml", "poll_intervall_s = 30\n")
+    with pytest.raises(ValidationError, match="poll_intervall_s"):
+        Settings()
+
+
+def test_secrets_never_print() -> None:
+    s = Settings(
+        database_url="postgresql://noc:pg-secret@127.0.0.1/citywifi",
+        timeseries_url="influxdb+http://127.0.0.1:8086?org=city&bucket=wifi&token=tok-secret",
+    )
+    shown = repr(s) + str(s) + str(s.redacted())
+    assert "pg-secret" not in shown
+    assert "tok-secret" not in shown
+    assert "postgresql://noc:***@127.0.0.1/citywifi" in shown
+    assert "org=city" in shown
+
+
+def test_redact_url_leaves_plain_urls_alone() -> None:
+    assert redact_url("sqlite:////abs/path.db") == "sqlite:////abs/path.db"
+    assert redact_url("embedded:///var/lib/x") == "embedded:///var/lib/x"
