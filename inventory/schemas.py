@@ -8,7 +8,7 @@ what leaves the system.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -34,8 +34,8 @@ AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PrivProtocol = Literal["DES", "AES", "AES192", "AES256"]
 ApState = Literal["up", "down", "unknown"]
 
-SITE_KINDS: tuple[str, ...] = SiteKind.__args__
-SITE_STATUSES: tuple[str, ...] = SiteStatus.__args__
+SITE_KINDS: tuple[str, ...] = get_args(SiteKind)
+SITE_STATUSES: tuple[str, ...] = get_args(SiteStatus)
 
 
 class _Strict(BaseModel):

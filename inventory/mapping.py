@@ -1,0 +1,155 @@
+"""The one place where the file shape and the table columns meet, in both directions.
+
+Import and export both go through here, so a field added to the schema has one obvious
+place to be mapped and the round trip ``import(export(x)) == x`` stays easy to keep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from inventory.models import AccessPoint, CredentialProfile, District, Partner, Site
+from inventory.schemas import (
+    ApIn,
+    CredentialIn,
+    DistrictIn,
+    PartnerIn,
+    SiteIn,
+    SnmpV2c,
+)
+
+Columns = dict[str, Any]
+
+TABLES: dict[str, type[Partner | District | CredentialProfile | Site | AccessPoint]] = {
+    "partners": Partner,
+    "districts": District,
+    "credentials": CredentialProfile,
+    "sites": Site,
+    "aps": AccessPoint,
+}
+
+IMPORTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "partners": ("id", "name"),
+    # boundary_geojson belongs to the districts GeoJSON import, not to this file shape.
+    "districts": ("id", "name"),
+    "credentials": tuple(c.key for c in CredentialProfile.__table__.columns),
+    "sites": tuple(c.key for c in Site.__table__.columns),
+    "aps": tuple(c.key for c in AccessPoint.__table__.columns),
+}
+"""The columns an import owns; an update writes exactly these, so nothing stale survives."""
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
+
+
+def to_columns(section: str, item: BaseModel) -> Columns:
+    if isinstance(item, PartnerIn | DistrictIn):
+        return {"id": item.id, "name": item.name}
+    if isinstance(item, CredentialIn):
+        return _credential_columns(item)
+    if isinstance(item, SiteIn):
+        values = item.model_dump(exclude={"district", "partner"})
+        return {**values, "district_id": item.district, "partner_id": item.partner}
+    if isinstance(item, ApIn):
+        values = item.model_dump(exclude={"site", "credentials"})
+        return {**values, "site_id": item.site, "credential_id": item.credentials}
+    raise TypeError(f"no columns for {section}: {type(item).__name__}")
+
+
+def _credential_columns(item: CredentialIn) -> Columns:
+    # Every column is set, None where it does not apply: a profile moved from v2c to v3
+    # must not keep its old community (and the other way round).
+    ssh = item.ssh
+    columns: Columns = {
+        "id": item.id,
+        "snmp_version": item.snmp.version,
+        "snmp_community": None,
+        "snmp_user": None,
+        "snmp_auth_protocol": None,
+        "snmp_auth_key": None,
+        "snmp_priv_protocol": None,
+        "snmp_priv_key": None,
+        "ssh_username": ssh.username if ssh else None,
+        "ssh_password": _secret(ssh.password) if ssh else None,
+        "ssh_key_file": ssh.key_file if ssh else None,
+    }
+    if isinstance(item.snmp, SnmpV2c):
+        columns["snmp_community"] = _secret(item.snmp.community)
+    else:
+        columns["snmp_user"] = item.snmp.user
+        columns["snmp_auth_protocol"] = item.snmp.auth_protocol
+        columns["snmp_auth_key"] = _secret(item.snmp.auth_key)
+        columns["snmp_priv_protocol"] = item.snmp.priv_protocol
+        columns["snmp_priv_key"] = _secret(item.snmp.priv_key)
+    return columns
+
+
+# --- back to the file shape (export) ----------------------------------------------------
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def partner_doc(row: Partner) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name}
+
+
+def district_doc(row: District) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name}
+
+
+def credential_doc(row: CredentialProfile) -> dict[str, Any]:
+    snmp: dict[str, Any]
+    if row.snmp_version == "2c":
+        snmp = {"version": "2c", "community": row.snmp_community}
+    else:
+        snmp = {
+            "version": row.snmp_version,
+            "user": row.snmp_user,
+            "auth_protocol": row.snmp_auth_protocol,
+            "auth_key": row.snmp_auth_key,
+            "priv_protocol": row.snmp_priv_protocol,
+            "priv_key": row.snmp_priv_key,
+        }
+    doc: dict[str, Any] = {"id": row.id, "snmp": snmp}
+    if row.ssh_username is not None:
+        doc["ssh"] = _without_none(
+            {
+                "username": row.ssh_username,
+                "password": row.ssh_password,
+                "key_file": row.ssh_key_file,
+            }
+        )
+    return doc
+
+
+def site_doc(row: Site) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "lat": row.lat,
+        "lon": row.lon,
+        "district": row.district_id,
+        "partner": row.partner_id,
+        "kind": row.kind,
+        "coverage_radius_m": row.coverage_radius_m,
+        "status": row.status,
+    }
+
+
+def ap_doc(row: AccessPoint) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "site": row.site_id,
+        "name": row.name,
+        "host": row.host,
+        "snmp_port": row.snmp_port,
+        "ssh_port": row.ssh_port,
+        "profile": row.profile,
+        "enabled": row.enabled,
+        "credentials": row.credential_id,
+    }
