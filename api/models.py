@@ -1,0 +1,81 @@
+"""Response shapes that exist only in the API (envelopes, status rows, series, health).
+
+Inventory objects reuse the ``*Public`` models of :mod:`inventory.schemas`, which by
+construction carry no credentials; nothing here may add a credential field either.
+Times leave the API as timezone-aware UTC datetimes, which pydantic renders as ISO 8601
+with a ``Z`` suffix, so every client parses one format.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from inventory.schemas import ApPublic, ApState, SitePublic
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SitesPublic(_Out):
+    data: list[SitePublic]
+    count: int  # all sites matching the filters, not the page size
+
+
+class ApsPublic(_Out):
+    data: list[ApPublic]
+    count: int
+
+
+class SeriesPoint(_Out):
+    ts: datetime  # start of the step bucket
+    value: float | None  # None where the bucket had no samples: a gap, not a zero
+
+
+class SeriesPublic(_Out):
+    ap: str
+    metric: str
+    unit: str
+    start: datetime
+    end: datetime
+    step: float
+    points: list[SeriesPoint]
+
+
+class StatusRow(_Out):
+    ap_id: str
+    name: str
+    site_id: str
+    site_name: str
+    district: str | None
+    partner: str | None
+    state: ApState
+    since: datetime | None
+    last_seen: datetime | None
+    clients: float | None
+    uptime_s: float | None
+    rx_bps: float | None
+    tx_bps: float | None
+
+
+class StatusSummary(_Out):
+    up: int = 0
+    down: int = 0
+    unknown: int = 0
+    total: int = 0
+
+
+class StatusPublic(_Out):
+    data: list[StatusRow]
+    count: int
+    summary: StatusSummary  # over every row matching the filters, not just this page
+
+
+class HealthPublic(_Out):
+    status: Literal["ok", "error"]
+    inventory: str
+    store: str
+    message: str | None = None

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import NOW, FakeStore, sample
+
+ISO_NOW = "2026-01-01T00:00:00Z"
+
+
+def test_series_buckets_means_and_gaps(client: TestClient, store: FakeStore) -> None:
+    store.write([sample("ap-02", NOW - 290, clients=4), sample("ap-02", NOW - 250, clients=6)])
+    r = client.get(
+        "/api/v1/aps/ap-02/series",
+        params={"metric": "clients", "start": NOW - 300, "end": NOW, "step": 60},
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ap"] == "ap-02"
+    assert body["metric"] == "clients"
+    assert body["unit"] == "1"
+    assert body["start"] == "2025-12-31T23:55:00Z"
+    assert body["end"] == ISO_NOW
+    assert body["step"] == 60
+    assert [p["value"] for p in body["points"]] == [5.0, None, None, None, 3.0]
+    assert body["points"][0]["ts"] == "2025-12-31T23:55:00Z"
+
+
+def test_series_accepts_iso_8601_and_naive_means_utc(client: TestClient) -> None:
+    r = client.get(
+        "/api/v1/aps/ap-01/series",
+        params={"metric": "rx_bps", "start": "2025-12-31T23:58:00", "end": ISO_NOW, "step": 60},
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["unit"] == "bit/s"
+    assert [p["value"] for p in body["points"]] == [1e6, 2.5e6]
+
+
+def test_series_defaults_to_last_hour_with_about_300_points(client: TestClient) -> None:
+    before = datetime.now(tz=UTC).timestamp()
+    body = client.get("/api/v1/aps/ap-01/series?metric=clients").json()
+    end = datetime.fromisoformat(body["end"]).timestamp()
+    start = datetime.fromisoformat(body["start"]).timestamp()
+    assert before - 1 <= end <= before + 60
+    assert end - start == pytest.approx(3600)
+    assert body["step"] == 15  # a round step: 3600 s / 15 s = 240 points, ≤ 300
+    assert len(body["points"]) == 240
+
+
+def test_series_default_step_for_a_day(client: TestClient) -> None:
+    body = client.get(
+        "/api/v1/aps/ap-01/series", params={"metric": "clients", "start": 0, "end": 86400}
+    ).json()
+    assert body["step"] == 300
+    assert len(body["points"]) == 288
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"metric": "temperature"}, "unknown metric 'temperature'; valid metrics: clients, "),
+        ({}, "query.metric: Field required"),
+        ({"metric": "clients", "start": 100, "end": 100}, "query.end: end ("),
+        ({"metric": "clients", "start": 200, "end": 100}, "must be after start"),
+        ({"metric": "clients", "step": 0}, "query.step: step must be a positive number of seconds"),
+        ({"metric": "clients", "step": -5}, "query.step: "),
+        ({"metric": "clients", "start": 0, "end": 20000, "step": 1}, "20000 points requested"),
+        ({"metric": "clients", "start": "yesterday"}, "query.start: Value error, not a time"),
+        ({"metric": "clients", "end": "2026-13-45T00:00:00Z"}, "query.end: "),
+        ({"metric": "clients", "start": "nan"}, "query.start: "),
+    ],
+)
+def test_series_422(client: TestClient, params: dict[str, object], fragment: str) -> None:
+    r = client.get("/api/v1/aps/ap-01/series", params=params)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert fragment in body["message"]
+    assert body["detail"]
+
+
+def test_series_at_the_point_limit_is_allowed(client: TestClient) -> None:
+    r = client.get(
+        "/api/v1/aps/ap-01/series",
+        params={"metric": "clients", "start": 0, "end": 11000, "step": 1},
+    )
+    assert r.status_code == 200
+    assert len(r.json()["points"]) == 11000
+
+
+def test_series_every_metric_name_is_accepted(client: TestClient) -> None:
+    from timeseries.vocabulary import AP_METRICS
+
+    for name in AP_METRICS:
+        assert client.get(f"/api/v1/aps/ap-01/series?metric={name}").status_code == 200
+
+
+def test_series_unknown_ap_is_404(client: TestClient) -> None:
+    r = client.get("/api/v1/aps/ap-99/series?metric=clients")
+    assert r.status_code == 404
+    assert "ap-99" in r.json()["message"]
+
+
+def test_series_store_failure_is_503(client: TestClient, store: FakeStore) -> None:
+    store.fail = True
+    r = client.get("/api/v1/aps/ap-01/series?metric=clients")
+    assert r.status_code == 503
+    assert r.json()["message"] == "metric store unavailable: fake store is down"

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import FakeStore
+
+
+def by_id(body: dict[str, list[dict[str, object]]]) -> dict[object, dict[str, object]]:
+    return {row["ap_id"]: row for row in body["data"]}
+
+
+def test_status_rows_one_per_enabled_ap(client: TestClient) -> None:
+    body = client.get("/api/v1/status").json()
+    assert [r["ap_id"] for r in body["data"]] == ["ap-01", "ap-02", "ap-03", "ap-04", "ap-06"]
+    assert body["count"] == 5
+    assert body["summary"] == {"up": 3, "down": 1, "unknown": 1, "total": 5}
+
+
+def test_status_row_fields(client: TestClient) -> None:
+    rows = by_id(client.get("/api/v1/status").json())
+    assert rows["ap-01"] == {
+        "ap_id": "ap-01",
+        "name": "s-park ap-01",
+        "site_id": "s-park",
+        "site_name": "Riverside Park",
+        "district": "d-north",
+        "partner": "p-bank",
+        "state": "up",
+        "since": "2025-12-31T22:00:00Z",
+        "last_seen": "2025-12-31T23:59:48Z",
+        "clients": 12.0,  # the newest sample wins
+        "uptime_s": 7188.0,
+        "rx_bps": 2.5e6,
+        "tx_bps": 1.25e6,
+    }
+    # Only some metrics reported: the others are null, never a made-up zero.
+    assert rows["ap-02"]["clients"] == 3.0
+    assert rows["ap-02"]["rx_bps"] is None
+    assert rows["ap-03"]["state"] == "down"
+    # Zero is a value, not a gap.
+    assert rows["ap-06"]["clients"] == 0.0
+
+
+def test_ap_without_status_row_is_unknown(client: TestClient) -> None:
+    row = by_id(client.get("/api/v1/status").json())["ap-04"]
+    assert row["state"] == "unknown"
+    assert row["since"] is None
+    assert row["last_seen"] is None
+    assert row["clients"] is None
+    assert row["partner"] is None
+
+
+def test_summary_counts_whole_filtered_set_not_page(client: TestClient) -> None:
+    body = client.get("/api/v1/status?limit=2&offset=1").json()
+    assert [r["ap_id"] for r in body["data"]] == ["ap-02", "ap-03"]
+    assert body["count"] == 5
+    assert body["summary"] == {"up": 3, "down": 1, "unknown": 1, "total": 5}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "summary"),
+    [
+        ("district=d-north", ["ap-01", "ap-02", "ap-03", "ap-06"], (3, 1, 0)),
+        ("partner=p-telco", ["ap-03", "ap-06"], (1, 1, 0)),
+        ("site=s-school", ["ap-04"], (0, 0, 1)),
+        ("state=up", ["ap-01", "ap-02", "ap-06"], (3, 0, 0)),
+        ("state=unknown", ["ap-04"], (0, 0, 1)),
+        ("state=down&district=d-south", [], (0, 0, 0)),
+        ("site=nowhere", [], (0, 0, 0)),
+    ],
+)
+def test_status_filters(
+    client: TestClient, query: str, expected: list[str], summary: tuple[int, int, int]
+) -> None:
+    body = client.get(f"/api/v1/status?{query}").json()
+    assert [r["ap_id"] for r in body["data"]] == expected
+    assert body["count"] == len(expected)
+    up, down, unknown = summary
+    assert body["summary"] == {"up": up, "down": down, "unknown": unknown, "total": len(expected)}
+
+
+def test_status_invalid_state_is_422(client: TestClient) -> None:
+    r = client.get("/api/v1/status?state=sideways")
+    assert r.status_code == 422
+    assert "query.state:" in r.json()["message"]
+
+
+def test_status_store_down_is_503_with_message(client: TestClient, store: FakeStore) -> None:
+    store.fail = True
+    r = client.get("/api/v1/status")
+    assert r.status_code == 503
+    assert "metric store unavailable" in r.json()["message"]
