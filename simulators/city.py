@@ -1,0 +1,308 @@
+"""A whole simulated city generated from a seed: districts, partners, sites and APs.
+
+The city is plain data plus one :class:`~simulators.device.Device` per AP. Its inventory
+is a plain dict in the inventory file's YAML shape; nothing here imports the product's
+inventory code, so the simulator stays an honest stand-in for real hardware.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import random
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from citywifi.errors import SimulatorError
+from simulators import names
+from simulators.device import Device
+from simulators.device_mib import Identity, build_mib
+from simulators.mib import MibView
+from simulators.vendors import VENDORS, Model, VendorProfile
+
+SSID = "CityWiFi"
+SSH_PORT = 2222
+KM_PER_DEG_LAT = 110.574
+MAX_RADIUS_KM = 8.0
+
+KIND_WEIGHTS = {
+    "park": 16,
+    "market": 14,
+    "school": 14,
+    "office": 12,
+    "transit": 12,
+    "mosque": 16,
+    "residential": 16,
+}
+COVERAGE_M = {
+    "park": 80,
+    "market": 60,
+    "school": 50,
+    "office": 40,
+    "transit": 60,
+    "mosque": 40,
+    "residential": 70,
+}
+APS_PER_SITE = {1: 50, 2: 35, 3: 15}
+SPONSORED_SHARE = 0.6
+UNIFI_SHARE = 0.45
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class District:
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: str
+    community: str
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    lat: float
+    lon: float
+    district: str
+    partner: str | None
+    kind: str
+    coverage_radius_m: float
+
+
+@dataclass
+class SimAp:
+    """One simulated AP: where it listens, what it is, and how it behaves."""
+
+    id: str
+    site: str
+    name: str
+    host: str
+    snmp_port: int
+    credentials: str
+    community: str
+    vendor: VendorProfile
+    model: Model
+    device: Device
+    identity: Identity
+
+    @cached_property
+    def mib(self) -> MibView:
+        return build_mib(self.device, self.vendor, self.model, self.identity)
+
+
+@dataclass
+class City:
+    seed: int
+    partners: list[Partner] = field(default_factory=list)
+    districts: list[District] = field(default_factory=list)
+    credentials: list[Credential] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    aps: list[SimAp] = field(default_factory=list)
+
+    def inventory(self) -> dict[str, Any]:
+        """The city as an inventory document (the shape of the inventory YAML file)."""
+        return {
+            "partners": [{"id": p.id, "name": p.name} for p in self.partners],
+            "districts": [{"id": d.id, "name": d.name} for d in self.districts],
+            "credentials": [
+                {"id": c.id, "snmp": {"version": "2c", "community": c.community}}
+                for c in self.credentials
+            ],
+            "sites": [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "lat": s.lat,
+                    "lon": s.lon,
+                    "district": s.district,
+                    "partner": s.partner,
+                    "kind": s.kind,
+                    "coverage_radius_m": s.coverage_radius_m,
+                    "status": "active",
+                }
+                for s in self.sites
+            ],
+            "aps": [
+                {
+                    "id": ap.id,
+                    "site": ap.site,
+                    "name": ap.name,
+                    "host": ap.host,
+                    "snmp_port": ap.snmp_port,
+                    "ssh_port": SSH_PORT,
+                    "profile": "auto",
+                    "credentials": ap.credentials,
+                    "enabled": True,
+                }
+                for ap in self.aps
+            ],
+        }
+
+
+def _addresses(base: str, count: int) -> list[str]:
+    """``count`` loopback addresses from ``base`` on, skipping .0 and .255 host bytes and
+    staying inside the base's /16."""
+    try:
+        start = ipaddress.IPv4Address(base)
+    except ValueError as exc:
+        raise SimulatorError(f"base address {base!r} is not an IPv4 address") from exc
+    if not start.is_loopback:
+        raise SimulatorError(f"base address {base} is not a loopback address (127.0.0.0/8)")
+    network = ipaddress.IPv4Network(f"{start}/16", strict=False)
+    out: list[str] = []
+    address = start
+    while len(out) < count:
+        if address not in network:
+            raise SimulatorError(f"{count} APs do not fit in {network} from {base}")
+        if address.packed[3] not in (0, 255):
+            out.append(str(address))
+        address += 1
+    return out
+
+
+def _offset(lat: float, lon: float, north_km: float, east_km: float) -> tuple[float, float]:
+    return (
+        lat + north_km / KM_PER_DEG_LAT,
+        lon + east_km / (111.320 * math.cos(math.radians(lat))),
+    )
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+
+
+class _Namer:
+    """Site names by kind, made unique within the city."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+
+    def name(self, kind: str, district: str) -> str:
+        rng = self.rng
+        place = rng.choice(names.PLACES)
+        candidate = {
+            "park": lambda: rng.choice(names.PARKS),
+            "market": lambda: rng.choice(names.MARKETS),
+            "school": lambda: f"{rng.choice(names.SCHOOLS)} {rng.randint(1, 80)} {district}",
+            "office": lambda: f"{rng.choice(names.OFFICES)} {place}",
+            "transit": lambda: f"{rng.choice(names.TRANSIT)} {place}",
+            "mosque": lambda: f"{rng.choice(names.MOSQUES)} {place}",
+            "residential": lambda: f"RW {rng.randint(1, 15):02d} {place}",
+        }[kind]()
+        unique, n = candidate, 1
+        while unique in self.used:
+            n += 1
+            unique = f"{candidate} {n}"
+        self.used.add(unique)
+        return unique
+
+
+def build_city(
+    aps: int,
+    seed: int = 1,
+    *,
+    base_address: str = "127.1.0.1",
+    snmp_port: int = 1161,
+    center: tuple[float, float] = (-6.9175, 107.6191),
+    utc_offset_h: float = 7.0,
+) -> City:
+    """Generate a city of exactly ``aps`` APs; the same arguments give the same city."""
+    if aps < 1:
+        raise SimulatorError("a city needs at least one AP")
+    rng = random.Random(f"city:{seed}")
+    hosts = _addresses(base_address, aps)
+    city = City(seed=seed)
+
+    n_districts = max(1, min(12, math.isqrt(aps)))
+    for i, name in enumerate(rng.sample(names.DISTRICTS, n_districts), start=1):
+        distance, angle = 6.0 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        lat, lon = _offset(*center, distance * math.cos(angle), distance * math.sin(angle))
+        city.districts.append(District(f"d{i:02d}", name, lat, lon))
+    for district in city.districts:
+        community = "".join(rng.choices("abcdefghijkmnpqrstuvwxyz23456789", k=14))
+        city.credentials.append(Credential(f"snmp-{district.id}", f"cw{community}"))
+
+    n_partners = max(1, min(8, aps // 6))
+    for i, name in enumerate(rng.sample(names.PARTNERS, n_partners), start=1):
+        city.partners.append(Partner(f"p{i:02d}", name))
+    partner_weights = [rng.uniform(0.5, 3.0) for _ in city.partners]
+
+    namer = _Namer(rng)
+    utc_offset_s = round(utc_offset_h * 3600)
+    remaining, n_sites = aps, 0
+    while remaining:
+        n_sites += 1
+        district_index = rng.randrange(len(city.districts))
+        district = city.districts[district_index]
+        kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+        north, east = rng.gauss(0, 0.9), rng.gauss(0, 0.9)
+        lat, lon = _offset(district.lat, district.lon, north, east)
+        lat, lon = _clamp(center, lat, lon)
+        partner = None
+        if rng.random() < SPONSORED_SHARE:
+            partner = rng.choices(city.partners, weights=partner_weights)[0].id
+        per_site = rng.choices(list(APS_PER_SITE), weights=list(APS_PER_SITE.values()))[0]
+        per_site = min(per_site, remaining)
+        radius = COVERAGE_M[kind] * rng.uniform(0.8, 1.3) * (1 + 0.3 * (per_site - 1))
+        site = Site(
+            id=f"s{n_sites:04d}",
+            name=namer.name(kind, district.name),
+            lat=round(lat, 6),
+            lon=round(lon, 6),
+            district=district.id,
+            partner=partner,
+            kind=kind,
+            coverage_radius_m=float(round(radius)),
+        )
+        city.sites.append(site)
+        vendor = VENDORS["unifi" if rng.random() < UNIFI_SHARE else "mikrotik"]
+        for k in range(1, per_site + 1):
+            number = aps - remaining + 1
+            ap_id = f"ap{number:05d}"
+            ap_name = f"{_slug(district.name)}-{site.id}-{k}"
+            mac = bytes.fromhex(rng.choice(vendor.mac_prefixes).replace(":", "")) + bytes(
+                rng.getrandbits(8) & 0xF0 for _ in range(3)
+            )
+            city.aps.append(
+                SimAp(
+                    id=ap_id,
+                    site=site.id,
+                    name=ap_name,
+                    host=hosts[number - 1],
+                    snmp_port=snmp_port,
+                    credentials=f"snmp-{district.id}",
+                    community=city.credentials[district_index].community,
+                    vendor=vendor,
+                    model=rng.choice(vendor.models),
+                    device=Device(
+                        f"{seed}:{ap_id}", kind, radios=vendor.radios, utc_offset_s=utc_offset_s
+                    ),
+                    identity=Identity(ap_name, site.name, SSID, mac),
+                )
+            )
+            remaining -= 1
+    return city
+
+
+def _clamp(center: tuple[float, float], lat: float, lon: float) -> tuple[float, float]:
+    """Pull a point back inside MAX_RADIUS_KM of the city centre."""
+    north = (lat - center[0]) * KM_PER_DEG_LAT
+    east = (lon - center[1]) * 111.320 * math.cos(math.radians(center[0]))
+    distance = math.hypot(north, east)
+    if distance <= MAX_RADIUS_KM:
+        return lat, lon
+    shrink = MAX_RADIUS_KM * 0.98 / distance
+    return _offset(center[0], center[1], north * shrink, east * shrink)

@@ -1,0 +1,275 @@
+"""How one simulated AP behaves over time: uptime, clients, traffic, CPU.
+
+Every value is a pure function of (device seed, time). Traffic is piecewise constant over
+15-minute slots of a local week, so a byte counter is an exact integral that costs O(1):
+whole weeks times the weekly total, plus a prefix sum, plus a partial slot. Counters are
+therefore monotonic between reboots and identical for the same seed and instant, with no
+state to step forward and nothing that drifts when a request arrives late.
+
+Reboots follow a seeded schedule (every 25-45 days at a seeded phase), so sysUpTime differs
+per AP and is itself a pure function of time; :meth:`Device.reboot` adds an ad-hoc reboot
+on top, the hook later fault injection needs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+SLOT_MS = 900_000
+SLOTS = 7 * 24 * 4
+WEEK_MS = SLOT_MS * SLOTS
+_MONDAY_SHIFT_MS = 3 * 86_400_000  # 1970-01-01 was a Thursday
+DAY_S = 86_400
+
+MAX_AP_RATE_BPS = 20_000_000
+MIN_ACTIVE_RATE_BPS = 100_000
+BACKGROUND_RATE_BPS = 16_000  # beacons and management frames with nobody associated
+
+
+@dataclass(frozen=True)
+class Bump:
+    """A Gaussian rise in activity around ``hour`` on the given weekdays (Monday = 0)."""
+
+    hour: float
+    width: float
+    height: float
+    days: frozenset[int]
+
+
+_ALL = frozenset(range(7))
+_WEEKDAYS = frozenset(range(5))
+_WEEKEND = frozenset({5, 6})
+_FRIDAY = frozenset({4})
+
+# Site kinds as data: a floor level plus bumps. Normalised so each kind peaks at 1.0.
+SITE_PROFILES: dict[str, tuple[float, tuple[Bump, ...]]] = {
+    "park": (
+        0.08,
+        (
+            Bump(17.5, 2.5, 0.7, _ALL),
+            Bump(20.0, 1.5, 0.4, _ALL),
+            Bump(9.0, 2.0, 0.4, _WEEKEND),
+            Bump(15.5, 3.0, 0.6, _WEEKEND),
+        ),
+    ),
+    "market": (
+        0.06,
+        (
+            Bump(6.5, 1.5, 0.6, _ALL),
+            Bump(18.5, 2.5, 0.8, _ALL),
+            Bump(11.0, 3.0, 0.4, _WEEKEND),
+        ),
+    ),
+    "school": (
+        0.03,
+        (
+            Bump(8.5, 1.8, 1.0, _WEEKDAYS),
+            Bump(12.5, 1.5, 0.5, _WEEKDAYS),
+            Bump(9.5, 2.0, 0.1, _WEEKEND),
+        ),
+    ),
+    "office": (
+        0.04,
+        (
+            Bump(10.0, 2.0, 0.9, _WEEKDAYS),
+            Bump(14.5, 2.0, 0.9, _WEEKDAYS),
+            Bump(12.0, 1.0, 0.3, _WEEKDAYS),
+        ),
+    ),
+    "transit": (
+        0.08,
+        (
+            Bump(7.0, 1.2, 1.0, _WEEKDAYS),
+            Bump(17.5, 1.5, 1.0, _WEEKDAYS),
+            Bump(12.0, 4.0, 0.3, _ALL),
+        ),
+    ),
+    "mosque": (
+        0.05,
+        (
+            Bump(4.6, 0.6, 0.6, _ALL),  # Subuh
+            Bump(12.1, 0.7, 0.6, _ALL),  # Dzuhur
+            Bump(12.1, 0.8, 0.6, _FRIDAY),  # Jumat prayers
+            Bump(15.3, 0.6, 0.5, _ALL),  # Ashar
+            Bump(18.0, 0.6, 0.8, _ALL),  # Maghrib
+            Bump(19.3, 0.6, 0.6, _ALL),  # Isya
+        ),
+    ),
+    "residential": (
+        0.10,
+        (
+            Bump(20.0, 2.5, 0.9, _ALL),
+            Bump(6.5, 1.0, 0.3, _ALL),
+            Bump(14.0, 3.0, 0.4, _WEEKEND),
+        ),
+    ),
+    "other": (0.10, (Bump(13.0, 4.0, 0.5, _ALL),)),
+}
+
+
+@cache
+def activity(kind: str) -> tuple[float, ...]:
+    """Relative activity per slot of the local week, peaking at 1.0."""
+    base, bumps = SITE_PROFILES.get(kind, SITE_PROFILES["other"])
+    raw = []
+    for slot in range(SLOTS):
+        day, hour = divmod(slot / 4, 24)
+        level = base
+        for bump in bumps:
+            if int(day) in bump.days:
+                distance = abs(hour - bump.hour)
+                distance = min(distance, 24 - distance)
+                level += bump.height * math.exp(-0.5 * (distance / bump.width) ** 2)
+        raw.append(level)
+    peak = max(raw)
+    return tuple(level / peak for level in raw)
+
+
+_NOISE_BITS = 12
+
+
+@cache
+def _noise(sigma: float) -> tuple[float, ...]:
+    """A fixed pool of log-normal factors (mean ~1): drawing an index from it is ~10x
+    cheaper than ``lognormvariate``, which matters when 2,000 APs build their tables."""
+    rng = random.Random(f"noise:{sigma}")
+    return tuple(rng.lognormvariate(0, sigma) for _ in range(1 << _NOISE_BITS))
+
+
+def week_position(now_ms: int, utc_offset_s: int) -> tuple[int, int, int]:
+    """(whole weeks, slot, ms into slot) of a Unix time in ms, in local time."""
+    ms = now_ms + utc_offset_s * 1000 + _MONDAY_SHIFT_MS
+    weeks, in_week = divmod(ms, WEEK_MS)
+    slot, within = divmod(in_week, SLOT_MS)
+    return weeks, slot, within
+
+
+class Device:
+    """One AP's behaviour; ``radios`` carry client traffic, the uplink carries their sum."""
+
+    def __init__(
+        self,
+        seed: str,
+        kind: str,
+        *,
+        radios: int = 2,
+        utc_offset_s: int = 7 * 3600,
+        reboot_every_s: float | None = None,
+    ) -> None:
+        self.seed = seed
+        self.kind = kind
+        self.radios = radios
+        self.utc_offset_s = utc_offset_s
+        rng = random.Random(f"device:{seed}")
+        # Whole milliseconds, so that boot time is exact and never jitters with rounding.
+        self.reboot_every_ms = int((reboot_every_s or rng.uniform(25, 45) * DAY_S) * 1000)
+        self.reboot_phase_ms = rng.randrange(self.reboot_every_ms)
+        popularity = min(2.5, max(0.4, rng.lognormvariate(0, 0.35)))
+        first = rng.uniform(8, 22) * popularity
+        self.capacity = [first] + [first * rng.uniform(0.7, 1.3) for _ in range(radios - 1)]
+        self.per_client_bps = rng.uniform(0.15, 0.5) * 1e6
+        self.night_floor = 1 if rng.random() < 0.93 else 0
+        self.upload_permille = rng.randint(80, 200)
+        self.cpu_base = rng.randint(2, 8)
+        self._extra_boot_ms: int | None = None
+        self._base_cache: tuple[int, list[int]] = (-1, [])
+
+    # --- the weekly tables, built on first use -------------------------------------------
+
+    @cached_property
+    def _tables(self) -> tuple[list[array[int]], list[array[int]]]:
+        """Per radio: clients per slot and the prefix sum of downstream bytes per slot."""
+        rng = random.Random(f"traffic:{self.seed}")
+        bits = rng.getrandbits
+        mild, wide = _noise(0.25), _noise(0.35)
+        shape = activity(self.kind)
+        clients = [array("H", bytes(2 * SLOTS)) for _ in range(self.radios)]
+        prefix = [array("q", bytes(8 * (SLOTS + 1))) for _ in range(self.radios)]
+        for slot in range(SLOTS):
+            counts = [round(cap * shape[slot] * mild[bits(_NOISE_BITS)]) for cap in self.capacity]
+            if sum(counts) < self.night_floor:
+                counts[rng.randrange(self.radios)] = self.night_floor
+            rates = []
+            for count in counts:
+                rate = count * self.per_client_bps * wide[bits(_NOISE_BITS)]
+                rates.append(max(rate, MIN_ACTIVE_RATE_BPS if count else BACKGROUND_RATE_BPS))
+            total = sum(rates)
+            scale = min(1.0, MAX_AP_RATE_BPS / total)
+            for radio in range(self.radios):
+                clients[radio][slot] = counts[radio]
+                slot_bytes = int(rates[radio] * scale * (SLOT_MS / 1000) / 8)
+                prefix[radio][slot + 1] = prefix[radio][slot] + slot_bytes
+        return clients, prefix
+
+    def _cumulative(self, radio: int, now_ms: int) -> int:
+        """Downstream bytes on a radio from an arbitrary origin to ``now_ms``."""
+        prefix = self._tables[1][radio]
+        weeks, slot, within = week_position(now_ms, self.utc_offset_s)
+        start = prefix[slot]
+        return weeks * prefix[SLOTS] + start + (prefix[slot + 1] - start) * within // SLOT_MS
+
+    # --- time since boot -----------------------------------------------------------------
+
+    def boot_ms(self, now_ms: int) -> int:
+        """When the device last booted, as Unix time in ms, seen from ``now_ms``."""
+        scheduled = now_ms - (now_ms - self.reboot_phase_ms) % self.reboot_every_ms
+        extra = self._extra_boot_ms
+        if extra is None or extra > now_ms or extra < scheduled:
+            return scheduled
+        return extra
+
+    def boot_time(self, now: float) -> float:
+        return self.boot_ms(int(now * 1000)) / 1000
+
+    def reboot(self, at: float) -> None:
+        """An unscheduled reboot at ``at``: uptime and counters restart from there."""
+        self._extra_boot_ms = int(at * 1000)
+
+    def uptime_cs(self, now: float) -> int:
+        """Centiseconds since boot, unwrapped (the MIB wraps it at 2^32 as TimeTicks)."""
+        now_ms = int(now * 1000)
+        return (now_ms - self.boot_ms(now_ms)) // 10
+
+    def _since_boot(self, radio: int, now: float) -> int:
+        now_ms = int(now * 1000)
+        boot = self.boot_ms(now_ms)
+        cached_boot, bases = self._base_cache
+        if cached_boot != boot:
+            bases = [self._cumulative(r, boot) for r in range(self.radios)]
+            self._base_cache = (boot, bases)
+        return self._cumulative(radio, now_ms) - bases[radio]
+
+    # --- what the MIB shows --------------------------------------------------------------
+
+    def clients(self, radio: int, now: float) -> int:
+        return self._tables[0][radio][week_position(int(now * 1000), self.utc_offset_s)[1]]
+
+    def total_clients(self, now: float) -> int:
+        return sum(self.clients(radio, now) for radio in range(self.radios))
+
+    def tx_bytes(self, radio: int, now: float) -> int:
+        """Bytes sent to clients on a radio since boot (downstream)."""
+        return self._since_boot(radio, now)
+
+    def rx_bytes(self, radio: int, now: float) -> int:
+        """Bytes received from clients on a radio since boot (upstream)."""
+        return self._since_boot(radio, now) * self.upload_permille // 1000
+
+    def rate_bps(self, radio: int, now: float) -> float:
+        """Current downstream rate on a radio: what the counters integrate."""
+        prefix = self._tables[1][radio]
+        slot = week_position(int(now * 1000), self.utc_offset_s)[1]
+        return (prefix[slot + 1] - prefix[slot]) * 8 / (SLOT_MS / 1000)
+
+    def rx_errors(self, radio: int, now: float) -> int:
+        return self.rx_bytes(radio, now) // 3_000_000
+
+    def cpu_load(self, now: float) -> int:
+        mbps = sum(self.rate_bps(radio, now) for radio in range(self.radios)) / 1e6
+        slot = week_position(int(now * 1000), self.utc_offset_s)[1]
+        jitter = (slot * 2_654_435_761 + len(self.seed)) % 5
+        return min(100, self.cpu_base + int(mbps * 2.5) + jitter)

@@ -1,0 +1,73 @@
+"""The CLI as an engineer uses it: flags over env over file, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from citywifi.cli import app
+
+runner = CliRunner()
+
+GOOD = """\
+districts: [{id: d01, name: Coblong}]
+credentials: [{id: c1, snmp: {version: "2c", community: s3cret-community}}]
+sites:
+  - {id: s1, name: Taman, lat: -6.9, lon: 107.6, district: d01, kind: park}
+aps:
+  - {id: ap1, site: s1, name: taman-1, host: 127.1.0.1, credentials: c1}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("CITYWIFI_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "citywifi.toml").write_text('data_dir = "from-file"\nlog_level = "WARNING"\n')
+    monkeypatch.setenv("CITYWIFI_DATA_DIR", "from-env")
+    shown = json.loads(runner.invoke(app, ["config"]).stdout)
+    assert shown["data_dir"] == "from-env"
+    assert shown["log_level"] == "WARNING"
+    shown = json.loads(runner.invoke(app, ["--data-dir", "from-flag", "config"]).stdout)
+    assert shown["data_dir"] == "from-flag"
+
+
+def test_bad_setting_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYWIFI_SNMP_RETRIES", "many")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert "snmp_retries" in result.stderr
+
+
+def test_import_then_export_round_trips(tmp_path: Path) -> None:
+    src = tmp_path / "inv.yaml"
+    src.write_text(GOOD)
+    result = runner.invoke(app, ["inventory", "import", str(src)])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, ["inventory", "import", str(src)])
+    assert again.exit_code == 0
+    out = tmp_path / "out.yaml"
+    exported = runner.invoke(app, ["inventory", "export", "-o", str(out)])
+    assert exported.exit_code == 0
+    assert "credentials in clear" in exported.stderr
+    assert "s3cret-community" in out.read_text()
+
+
+def test_bad_row_names_file_and_line_and_imports_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("lat: -6.9", "lat: 123"))
+    result = runner.invoke(app, ["inventory", "import", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:4" in result.stderr
+    assert "lat" in result.stderr
+    exported = runner.invoke(app, ["inventory", "export"])
+    assert "ap1" not in exported.stdout

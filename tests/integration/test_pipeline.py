@@ -1,0 +1,156 @@
+"""Simulator → collector → store → API on real sockets and real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from citywifi.settings import Settings
+from collector.engine import Collector, CycleReport
+from inventory import import_file
+from inventory.db import make_engine
+from tests.integration.conftest import Proc, citywifi_env, free_port, wait_for
+from timeseries import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def start_city(spawn: Callable[..., Proc], tmp_path: Path, aps: int, base: str) -> tuple[Path, int]:
+    port = free_port(socket.SOCK_DGRAM, base)
+    inventory = tmp_path / "city.yaml"
+    sim = spawn(
+        [
+            "simulate",
+            "--aps",
+            str(aps),
+            "--seed",
+            "7",
+            "--snmp-port",
+            str(port),
+            "--base-address",
+            base,
+            "--inventory-out",
+            str(inventory),
+        ]
+    )
+    wait_for(lambda: inventory.exists() or sim.popen.poll() is not None, 60, "the simulator")
+    assert sim.popen.poll() is None, sim.output()
+    return inventory, port
+
+
+def add_dead_ap(inventory: Path, tmp_path: Path, port: int) -> Path:
+    """An AP whose address has nothing listening: a dead device."""
+    doc = yaml.safe_load(inventory.read_text())
+    ap = dict(doc["aps"][0], id="ap-dead", name="dead-one", host="127.1.254.254", snmp_port=port)
+    extra = tmp_path / "dead.yaml"
+    extra.write_text(yaml.safe_dump({"aps": [ap]}))
+    return extra
+
+
+def test_pipeline_on_real_sockets(spawn: Callable[..., Proc], tmp_path: Path) -> None:
+    inventory, port = start_city(spawn, tmp_path, aps=20, base="127.1.200.1")
+    settings = Settings(
+        data_dir=tmp_path / "state", snmp_timeout_s=0.5, snmp_retries=0, down_after_failures=2
+    )
+    engine = make_engine(settings.db_url)
+    import_file(engine, inventory)
+    import_file(engine, add_dead_ap(inventory, tmp_path, port))
+    store = open_store(settings.store_url)
+
+    async def two_cycles() -> list[CycleReport]:
+        collector = Collector(settings, engine, store)
+        try:
+            first = await collector.run_cycle()
+            await asyncio.sleep(2.0)
+            return [first, await collector.run_cycle()]
+        finally:
+            collector.close()
+
+    reports = asyncio.run(two_cycles())
+    for report in reports:
+        assert (report.attempted, report.answered, report.failed) == (21, 20, 1)
+        assert report.metric_errors == 0
+        assert report.store_ok
+
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/api/v1/status", params={"limit": 5000}).json()
+        rows = {r["ap_id"]: r for r in body["data"]}
+        assert body["count"] == 21
+        assert body["summary"]["up"] == 20 and body["summary"]["down"] == 1
+        assert rows["ap-dead"]["state"] == "down" and rows["ap-dead"]["clients"] is None
+        live = [r for r in rows.values() if r["ap_id"] != "ap-dead"]
+        assert all(r["state"] == "up" and r["uptime_s"] > 0 for r in live)
+        assert sum(r["clients"] > 0 for r in live) >= 16
+        for r in live:
+            assert 0 < r["rx_bps"] < 1e9 and 0 < r["tx_bps"] < 1e9, r
+        series = client.get(
+            f"/api/v1/aps/{live[0]['ap_id']}/series", params={"metric": "clients", "step": 60}
+        ).json()
+        assert any(p["value"] is not None for p in series["points"])
+    store.close()
+    engine.dispose()
+
+
+def status(url: str) -> dict[str, Any] | None:
+    try:
+        response = httpx.get(f"{url}api/v1/status", params={"limit": 5000}, timeout=2)
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def test_demo_serves_all_aps_up_within_30_s(spawn: Callable[..., Proc], tmp_path: Path) -> None:
+    """The issue's acceptance: `citywifi demo --aps 50 --duration 60`, all up within 30 s."""
+    port = free_port()
+    started = time.monotonic()
+    demo = spawn(
+        [
+            "demo",
+            "--aps",
+            "50",
+            "--duration",
+            "60",
+            "--port",
+            str(port),
+            "--interval",
+            "5",
+            "--snmp-port",
+            str(free_port(socket.SOCK_DGRAM, "127.1.0.1")),
+        ],
+        citywifi_env(tmp_path),
+    )
+    url = f"http://127.0.0.1:{port}/"
+
+    def all_up() -> dict[str, Any] | None:
+        assert demo.popen.poll() is None, demo.output()
+        body = status(url)
+        return body if body and body["summary"]["up"] == 50 else None
+
+    wait_for(all_up, 30 - (time.monotonic() - started), "all 50 APs up")
+
+    def with_rates() -> list[dict[str, Any]] | None:
+        body = status(url)
+        rows = body["data"] if body else []
+        return rows if sum(r["rx_bps"] is not None for r in rows) >= 45 else None
+
+    rows = wait_for(with_rates, 20, "rates after a second poll")
+    assert len(rows) == 50
+    assert sum((r["clients"] or 0) > 0 for r in rows) >= 40
+    rates = [r[k] for r in rows for k in ("rx_bps", "tx_bps") if r[k] is not None]
+    assert all(0 < bps < 1e9 for bps in rates), rates
+    assert "open http://127.0.0.1:" in demo.output()
+    assert httpx.get(url, timeout=2).status_code == 200  # the page
+
+    demo.popen.wait(timeout=60)
+    assert demo.popen.returncode == 0, demo.output()
+    assert "stopped" in demo.output()
