@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,6 +31,9 @@ class Missing(enum.Enum):
 
 
 Value = int | str | bytes | Missing
+
+# Room for a few thousand answers in flight (the kernel doubles the figure for overhead).
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
 VarBinds = list[tuple[str, Value]]
 
 
@@ -134,10 +138,21 @@ class FakeScraper:
 class PysnmpScraper:
     """SNMP v2c over pysnmp's v1arch asyncio API, one dispatcher for the event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
         from pysnmp.hlapi.v1arch.asyncio import SnmpDispatcher
 
-        self._dispatcher = SnmpDispatcher()
+        # Our own socket, so that its receive buffer can be sized: hundreds of answers
+        # arriving together overflow the default buffer and are silently dropped.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        self.receive_buffer_bytes = _grow_receive_buffer(sock, receive_buffer_bytes)
+        self._transport_dispatcher = AsyncioDispatcher()
+        self._transport_dispatcher.register_transport(
+            udp.DOMAIN_NAME, udp.UdpAsyncioTransport().open_server_mode(sock=sock)
+        )
+        self._dispatcher = SnmpDispatcher(self._transport_dispatcher)
         self._transports: dict[tuple[str, int, float, int], Any] = {}
         self._auth: dict[str, Any] = {}
 
@@ -207,6 +222,20 @@ class PysnmpScraper:
 
     def close(self) -> None:
         self._dispatcher.close()
+        self._transport_dispatcher.close_dispatcher()
+
+
+def _grow_receive_buffer(sock: socket.socket, wanted: int) -> int:
+    """Ask for ``wanted`` bytes; root may exceed net.core.rmem_max, others are capped."""
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    try:
+        if force is None:
+            raise PermissionError
+        sock.setsockopt(socket.SOL_SOCKET, force, wanted)
+    except PermissionError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+    got: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    return got
 
 
 _MISSING_BY_TAG = {
