@@ -55,9 +55,7 @@ class MetricStore(Protocol):
         """Newest values per AP of measurement ``ap`` (all APs when ``aps`` is None)."""
         ...
 
-    def series(
-        self, ap: str, metric: str, start: float, end: float, step: float
-    ) -> list[Point]:
+    def series(self, ap: str, metric: str, start: float, end: float, step: float) -> list[Point]:
         """One AP's metric over [start, end) in buckets of ``step`` seconds, gaps as None."""
         ...
 
