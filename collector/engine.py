@@ -61,6 +61,7 @@ class Collector:
         self._readings: dict[str, CounterReading] = {}
         self._profiles: dict[str, str] = {}  # detected profile per AP whose profile is auto
         self._loaded_state = False
+        self._said_skipped = False
 
     @property
     def scraper(self) -> Scraper:
@@ -165,6 +166,13 @@ class Collector:
                     detected_profile=self._profiles.get(ap.ap_id, result.profile),
                     last_error=health.last_error,
                 )
+            )
+        if skipped and not self._said_skipped:
+            self._said_skipped = True
+            log.warning(
+                "%d APs use SNMPv3 credentials, which this collector does not poll yet;"
+                " they stay 'unknown'",
+                skipped,
             )
         store_ok = await self._write(samples)
         await asyncio.to_thread(self._record, updates)

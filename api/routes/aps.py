@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep, StoreDep
+from api.filters import DistrictQuery, PartnerQuery, SiteQuery, scope
 from api.models import ApsPublic, SeriesPoint, SeriesPublic
 from inventory.models import AccessPoint, Site
 from inventory.schemas import ApPublic
@@ -115,20 +116,14 @@ def _utc(ts: float) -> datetime:
 @router.get("", response_model=ApsPublic)
 def list_aps(
     session: SessionDep,
-    district: Annotated[str | None, Query(description="District id (of the AP's site).")] = None,
-    partner: Annotated[str | None, Query(description="Partner id (of the AP's site).")] = None,
-    site: Annotated[str | None, Query(description="Site id.")] = None,
+    district: DistrictQuery = None,
+    partner: PartnerQuery = None,
+    site: SiteQuery = None,
     enabled: Annotated[bool | None, Query()] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    conditions: list[ColumnElement[bool]] = []
-    if district is not None:
-        conditions.append(Site.district_id == district)
-    if partner is not None:
-        conditions.append(Site.partner_id == partner)
-    if site is not None:
-        conditions.append(AccessPoint.site_id == site)
+    conditions = scope(district, partner, site)
     if enabled is not None:
         conditions.append(AccessPoint.enabled == enabled)
     joined = select(AccessPoint).join(Site, AccessPoint.site_id == Site.id).where(*conditions)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep
+from api.filters import DistrictQuery, PartnerQuery, scope
 from api.models import SitesPublic
 from inventory.models import Site
 from inventory.schemas import SiteKind, SitePublic, SiteStatus
@@ -32,18 +33,14 @@ def site_public(site: Site) -> SitePublic:
 @router.get("", response_model=SitesPublic)
 def list_sites(
     session: SessionDep,
-    district: Annotated[str | None, Query(description="District id.")] = None,
-    partner: Annotated[str | None, Query(description="Partner id.")] = None,
+    district: DistrictQuery = None,
+    partner: PartnerQuery = None,
     status: Annotated[SiteStatus | None, Query()] = None,
     kind: Annotated[SiteKind | None, Query()] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    conditions: list[ColumnElement[bool]] = []
-    if district is not None:
-        conditions.append(Site.district_id == district)
-    if partner is not None:
-        conditions.append(Site.partner_id == partner)
+    conditions = scope(district, partner)
     if status is not None:
         conditions.append(Site.status == status)
     if kind is not None:

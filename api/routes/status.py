@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import Select, case, func, literal, select
 
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep, StoreDep
+from api.filters import DistrictQuery, PartnerQuery, SiteQuery, scope
 from api.models import StatusPublic, StatusRow, StatusSummary
 from inventory.models import AccessPoint, ApStatus, Site
 from inventory.schemas import ApState
@@ -36,20 +37,14 @@ def _utc(ts: float | None) -> datetime | None:
 def get_status(
     session: SessionDep,
     store: StoreDep,
-    district: Annotated[str | None, Query(description="District id.")] = None,
-    partner: Annotated[str | None, Query(description="Partner id.")] = None,
-    site: Annotated[str | None, Query(description="Site id.")] = None,
+    district: DistrictQuery = None,
+    partner: PartnerQuery = None,
+    site: SiteQuery = None,
     state: Annotated[ApState | None, Query()] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    conditions: list[ColumnElement[bool]] = [AccessPoint.enabled.is_(True)]
-    if district is not None:
-        conditions.append(Site.district_id == district)
-    if partner is not None:
-        conditions.append(Site.partner_id == partner)
-    if site is not None:
-        conditions.append(AccessPoint.site_id == site)
+    conditions = [AccessPoint.enabled.is_(True), *scope(district, partner, site)]
     if state is not None:
         conditions.append(_effective_state == state)
 
