@@ -81,6 +81,12 @@ def simulate(
     inventory_out: Annotated[
         Path | None, typer.Option(help="Write the city's inventory YAML here once serving.")
     ] = None,
+    districts_out: Annotated[
+        Path | None, typer.Option(help="Write district boundaries (GeoJSON) here.")
+    ] = None,
+    demand_out: Annotated[
+        Path | None, typer.Option(help="Write demand points (CSV: population weights) here.")
+    ] = None,
     snmp_port: Annotated[int, typer.Option(min=1, max=65535)] = 1161,
     base_address: Annotated[
         str, typer.Option(help="First AP address; one loopback address per AP.")
@@ -88,10 +94,15 @@ def simulate(
 ) -> None:
     """Serve a simulated city of access points (SNMP v2c) on loopback addresses."""
     _settings(ctx)
+    from simulators import geo
     from simulators.city import build_city
     from simulators.run import run_simulator, write_inventory
 
     city = build_city(aps, seed, base_address=base_address, snmp_port=snmp_port)
+    if districts_out is not None:
+        geo.write_districts(city, districts_out)
+    if demand_out is not None:
+        geo.write_demand(city, demand_out)
 
     def ready() -> None:
         if inventory_out is not None:

@@ -1,4 +1,4 @@
-"""Read sites or APs from a CSV file, as exported by a spreadsheet.
+"""Read sites, APs or demand points from a CSV file, as exported by a spreadsheet.
 
 The header says which section the file holds; cells are handed to the same pydantic models
 as YAML values (pydantic's lax mode turns "1161" into an int and "yes" into True), so a CSV
@@ -13,11 +13,12 @@ import io
 from pathlib import Path
 
 from inventory.rawdoc import RawInventory, RawRow
-from inventory.schemas import ApIn, SiteIn
+from inventory.schemas import ApIn, DemandPointIn, SiteIn
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "sites": tuple(SiteIn.model_fields),
     "aps": tuple(ApIn.model_fields),
+    "demand": tuple(DemandPointIn.model_fields),
 }
 
 
@@ -25,6 +26,8 @@ def section_for_header(header: list[str]) -> str | None:
     columns = set(header)
     if {"site", "host"} <= columns:
         return "aps"
+    if {"lat", "lon", "weight"} <= columns:
+        return "demand"
     if {"lat", "lon"} <= columns:
         return "sites"
     return None
@@ -42,7 +45,8 @@ def read_csv(path: Path, text: str) -> RawInventory:
         raw.problem(
             1,
             "cannot tell what this CSV holds: a sites file needs lat and lon columns, "
-            f"an APs file needs site and host columns (header: {', '.join(header)})",
+            "an APs file needs site and host columns, a demand file lat, lon and weight "
+            f"(header: {', '.join(header)})",
         )
         return raw
     known = _COLUMNS[section]

@@ -18,6 +18,7 @@ from inventory.mapping import (
     TABLES,
     ap_doc,
     credential_doc,
+    demand_doc,
     district_doc,
     partner_doc,
     site_doc,
@@ -30,6 +31,7 @@ _DOCS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "credentials": credential_doc,
     "sites": site_doc,
     "aps": ap_doc,
+    "demand": demand_doc,
 }
 
 _HEADER = (

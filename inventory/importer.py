@@ -73,7 +73,12 @@ def _upsert(session: Session, section: str, rows: list[Columns]) -> dict[str, in
         found = session.execute(select(*columns).where(table.id.in_(ids[start : start + CHUNK])))
         current.update({values.id: dict(values._mapping) for values in found})
     new = [row for row in rows if row["id"] not in current]
-    changed = [row for row in rows if row["id"] in current and current[row["id"]] != row]
+    # Compare only the columns a row gives: an omitted optional column keeps its value.
+    changed = [
+        row
+        for row in rows
+        if row["id"] in current and any(current[row["id"]][k] != v for k, v in row.items())
+    ]
     if new:
         # render_nulls keeps rows with and without None in one executemany batch.
         session.execute(insert(table).execution_options(render_nulls=True), new)

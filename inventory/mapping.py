@@ -6,14 +6,23 @@ place to be mapped and the round trip ``import(export(x)) == x`` stays easy to k
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from inventory.models import AccessPoint, CredentialProfile, District, Partner, Site
+from inventory.models import (
+    AccessPoint,
+    CredentialProfile,
+    DemandPoint,
+    District,
+    Partner,
+    Site,
+)
 from inventory.schemas import (
     ApIn,
     CredentialIn,
+    DemandPointIn,
     DistrictIn,
     PartnerIn,
     SiteIn,
@@ -22,21 +31,26 @@ from inventory.schemas import (
 
 Columns = dict[str, Any]
 
-TABLES: dict[str, type[Partner | District | CredentialProfile | Site | AccessPoint]] = {
+Table = Partner | District | CredentialProfile | Site | AccessPoint | DemandPoint
+
+TABLES: dict[str, type[Table]] = {
     "partners": Partner,
     "districts": District,
     "credentials": CredentialProfile,
     "sites": Site,
     "aps": AccessPoint,
+    "demand": DemandPoint,
 }
 
 IMPORTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "partners": ("id", "name"),
-    # boundary_geojson belongs to the districts GeoJSON import, not to this file shape.
-    "districts": ("id", "name"),
+    # A row without a boundary leaves the stored one alone (see to_columns), so importing
+    # the YAML after the districts GeoJSON does not wipe the boundaries.
+    "districts": ("id", "name", "boundary_geojson"),
     "credentials": tuple(c.key for c in CredentialProfile.__table__.columns),
     "sites": tuple(c.key for c in Site.__table__.columns),
     "aps": tuple(c.key for c in AccessPoint.__table__.columns),
+    "demand": tuple(c.key for c in DemandPoint.__table__.columns),
 }
 """The columns an import owns; an update writes exactly these, so nothing stale survives."""
 
@@ -46,8 +60,15 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def to_columns(section: str, item: BaseModel) -> Columns:
-    if isinstance(item, PartnerIn | DistrictIn):
+    if isinstance(item, PartnerIn):
         return {"id": item.id, "name": item.name}
+    if isinstance(item, DistrictIn):
+        columns: Columns = {"id": item.id, "name": item.name}
+        if item.boundary is not None:
+            columns["boundary_geojson"] = json.dumps(item.boundary, separators=(",", ":"))
+        return columns
+    if isinstance(item, DemandPointIn):
+        return {**item.model_dump(exclude={"district"}), "district_id": item.district}
     if isinstance(item, CredentialIn):
         return _credential_columns(item)
     if isinstance(item, SiteIn):
@@ -99,7 +120,20 @@ def partner_doc(row: Partner) -> dict[str, Any]:
 
 
 def district_doc(row: District) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name}
+    doc: dict[str, Any] = {"id": row.id, "name": row.name}
+    if row.boundary_geojson:
+        doc["boundary"] = json.loads(row.boundary_geojson)
+    return doc
+
+
+def demand_doc(row: DemandPoint) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "lat": row.lat,
+        "lon": row.lon,
+        "weight": row.weight,
+        "district": row.district_id,
+    }
 
 
 def credential_doc(row: CredentialProfile) -> dict[str, Any]:

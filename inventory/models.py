@@ -86,6 +86,20 @@ class AccessPoint(Base):
     credential: Mapped[CredentialProfile] = relationship()
 
 
+class DemandPoint(Base):
+    """Where people are: a population weight at a point, for coverage analysis."""
+
+    __tablename__ = "demand_points"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float)
+    district_id: Mapped[str | None] = mapped_column(
+        ForeignKey("districts.id"), default=None, index=True
+    )
+
+
 class ApStatus(Base):
     """What the collector last concluded about an AP; written by the collector only.
 

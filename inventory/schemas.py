@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -58,9 +59,47 @@ class PartnerPublic(PartnerBase):
     pass
 
 
+def _check_ring(ring: Any) -> None:
+    if not isinstance(ring, list) or len(ring) < 4:
+        raise ValueError("a polygon ring needs at least 4 positions")
+    for position in ring:
+        if (
+            not isinstance(position, list | tuple)
+            or len(position) < 2
+            or not all(isinstance(c, int | float) for c in position[:2])
+        ):
+            raise ValueError(f"a position must be [lon, lat], got {position!r}")
+        lon, lat = position[0], position[1]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError(f"position {position!r} is outside lon -180..180, lat -90..90")
+    if list(ring[0][:2]) != list(ring[-1][:2]):
+        raise ValueError("a polygon ring must end where it starts")
+
+
+def check_boundary(geometry: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Polygon or MultiPolygon (RFC 7946 order: [lon, lat])."""
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    if kind == "Polygon":
+        polygons = [coordinates]
+    elif kind == "MultiPolygon" and isinstance(coordinates, list):
+        polygons = coordinates
+    else:
+        raise ValueError(f"boundary must be a GeoJSON Polygon or MultiPolygon, not {kind!r}")
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            raise ValueError("a polygon needs at least one ring")
+        for ring in polygon:
+            _check_ring(ring)
+    return {"type": kind, "coordinates": coordinates}
+
+
+Boundary = Annotated[dict[str, Any], AfterValidator(check_boundary)]
+
+
 class DistrictBase(_Strict):
     id: Id
     name: Name
+    boundary: Boundary | None = None
 
 
 class DistrictIn(DistrictBase):
@@ -163,6 +202,17 @@ class ApPublic(ApBase):
     """An AP as the API shows it: the credential profile is not even named."""
 
 
+# --- demand points (where people are, for coverage analysis) ------------------------------
+
+
+class DemandPointIn(_Strict):
+    id: Id
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    weight: float = Field(gt=0, description="people (or a relative weight) at this point")
+    district: Id | None = None
+
+
 class InventoryDoc(_Strict):
     """A whole inventory file: the unit of validation and of export."""
 
@@ -171,6 +221,7 @@ class InventoryDoc(_Strict):
     credentials: list[CredentialIn] = Field(default_factory=list)
     sites: list[SiteIn] = Field(default_factory=list)
     aps: list[ApIn] = Field(default_factory=list)
+    demand: list[DemandPointIn] = Field(default_factory=list)
 
 
 INVENTORY_SECTIONS: dict[str, type[_Strict]] = {
@@ -179,4 +230,5 @@ INVENTORY_SECTIONS: dict[str, type[_Strict]] = {
     "credentials": CredentialIn,
     "sites": SiteIn,
     "aps": ApIn,
+    "demand": DemandPointIn,
 }

@@ -19,12 +19,21 @@ from sqlalchemy.orm import Session
 
 from citywifi.errors import InventoryError
 from inventory.csvformat import read_csv
+from inventory.geojsonformat import read_geojson
 from inventory.mapping import TABLES
 from inventory.rawdoc import SECTIONS, RawInventory, RawRow
-from inventory.schemas import ApIn, CredentialIn, DistrictIn, InventoryDoc, PartnerIn, SiteIn
+from inventory.schemas import (
+    ApIn,
+    CredentialIn,
+    DemandPointIn,
+    DistrictIn,
+    InventoryDoc,
+    PartnerIn,
+    SiteIn,
+)
 from inventory.yamlformat import read_yaml
 
-Item = PartnerIn | DistrictIn | CredentialIn | SiteIn | ApIn
+Item = PartnerIn | DistrictIn | CredentialIn | SiteIn | ApIn | DemandPointIn
 
 MODELS: dict[str, type[Item]] = {
     "partners": PartnerIn,
@@ -32,11 +41,13 @@ MODELS: dict[str, type[Item]] = {
     "credentials": CredentialIn,
     "sites": SiteIn,
     "aps": ApIn,
+    "demand": DemandPointIn,
 }
 
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "sites": (("district", "districts"), ("partner", "partners")),
     "aps": (("site", "sites"), ("credentials", "credentials")),
+    "demand": (("district", "districts"),),
 }
 """section -> (field, section it names)."""
 
@@ -60,14 +71,20 @@ class _Valid:
 
 def read_source(path: Path) -> RawInventory:
     suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".csv"):
-        raise InventoryError([f"{path}: unsupported file type {suffix!r}: use .yaml, .yml or .csv"])
+    if suffix not in (".yaml", ".yml", ".csv", ".geojson", ".json"):
+        raise InventoryError(
+            [f"{path}: unsupported file type {suffix!r}: use .yaml, .yml, .csv or .geojson"]
+        )
     try:
         # utf-8-sig: spreadsheets like to start a CSV with a byte-order mark.
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError([f"{path}: cannot read: {exc}"]) from exc
-    return read_csv(path, text) if suffix == ".csv" else read_yaml(path, text)
+    if suffix == ".csv":
+        return read_csv(path, text)
+    if suffix in (".geojson", ".json"):
+        return read_geojson(path, text)
+    return read_yaml(path, text)
 
 
 def validate(session: Session, raw: RawInventory) -> InventoryDoc:

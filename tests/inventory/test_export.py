@@ -15,7 +15,7 @@ def test_export_shape(engine: Engine) -> None:
 
     doc = export_doc(engine)
 
-    assert list(doc) == ["partners", "districts", "credentials", "sites", "aps"]
+    assert list(doc) == ["partners", "districts", "credentials", "sites", "aps", "demand"]
     assert [c["id"] for c in doc["credentials"]] == ["snmp-d01", "v2-keyed", "v3-core"]
     snmp_only, keyed, v3 = doc["credentials"]
     assert snmp_only == {"id": "snmp-d01", "snmp": {"version": "2c", "community": "s3cret"}}

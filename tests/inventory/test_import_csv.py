@@ -105,7 +105,8 @@ def test_csv_header_decides_or_fails_clearly(engine: Engine, tmp_path: Path) -> 
     unknown = write(tmp_path, "what.csv", "id,name\nx,y\n")
     assert _problems(engine, unknown) == [
         f"{unknown}:1: cannot tell what this CSV holds: a sites file needs lat and lon "
-        "columns, an APs file needs site and host columns (header: id, name)"
+        "columns, an APs file needs site and host columns, a demand file lat, lon and weight "
+        "(header: id, name)"
     ]
     typo = write(tmp_path, "typo.csv", "id,name,lat,lon,distrct\n")
     assert _problems(engine, typo)[0].startswith(

@@ -41,6 +41,7 @@ def test_valid_yaml_import(engine: Engine) -> None:
         "sites": 4,
         "access_points": 5,
         "ap_status": 0,
+        "demand_points": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")
@@ -236,7 +237,7 @@ def test_unknown_top_level_key_and_duplicate_keys(engine: Engine, tmp_path: Path
 
     assert _problems(engine, path) == [
         f"{path}:2: unknown top-level key 'sties' (expected one of partners, districts, "
-        "credentials, sites, aps)",
+        "credentials, sites, aps, demand)",
         f"{path}:4: duplicate key 'name' in a mapping",
     ]
 
@@ -270,9 +271,9 @@ def test_empty_file_and_unsupported_type(engine: Engine, tmp_path: Path) -> None
         .summary()
         .endswith("nothing to import")
     )
-    path = write(tmp_path, "inv.json", "{}")
+    path = write(tmp_path, "inv.txt", "{}")
     assert _problems(engine, path) == [
-        f"{path}: unsupported file type '.json': use .yaml, .yml or .csv"
+        f"{path}: unsupported file type '.txt': use .yaml, .yml, .csv or .geojson"
     ]
 
 

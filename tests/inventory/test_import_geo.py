@@ -1,0 +1,99 @@
+"""District boundaries from GeoJSON and demand points from CSV: same rules as any row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from citywifi.errors import InventoryError
+from inventory import export_yaml, import_file
+from inventory.db import make_engine
+from inventory.models import DemandPoint, District
+
+SQUARE = [[[107.6, -6.9], [107.61, -6.9], [107.61, -6.91], [107.6, -6.91], [107.6, -6.9]]]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'inv.sqlite'}")
+    (tmp_path / "base.yaml").write_text("districts: [{id: d01, name: Coblong}]\n")
+    import_file(engine, tmp_path / "base.yaml")
+    return engine
+
+
+def feature(district_id: str, geometry: object) -> dict[str, object]:
+    return {
+        "type": "Feature",
+        "properties": {"id": district_id, "name": "Coblong"},
+        "geometry": geometry,
+    }
+
+
+def write_geojson(path: Path, *features: object) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": list(features)}, indent=1))
+    return path
+
+
+def test_boundaries_import_and_survive_a_yaml_reimport(engine: Engine, tmp_path: Path) -> None:
+    path = write_geojson(
+        tmp_path / "d.geojson", feature("d01", {"type": "Polygon", "coordinates": SQUARE})
+    )
+    assert import_file(engine, path).counts["districts"] == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": 0,
+    }
+    import_file(engine, tmp_path / "base.yaml")
+    with Session(engine) as session:
+        stored = session.scalar(select(District.boundary_geojson))
+    assert stored is not None and json.loads(stored)["coordinates"] == SQUARE
+    exported = export_yaml(engine)
+    assert "boundary:" in exported
+    again = tmp_path / "again.yaml"
+    again.write_text(exported)
+    assert import_file(engine, again).counts["districts"]["unchanged"] == 1
+
+
+def test_bad_feature_is_reported_by_line_and_nothing_changes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    open_ring = [[[107.6, -6.9], [107.61, -6.9], [107.61, -6.91], [107.6, -6.91]]]
+    path = write_geojson(
+        tmp_path / "d.geojson",
+        feature("d01", {"type": "Polygon", "coordinates": SQUARE}),
+        feature("d02", {"type": "Polygon", "coordinates": open_ring}),
+        feature("d03", {"type": "Point", "coordinates": [107.6, -6.9]}),
+    )
+    with pytest.raises(InventoryError) as caught:
+        import_file(engine, path)
+    text = path.read_text().splitlines()
+    lines = [int(p.split(":")[1]) for p in caught.value.problems]
+    assert len(lines) == 2
+    assert '"type": "Feature"' in text[lines[0] - 1] or text[lines[0] - 1].strip() == "{"
+    assert "must end where it starts" in caught.value.problems[0]
+    assert "Polygon or MultiPolygon" in caught.value.problems[1]
+    with Session(engine) as session:
+        assert session.scalar(select(District.boundary_geojson)) is None
+
+
+def test_demand_csv_with_a_bad_row(engine: Engine, tmp_path: Path) -> None:
+    good = tmp_path / "demand.csv"
+    good.write_text("id,lat,lon,weight,district\ng1,-6.9,107.6,1200,d01\ng2,-6.91,107.61,80,\n")
+    assert import_file(engine, good).counts["demand"]["created"] == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "id,lat,lon,weight,district\ng3,-6.9,107.6,1200,d01\ng4,-6.9,107.6,5,d09\n"
+        "g5,-6.9,107.6,-5,d01\n"
+    )
+    with pytest.raises(InventoryError) as caught:
+        import_file(engine, bad)
+    problems = caught.value.problems
+    assert len(problems) == 2
+    assert problems[0].startswith(f"{bad}:3:") and "unknown district 'd09'" in problems[0]
+    assert problems[1].startswith(f"{bad}:4:") and "weight" in problems[1]
+    with Session(engine) as session:
+        assert session.get(DemandPoint, "g3") is None

@@ -1,0 +1,75 @@
+"""The generated city's geography: a tiling of ~210 km², deterministic, importable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from inventory import import_file
+from inventory.db import make_engine
+from inventory.models import DemandPoint, District
+from simulators import geo
+from simulators.city import build_city
+from simulators.run import write_inventory
+
+
+def shoelace_km2(cell: list[tuple[float, float]]) -> float:
+    return 0.5 * abs(
+        sum(cell[i][0] * cell[i - 1][1] - cell[i - 1][0] * cell[i][1] for i in range(len(cell)))
+    )
+
+
+def test_districts_tile_about_210_km2() -> None:
+    city = build_city(600, seed=3)
+    cells = geo.district_cells(city)
+    assert len(cells) == 12
+    assert sum(shoelace_km2(c) for c in cells.values()) == pytest.approx(210, abs=2)
+    # every demand point falls in exactly one district: no gaps, no overlaps
+    for point in geo.demand_points(city):
+        p = geo._to_km(geo.DEFAULT_CENTER, point["lat"], point["lon"])
+        inside = [d for d, cell in cells.items() if geo._inside(p, cell)]
+        assert len(inside) <= 1
+        assert point["district"] in cells
+
+
+def test_same_seed_same_geography() -> None:
+    a, b = build_city(300, seed=9), build_city(300, seed=9)
+    assert geo.districts_geojson(a) == geo.districts_geojson(b)
+    assert geo.demand_points(a) == geo.demand_points(b)
+    assert geo.demand_points(a) != geo.demand_points(build_city(300, seed=10))
+
+
+def test_population_is_plausible_for_a_mid_size_city() -> None:
+    points = geo.demand_points(build_city(2000, seed=1))
+    people = sum(p["weight"] for p in points)
+    assert 500 < len(points) < 1500
+    assert 1e6 < people < 5e6
+    assert all(p["weight"] > 0 for p in points)
+
+
+def test_inventory_districts_and_demand_import_cleanly(tmp_path: Path) -> None:
+    city = build_city(120, seed=5)
+    write_inventory(city, tmp_path / "city.yaml")
+    geo.write_districts(city, tmp_path / "districts.geojson")
+    geo.write_demand(city, tmp_path / "demand.csv")
+    engine = make_engine(f"sqlite:///{tmp_path / 'inv.sqlite'}")
+    import_file(engine, tmp_path / "city.yaml")
+    report = import_file(engine, tmp_path / "districts.geojson")
+    assert report.counts["districts"]["updated"] == len(city.districts)
+    demand = import_file(engine, tmp_path / "demand.csv")
+    assert demand.counts["demand"]["created"] == len(geo.demand_points(city))
+    # re-importing the YAML (which has no boundaries) keeps the boundaries
+    again = import_file(engine, tmp_path / "city.yaml")
+    assert again.counts["districts"]["unchanged"] == len(city.districts)
+    with Session(engine) as session:
+        boundaries = session.scalars(select(District.boundary_geojson)).all()
+        assert all(b and json.loads(b)["type"] == "Polygon" for b in boundaries)
+        assert session.scalar(select(func.count()).select_from(DemandPoint)) > 100
+    doc = yaml.safe_load((tmp_path / "city.yaml").read_text())
+    assert {d["id"] for d in doc["districts"]} == {d.id for d in city.districts}
+    engine.dispose()
