@@ -91,14 +91,32 @@ def simulate(
     base_address: Annotated[
         str, typer.Option(help="First AP address; one loopback address per AP.")
     ] = "127.1.0.1",
+    control_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Fault control API on 127.0.0.1 (0: none).")
+    ] = 8099,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Scenario YAML: a timeline of faults."),
+    ] = None,
+    random_faults: Annotated[
+        bool, typer.Option(help="Let faults also arise at random (modest demo rates).")
+    ] = False,
+    ssh_aps: Annotated[
+        int, typer.Option(min=0, max=10_000, help="MikroTik APs that also serve an SSH CLI.")
+    ] = 200,
+    ssh_port: Annotated[int, typer.Option(min=1, max=65535)] = 2222,
 ) -> None:
-    """Serve a simulated city of access points (SNMP v2c) on loopback addresses."""
+    """Serve a simulated city of access points (SNMP v2c/v3, SSH) on loopback addresses."""
     _settings(ctx)
     from simulators import geo
     from simulators.city import build_city
+    from simulators.faults import DEMO_FAULT_RATES, NO_RANDOM_FAULTS, build_fault_book
     from simulators.run import run_simulator, write_inventory
+    from simulators.scenario import load_and_schedule
+    from simulators.ssh import ssh_aps_for
 
     city = build_city(aps, seed, base_address=base_address, snmp_port=snmp_port)
+    book = build_fault_book(city, rates=DEMO_FAULT_RATES if random_faults else NO_RANDOM_FAULTS)
     if districts_out is not None:
         geo.write_districts(city, districts_out)
     if demand_out is not None:
@@ -110,7 +128,17 @@ def simulate(
         log.info("simulating %d APs from %s on UDP port %d", aps, base_address, snmp_port)
 
     async def main() -> None:
-        await run_simulator(city, stop=_stop_event_on_signals(), ready=ready)
+        if scenario is not None:
+            load_and_schedule(book, scenario)
+        await run_simulator(
+            city,
+            stop=_stop_event_on_signals(),
+            ready=ready,
+            faults=book,
+            control_port=control_port or None,
+            ssh_aps=ssh_aps_for(city, limit=ssh_aps),
+            ssh_port=ssh_port,
+        )
 
     _run(main())
 
@@ -175,6 +203,12 @@ def demo(
     ] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 1,
     snmp_port: Annotated[int, typer.Option(min=1, max=65535)] = 1161,
+    control_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="The simulator's fault control API (0: none).")
+    ] = 8099,
+    random_faults: Annotated[
+        bool, typer.Option(help="Let faults arise at random in the simulated city.")
+    ] = False,
 ) -> None:
     """Simulated city → collector → embedded store → API and page, in one command."""
     settings = _settings(ctx)
@@ -189,6 +223,8 @@ def demo(
             duration=duration,
             seed=seed,
             snmp_port=snmp_port,
+            control_port=control_port,
+            random_faults=random_faults,
         )
     )
 

@@ -64,6 +64,8 @@ def run_demo(
     duration: float | None,
     seed: int,
     snmp_port: int,
+    control_port: int = 8099,
+    random_faults: bool = False,
 ) -> None:
     import uvicorn
 
@@ -95,24 +97,23 @@ def run_demo(
 
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
-        sim = _spawn(
-            [
-                "simulate",
-                "--aps",
-                str(aps),
-                "--seed",
-                str(seed),
-                "--snmp-port",
-                str(snmp_port),
-                "--inventory-out",
-                str(inventory_file),
-            ],
-            env,
-        )
+        simulate = {
+            "--aps": aps,
+            "--seed": seed,
+            "--snmp-port": snmp_port,
+            "--control-port": control_port,
+            "--districts-out": data_dir / "districts.geojson",
+            "--demand-out": data_dir / "demand.csv",
+            "--inventory-out": inventory_file,  # written last: the sign that all is served
+        }
+        args = [str(part) for option in simulate.items() for part in option]
+        faults = "--random-faults" if random_faults else "--no-random-faults"
+        sim = _spawn(["simulate", *args, faults], env)
         children.append(("simulator", sim))
         _wait_for_file(inventory_file, sim, SIMULATOR_START_TIMEOUT_S)
         engine = make_engine(demo_settings.db_url)
-        log.info(import_file(engine, inventory_file).summary())
+        for name in ("city.yaml", "districts.geojson", "demand.csv"):
+            log.info(import_file(engine, data_dir / name).summary())
         engine.dispose()
         children.append(("collector", _spawn(["collect"], env)))
 
@@ -126,6 +127,12 @@ def run_demo(
         url = f"http://{demo_settings.api_host}:{port}/"
         print(f"citywifi demo: {aps} simulated APs, polled every {interval:g} s", flush=True)
         print(f"citywifi demo: open {url}  (API: {url}api/v1/status; Ctrl-C stops)", flush=True)
+        if control_port:
+            print(
+                f"citywifi demo: break things with the simulator's control API on "
+                f"http://127.0.0.1:{control_port}/faults (see docs/simulator.md)",
+                flush=True,
+            )
         asyncio.run(_serve(server, children, duration))
     finally:
         for name, proc in reversed(children):

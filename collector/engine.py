@@ -40,7 +40,7 @@ class CycleReport:
     attempted: int
     answered: int
     failed: int
-    skipped: int  # APs this collector cannot poll yet (e.g. SNMPv3)
+    skipped: int  # APs that cannot be polled as configured (e.g. a v3 profile without keys)
     metric_errors: int
     store_ok: bool
 
@@ -94,16 +94,36 @@ class Collector:
         with transaction(self.engine) as session:
             return enabled_aps(session)
 
+    def _snmp_target(self, ap: PollTarget) -> SnmpTarget | None:
+        """The SNMP target for an AP, or None when its credentials cannot work (a v2c
+        profile without community, a v3 one without user or keys): polling it would only
+        produce a misleading 'down'."""
+        timeout_s, retries = self.settings.snmp_timeout_s, self.settings.snmp_retries
+        if ap.snmp_version == "2c":
+            if not ap.community:
+                return None
+            return SnmpTarget(ap.host, ap.snmp_port, ap.community, timeout_s, retries)
+        if ap.snmp_version == "3":
+            if not ap.user or not ap.auth_key or (ap.priv_protocol and not ap.priv_key):
+                return None
+            return SnmpTarget(
+                ap.host,
+                ap.snmp_port,
+                "",
+                timeout_s,
+                retries,
+                user=ap.user,
+                auth_protocol=ap.auth_protocol or "SHA",
+                auth_key=ap.auth_key,
+                priv_protocol=ap.priv_protocol if ap.priv_key else None,
+                priv_key=ap.priv_key,
+            )
+        return None
+
     async def _poll_one(self, ap: PollTarget, gate: asyncio.Semaphore) -> PollResult | None:
-        if ap.snmp_version != "2c" or not ap.community:
+        target = self._snmp_target(ap)
+        if target is None:
             return None
-        target = SnmpTarget(
-            host=ap.host,
-            port=ap.snmp_port,
-            community=ap.community,
-            timeout_s=self.settings.snmp_timeout_s,
-            retries=self.settings.snmp_retries,
-        )
         name = ap.profile if ap.profile != profiles.AUTO else self._profiles.get(ap.ap_id)
         profile = profiles.get(name) if name else None
         async with gate:
@@ -170,8 +190,8 @@ class Collector:
         if skipped and not self._said_skipped:
             self._said_skipped = True
             log.warning(
-                "%d APs use SNMPv3 credentials, which this collector does not poll yet;"
-                " they stay 'unknown'",
+                "%d APs have incomplete SNMP credentials (no community, or a v3 profile"
+                " without user or keys) and are not polled; they stay 'unknown'",
                 skipped,
             )
         store_ok = await self._write(samples)

@@ -6,8 +6,10 @@ table-driven against :class:`FakeScraper` with canned device data (snmp_exporter
 and only this module knows pysnmp.
 
 pysnmp's v1arch is used for v2c: it is the cheaper of pysnmp's two stacks and does not
-suffer v3arch's cost growth with many distinct communities (REFERENCE.md). One dispatcher
-is shared per event loop (an engine per target is slow and leaks).
+suffer v3arch's cost growth with many distinct communities (REFERENCE.md). v1arch cannot
+speak SNMPv3, so v3 targets go through v3arch, with USM users only (never communities,
+which is what grows badly there). Each stack has one dispatcher/engine shared by the
+scraper (an engine per target is slow and leaks).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import bisect
 import enum
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from citywifi.errors import PollError
@@ -39,11 +41,23 @@ VarBinds = list[tuple[str, Value]]
 
 @dataclass(frozen=True, slots=True)
 class SnmpTarget:
+    """Where and how to poll. v2c: ``community``. v3 (``user`` set): USM authPriv or
+    authNoPriv, ``community`` empty. Protocol names are the inventory's (SHA, AES, ...)."""
+
     host: str
     port: int
-    community: str
+    community: str = field(default="", repr=False)
     timeout_s: float = 2.0
     retries: int = 1
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
+    priv_protocol: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
+
+    @property
+    def is_v3(self) -> bool:
+        return self.user is not None
 
 
 class Scraper(Protocol):
@@ -155,6 +169,15 @@ class PysnmpScraper:
         self._dispatcher = SnmpDispatcher(self._transport_dispatcher)
         self._transports: dict[tuple[str, int, float, int], Any] = {}
         self._auth: dict[str, Any] = {}
+        self._v3_scraper: _V3Scraper | None = None
+        self._receive_buffer_wanted = receive_buffer_bytes
+
+    @property
+    def _v3(self) -> _V3Scraper:
+        # Made on first use: a city without v3 APs never pays for a v3arch engine.
+        if self._v3_scraper is None:
+            self._v3_scraper = _V3Scraper(self._receive_buffer_wanted)
+        return self._v3_scraper
 
     async def _transport(self, target: SnmpTarget) -> Any:
         from pysnmp.hlapi.v1arch.asyncio import UdpTransportTarget
@@ -189,6 +212,8 @@ class PysnmpScraper:
     async def get(self, target: SnmpTarget, oids: Sequence[str]) -> VarBinds:
         from pysnmp.hlapi.v1arch.asyncio import Null, get_cmd
 
+        if target.is_v3:
+            return await self._v3.get(target, oids)
         transport = await self._transport(target)
         err_ind, err_status, err_index, var_binds = await get_cmd(
             self._dispatcher,
@@ -208,6 +233,8 @@ class PysnmpScraper:
     ) -> VarBinds:
         from pysnmp.hlapi.v1arch.asyncio import Null, bulk_cmd
 
+        if target.is_v3:
+            return await self._v3.bulk(target, non_repeaters, repeaters, max_repetitions)
         transport = await self._transport(target)
         err_ind, err_status, err_index, var_binds = await bulk_cmd(
             self._dispatcher,
@@ -223,6 +250,138 @@ class PysnmpScraper:
     def close(self) -> None:
         self._dispatcher.close()
         self._transport_dispatcher.close_dispatcher()
+        if self._v3_scraper is not None:
+            self._v3_scraper.close()
+
+
+# Inventory protocol names → names of pysnmp's protocol constants (looked up lazily so
+# that importing this module does not import pysnmp).
+AUTH_PROTOCOLS = {
+    "MD5": "usmHMACMD5AuthProtocol",
+    "SHA": "usmHMACSHAAuthProtocol",
+    "SHA224": "usmHMAC128SHA224AuthProtocol",
+    "SHA256": "usmHMAC192SHA256AuthProtocol",
+    "SHA384": "usmHMAC256SHA384AuthProtocol",
+    "SHA512": "usmHMAC384SHA512AuthProtocol",
+}
+PRIV_PROTOCOLS = {
+    "DES": "usmDESPrivProtocol",
+    "3DES": "usm3DESEDEPrivProtocol",
+    "AES": "usmAesCfb128Protocol",
+    "AES128": "usmAesCfb128Protocol",
+    "AES192": "usmAesCfb192Protocol",
+    "AES256": "usmAesCfb256Protocol",
+}
+
+
+def _protocol(table: Mapping[str, str], name: str, what: str) -> Any:
+    import pysnmp.hlapi.v3arch.asyncio as hlapi
+
+    constant = table.get(name.upper().replace("-", ""))
+    if constant is None:
+        raise PollError(f"unsupported SNMPv3 {what} protocol {name!r}")
+    return getattr(hlapi, constant)
+
+
+class _V3Scraper:
+    """SNMPv3 (USM) over pysnmp's v3arch asyncio API: one SnmpEngine for all targets.
+
+    The engine discovers each AP's engine id and clock on first contact and localises the
+    keys per AP itself; users are configured once per (user, keys). Varbinds go in as plain
+    (OID, Null) pairs and come back with ``lookupMib=False``: no MIB resolution.
+    """
+
+    def __init__(self, receive_buffer_bytes: int) -> None:
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.entity import config
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, SnmpEngine
+
+        self._engine = SnmpEngine()
+        # Our own socket, sized like the v2c one; the LCD reuses a registered transport.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        _grow_receive_buffer(sock, receive_buffer_bytes)
+        config.add_transport(
+            self._engine, udp.DOMAIN_NAME, udp.UdpAsyncioTransport().open_server_mode(sock=sock)
+        )
+        self._context = ContextData()
+        self._users: dict[tuple[str, str, str, str, str], Any] = {}
+        self._transports: dict[tuple[str, int, float, int], Any] = {}
+
+    def _user(self, target: SnmpTarget) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import UsmUserData
+
+        if not target.user or not target.auth_key:
+            raise PollError(f"{target.host}:{target.port}: SNMPv3 target without user or key")
+        auth_name = target.auth_protocol or "SHA"
+        priv_name = target.priv_protocol or ("AES" if target.priv_key else "")
+        key = (target.user, auth_name, target.auth_key, priv_name, target.priv_key or "")
+        user = self._users.get(key)
+        if user is None:
+            user = UsmUserData(
+                target.user,
+                authKey=target.auth_key,
+                privKey=target.priv_key or None,
+                authProtocol=_protocol(AUTH_PROTOCOLS, auth_name, "auth"),
+                privProtocol=(
+                    _protocol(PRIV_PROTOCOLS, priv_name, "privacy") if target.priv_key else None
+                ),
+            )
+            self._users[key] = user
+        return user
+
+    async def _transport(self, target: SnmpTarget) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
+
+        key = (target.host, target.port, target.timeout_s, target.retries)
+        transport = self._transports.get(key)
+        if transport is None:
+            transport = await UdpTransportTarget.create(
+                (target.host, target.port), timeout=target.timeout_s, retries=target.retries
+            )
+            self._transports[key] = transport
+        return transport
+
+    async def get(self, target: SnmpTarget, oids: Sequence[str]) -> VarBinds:
+        from pysnmp.hlapi.v3arch.asyncio import Null, get_cmd
+
+        user, transport = self._user(target), await self._transport(target)
+        err_ind, err_status, err_index, var_binds = await get_cmd(
+            self._engine,
+            user,
+            transport,
+            self._context,
+            *[(oid, Null()) for oid in oids],
+            lookupMib=False,
+        )
+        PysnmpScraper._check(target, err_ind, err_status, err_index)
+        return [_convert(vb) for vb in var_binds]
+
+    async def bulk(
+        self,
+        target: SnmpTarget,
+        non_repeaters: Sequence[str],
+        repeaters: Sequence[str],
+        max_repetitions: int,
+    ) -> VarBinds:
+        from pysnmp.hlapi.v3arch.asyncio import Null, bulk_cmd
+
+        user, transport = self._user(target), await self._transport(target)
+        err_ind, err_status, err_index, var_binds = await bulk_cmd(
+            self._engine,
+            user,
+            transport,
+            self._context,
+            len(non_repeaters),
+            max_repetitions,
+            *[(oid, Null()) for oid in (*non_repeaters, *repeaters)],
+            lookupMib=False,
+        )
+        PysnmpScraper._check(target, err_ind, err_status, err_index)
+        return [_convert(vb) for vb in var_binds]
+
+    def close(self) -> None:
+        self._engine.close_dispatcher()
 
 
 def _grow_receive_buffer(sock: socket.socket, wanted: int) -> int:

@@ -7,6 +7,7 @@ inventory code, so the simulator stays an honest stand-in for real hardware.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 import random
@@ -19,10 +20,12 @@ from simulators import names
 from simulators.device import Device
 from simulators.device_mib import Identity, build_mib
 from simulators.mib import MibView
+from simulators.usm import UsmAgent, UsmUser, engine_id_for
 from simulators.vendors import VENDORS, Model, VendorProfile
 
 SSID = "CityWiFi"
 SSH_PORT = 2222
+SSH_USERNAME = "admin"
 KM_PER_DEG_LAT = 110.574
 MAX_RADIUS_KM = 8.0
 
@@ -47,6 +50,9 @@ COVERAGE_M = {
 APS_PER_SITE = {1: 50, 2: 35, 3: 15}
 SPONSORED_SHARE = 0.6
 UNIFI_SHARE = 0.45
+V3_SHARE = 1 / 3
+"""Share of APs already migrated to SNMPv3 authPriv (and answering nothing else)."""
+SECRET_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,29 @@ class District:
 
 @dataclass(frozen=True)
 class Credential:
+    """A credential profile: v2c with a community, or v3 authPriv (SHA + AES)."""
+
     id: str
     community: str
+    version: str = "2c"
+    user: str = ""
+    auth_protocol: str = "SHA"
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: str = "AES"
+    priv_key: str = field(default="", repr=False)
+
+    def snmp(self) -> dict[str, str]:
+        """The profile's ``snmp`` block in the inventory file's shape."""
+        if self.version == "2c":
+            return {"version": "2c", "community": self.community}
+        return {
+            "version": "3",
+            "user": self.user,
+            "auth_protocol": self.auth_protocol,
+            "auth_key": self.auth_key,
+            "priv_protocol": self.priv_protocol,
+            "priv_key": self.priv_key,
+        }
 
 
 @dataclass(frozen=True)
@@ -96,10 +123,32 @@ class SimAp:
     model: Model
     device: Device
     identity: Identity
+    v3: Credential | None = None  # set for APs migrated to SNMPv3 (community is then "")
+
+    @property
+    def snmp_version(self) -> str:
+        return "3" if self.v3 is not None else "2c"
 
     @cached_property
     def mib(self) -> MibView:
         return build_mib(self.device, self.vendor, self.model, self.identity)
+
+    @cached_property
+    def usm(self) -> UsmAgent | None:
+        """The AP's SNMPv3 engine, keys localised once here (pass it to the Responder);
+        None for a v2c AP."""
+        if self.v3 is None:
+            return None
+        engine_id = engine_id_for(self.id)
+        user = UsmUser.from_passwords(
+            self.v3.user,
+            engine_id,
+            auth_protocol=self.v3.auth_protocol,
+            auth_password=self.v3.auth_key,
+            priv_protocol=self.v3.priv_protocol,
+            priv_password=self.v3.priv_key,
+        )
+        return UsmAgent(engine_id, [user], self.device.boot_time)
 
 
 @dataclass
@@ -117,7 +166,11 @@ class City:
             "partners": [{"id": p.id, "name": p.name} for p in self.partners],
             "districts": [{"id": d.id, "name": d.name} for d in self.districts],
             "credentials": [
-                {"id": c.id, "snmp": {"version": "2c", "community": c.community}}
+                {
+                    "id": c.id,
+                    "snmp": c.snmp(),
+                    "ssh": {"username": SSH_USERNAME, "password": ssh_password(self.seed)},
+                }
                 for c in self.credentials
             ],
             "sites": [
@@ -149,6 +202,13 @@ class City:
                 for ap in self.aps
             ],
         }
+
+
+def ssh_password(seed: int) -> str:
+    """The simulated city's SSH password: seeded, so the inventory the simulator writes
+    logs in, yet not a constant anyone could guess."""
+    digest = hashlib.blake2b(f"ssh:{seed}".encode(), digest_size=9).hexdigest()
+    return f"cw{digest}"
 
 
 def _addresses(base: str, count: int) -> list[str]:
@@ -232,8 +292,9 @@ def build_city(
         lat, lon = _offset(*center, distance * math.cos(angle), distance * math.sin(angle))
         city.districts.append(District(f"d{i:02d}", name, lat, lon))
     for district in city.districts:
-        community = "".join(rng.choices("abcdefghijkmnpqrstuvwxyz23456789", k=14))
+        community = "".join(rng.choices(SECRET_ALPHABET, k=14))
         city.credentials.append(Credential(f"snmp-{district.id}", f"cw{community}"))
+    v3_rng, v3_profiles = _v3_profiles(seed, city.districts)
 
     n_partners = max(1, min(8, aps // 6))
     for i, name in enumerate(rng.sample(names.PARTNERS, n_partners), start=1):
@@ -276,6 +337,7 @@ def build_city(
             mac = bytes.fromhex(rng.choice(vendor.mac_prefixes).replace(":", "")) + bytes(
                 rng.getrandbits(8) & 0xF0 for _ in range(3)
             )
+            v3 = v3_profiles[district_index] if v3_rng.random() < V3_SHARE else None
             city.aps.append(
                 SimAp(
                     id=ap_id,
@@ -283,8 +345,9 @@ def build_city(
                     name=ap_name,
                     host=hosts[number - 1],
                     snmp_port=snmp_port,
-                    credentials=f"snmp-{district.id}",
-                    community=city.credentials[district_index].community,
+                    credentials=v3.id if v3 else f"snmp-{district.id}",
+                    community="" if v3 else city.credentials[district_index].community,
+                    v3=v3,
                     vendor=vendor,
                     model=rng.choice(vendor.models),
                     device=Device(
@@ -294,7 +357,28 @@ def build_city(
                 )
             )
             remaining -= 1
+    used = {ap.v3.id for ap in city.aps if ap.v3 is not None}
+    city.credentials.extend(c for c in v3_profiles if c.id in used)
     return city
+
+
+def _v3_profiles(seed: int, districts: list[District]) -> tuple[random.Random, list[Credential]]:
+    """One SNMPv3 authPriv profile per district, and the generator that picks which APs
+    use it. Streams of their own, so the v3 mix leaves the rest of the city unchanged and
+    the secrets do not shift which APs are migrated."""
+    rng = random.Random(f"snmpv3-keys:{seed}")
+    profiles = [
+        Credential(
+            f"snmpv3-{district.id}",
+            "",
+            version="3",
+            user=f"noc-{district.id}",
+            auth_key="".join(rng.choices(SECRET_ALPHABET, k=20)),
+            priv_key="".join(rng.choices(SECRET_ALPHABET, k=20)),
+        )
+        for district in districts
+    ]
+    return random.Random(f"snmpv3:{seed}"), profiles
 
 
 def _clamp(center: tuple[float, float], lat: float, lon: float) -> tuple[float, float]:

@@ -7,15 +7,22 @@ therefore monotonic between reboots and identical for the same seed and instant,
 state to step forward and nothing that drifts when a request arrives late.
 
 Reboots follow a seeded schedule (every 25-45 days at a seeded phase), so sysUpTime differs
-per AP and is itself a pure function of time; :meth:`Device.reboot` adds an ad-hoc reboot
-on top, the hook later fault injection needs.
+per AP and is itself a pure function of time; :meth:`Device.reboot` adds ad-hoc reboots
+on top, and :meth:`Device.set_condition` adds time windows of a fault condition (silent,
+overload, malformed). Both are what :mod:`simulators.faults` drives; with neither, every
+value stays the pure function it was, and the extra cost is one empty-list test.
+
+A silent window is cut out of the traffic integral (clients send nothing, only ~16 kbit/s
+of beacons), so counters stay monotonic through it and after it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from array import array
+from bisect import bisect_right, insort
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -28,6 +35,12 @@ DAY_S = 86_400
 MAX_AP_RATE_BPS = 20_000_000
 MIN_ACTIVE_RATE_BPS = 100_000
 BACKGROUND_RATE_BPS = 16_000  # beacons and management frames with nobody associated
+_BACKGROUND_BYTES_PER_MS = BACKGROUND_RATE_BPS // 8 // 1000
+
+CONDITIONS = ("silent", "overload", "malformed")
+"""Fault conditions a device itself shows (being unreachable is the agent's business)."""
+
+OVERLOAD_CPU = 93  # plus 0-4 jitter: ~95 %
 
 
 @dataclass(frozen=True)
@@ -175,7 +188,12 @@ class Device:
         self.night_floor = 1 if rng.random() < 0.93 else 0
         self.upload_permille = rng.randint(80, 200)
         self.cpu_base = rng.randint(2, 8)
-        self._extra_boot_ms: int | None = None
+        self._boots: list[int] = []  # ad-hoc boot instants in ms, sorted
+        # Condition windows in ms: raw per fault key, and merged (disjoint, sorted) per kind.
+        self._raw: dict[str, dict[str, tuple[int, int]]] = {kind: {} for kind in CONDITIONS}
+        self._silent: list[tuple[int, int]] = []
+        self._overload: list[tuple[int, int]] = []
+        self._malformed: list[tuple[int, int]] = []
         self._base_cache: tuple[int, list[int]] = (-1, [])
 
     # --- the weekly tables, built on first use -------------------------------------------
@@ -217,17 +235,68 @@ class Device:
     def boot_ms(self, now_ms: int) -> int:
         """When the device last booted, as Unix time in ms, seen from ``now_ms``."""
         scheduled = now_ms - (now_ms - self.reboot_phase_ms) % self.reboot_every_ms
-        extra = self._extra_boot_ms
-        if extra is None or extra > now_ms or extra < scheduled:
+        boots = self._boots
+        if not boots:
             return scheduled
-        return extra
+        i = bisect_right(boots, now_ms)
+        if i == 0:
+            return scheduled
+        return max(scheduled, boots[i - 1])
 
     def boot_time(self, now: float) -> float:
         return self.boot_ms(int(now * 1000)) / 1000
 
     def reboot(self, at: float) -> None:
-        """An unscheduled reboot at ``at``: uptime and counters restart from there."""
-        self._extra_boot_ms = int(at * 1000)
+        """An unscheduled reboot at ``at`` (past or future): uptime and counters restart
+        from there. Several may be pending; each takes effect when its time comes."""
+        insort(self._boots, int(at * 1000))
+
+    def cancel_reboot(self, at: float) -> None:
+        """Forget a reboot added for ``at``, e.g. a power cut's end that was moved."""
+        with contextlib.suppress(ValueError):
+            self._boots.remove(int(at * 1000))
+
+    # --- fault conditions ----------------------------------------------------------------
+
+    def set_condition(self, kind: str, key: str, start: float, end: float) -> None:
+        """Show condition ``kind`` (one of :data:`CONDITIONS`) during [start, end); ``key``
+        (a fault id) lets the same window be moved or removed later."""
+        if kind not in self._raw:
+            raise ValueError(f"unknown device condition {kind!r}")
+        self._raw[kind][key] = (int(start * 1000), int(end * 1000))
+        self._merge(kind)
+
+    def clear_condition(self, kind: str, key: str) -> None:
+        self._raw[kind].pop(key, None)
+        self._merge(kind)
+
+    def _merge(self, kind: str) -> None:
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(self._raw[kind].values()):
+            if end <= start:
+                continue
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        setattr(self, f"_{kind}", merged)
+        if kind == "silent":
+            self._base_cache = (-1, [])
+
+    @staticmethod
+    def _inside(windows: list[tuple[int, int]], now: float) -> bool:
+        now_ms = int(now * 1000)
+        return any(start <= now_ms < end for start, end in windows)
+
+    def is_silent(self, now: float) -> bool:
+        return bool(self._silent) and self._inside(self._silent, now)
+
+    def is_overloaded(self, now: float) -> bool:
+        return bool(self._overload) and self._inside(self._overload, now)
+
+    def is_malformed(self, now: float) -> bool:
+        """Whether the MIB should answer wrong types now (see :mod:`simulators.device_mib`)."""
+        return bool(self._malformed) and self._inside(self._malformed, now)
 
     def uptime_cs(self, now: float) -> int:
         """Centiseconds since boot, unwrapped (the MIB wraps it at 2^32 as TimeTicks)."""
@@ -241,12 +310,33 @@ class Device:
         if cached_boot != boot:
             bases = [self._cumulative(r, boot) for r in range(self.radios)]
             self._base_cache = (boot, bases)
-        return self._cumulative(radio, now_ms) - bases[radio]
+        total = self._cumulative(radio, now_ms) - bases[radio]
+        if self._silent:
+            total -= self._silenced(radio, boot, now_ms)
+        return total
+
+    def _silenced(self, radio: int, boot: int, now_ms: int) -> int:
+        """Client bytes a radio did not carry in silent windows since boot. Each window
+        keeps a background trickle, so the counter still creeps up and never goes back."""
+        cut = 0
+        for start, end in self._silent:
+            start, end = max(start, boot), min(end, now_ms)
+            if end > start:
+                carried = self._cumulative(radio, end) - self._cumulative(radio, start)
+                cut += max(0, carried - (end - start) * _BACKGROUND_BYTES_PER_MS)
+        return cut
 
     # --- what the MIB shows --------------------------------------------------------------
 
     def clients(self, radio: int, now: float) -> int:
-        return self._tables[0][radio][week_position(int(now * 1000), self.utc_offset_s)[1]]
+        count = self._tables[0][radio][week_position(int(now * 1000), self.utc_offset_s)[1]]
+        if self._silent or self._overload:
+            if self.is_silent(now):
+                return 0
+            if self.is_overloaded(now):
+                # A crowd: well above this radio's usual peak.
+                return max(3 * count, round(2 * self.capacity[radio]) + 5)
+        return count
 
     def total_clients(self, now: float) -> int:
         return sum(self.clients(radio, now) for radio in range(self.radios))
@@ -261,6 +351,8 @@ class Device:
 
     def rate_bps(self, radio: int, now: float) -> float:
         """Current downstream rate on a radio: what the counters integrate."""
+        if self._silent and self.is_silent(now):
+            return float(BACKGROUND_RATE_BPS)
         prefix = self._tables[1][radio]
         slot = week_position(int(now * 1000), self.utc_offset_s)[1]
         return (prefix[slot + 1] - prefix[slot]) * 8 / (SLOT_MS / 1000)
@@ -269,7 +361,11 @@ class Device:
         return self.rx_bytes(radio, now) // 3_000_000
 
     def cpu_load(self, now: float) -> int:
-        mbps = sum(self.rate_bps(radio, now) for radio in range(self.radios)) / 1e6
         slot = week_position(int(now * 1000), self.utc_offset_s)[1]
         jitter = (slot * 2_654_435_761 + len(self.seed)) % 5
+        if self._overload and self.is_overloaded(now):
+            return OVERLOAD_CPU + (jitter + int(now)) % 5
+        if self._silent and self.is_silent(now):
+            return self.cpu_base + jitter
+        mbps = sum(self.rate_bps(radio, now) for radio in range(self.radios)) / 1e6
         return min(100, self.cpu_base + int(mbps * 2.5) + jitter)

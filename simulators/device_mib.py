@@ -2,6 +2,12 @@
 
 This is the only place that knows which standard objects (system, IF-MIB) an AP answers
 and how vendor table columns map onto :class:`~simulators.device.Device` quantities.
+
+The ``malformed`` fault hooks in here: the objects a collector relies on most (sysUpTime,
+hrSystemUptime, ifHCInOctets, client counts) are wrapped so that, while the device is in a
+malformed window, they come back with the wrong type (an OCTET STRING where TimeTicks or a
+Counter64 belongs) or as noSuchObject (client counts). Every other object is untouched, and
+outside such windows the wrapper costs one empty-list test.
 """
 
 from __future__ import annotations
@@ -67,6 +73,33 @@ def _typed(kind: SnmpType, value: str | bytes | int | Quantity) -> ValueSource:
     return dynamic_unsigned(tag, value, modulus)
 
 
+def _malformable(device: Device, good: ValueSource, how: str) -> ValueSource:
+    """``good``, or a wrongly typed value while ``device`` is malformed.
+
+    ``how`` is ``"string"`` (the number as an OCTET STRING, as a broken agent that
+    formats a counter as text would send) or ``"nosuchobject"``."""
+    if isinstance(good, bytes):
+        return good
+    render = good
+    malformed = device.is_malformed
+    if how == "nosuchobject":
+        bad = ber.NO_SUCH_OBJECT_TLV
+
+        def missing(now: float) -> bytes:
+            return bad if malformed(now) else render(now)
+
+        return missing
+
+    def as_text(now: float) -> bytes:
+        tlv = render(now)
+        if not malformed(now):
+            return tlv
+        number = int.from_bytes(tlv[2:], "big") if len(tlv) > 2 else 0
+        return ber.encode_octets(str(number).encode())
+
+    return as_text
+
+
 def _scaled(fn: Quantity, permille: int) -> Quantity:
     if permille == 1000:
         return fn
@@ -116,7 +149,7 @@ def _add_system(
 ) -> None:
     mib.scalar((*SYSTEM, 1), octets(model.sys_descr))
     mib.scalar((*SYSTEM, 2), oid_value(parse_oid(profile.sys_object_id)))
-    mib.scalar((*SYSTEM, 3), _typed("TimeTicks", device.uptime_cs))
+    mib.scalar((*SYSTEM, 3), _malformable(device, _typed("TimeTicks", device.uptime_cs), "string"))
     mib.scalar((*SYSTEM, 4), octets(profile.sys_contact))
     mib.scalar((*SYSTEM, 5), octets(who.name))
     mib.scalar((*SYSTEM, 6), octets(who.location))
@@ -150,7 +183,7 @@ def _add_interfaces(
             mib.cell((*IF_ENTRY, column), row, value)
         for column, value in (
             (1, octets(spec.name)),
-            (6, _typed("Counter64", in_octets)),
+            (6, _malformable(device, _typed("Counter64", in_octets), "string")),
             (10, _typed("Counter64", out_octets)),
             (15, unsigned(ber.GAUGE32, speed // 1_000_000)),
             (18, octets("")),
@@ -194,7 +227,10 @@ def _add_radio_table(
         mac = _mac(who, if_index)
         for column in table.columns:
             value = _row_value(column.source, column.values, radio, spec, mac, device, who)
-            mib.cell((*entry, column.number), (index,), _typed(column.type, value))
+            source = _typed(column.type, value)
+            if column.source == "clients":
+                source = _malformable(device, source, "nosuchobject")
+            mib.cell((*entry, column.number), (index,), source)
 
 
 def _cell_value(cell: Cell, device: Device) -> str | int | Quantity:
@@ -217,5 +253,10 @@ def build_mib(device: Device, profile: VendorProfile, model: Model, identity: Id
         _add_radio_table(mib, table, device, profile, identity)
     for cell in profile.cells:
         oid: Oid = parse_oid(cell.oid)
-        mib.cell(oid[:-1], oid[-1:], _typed(cell.type, _cell_value(cell, device)))
+        source = _typed(cell.type, _cell_value(cell, device))
+        if cell.source == "uptime":
+            source = _malformable(device, source, "string")
+        elif cell.source == "clients_total":
+            source = _malformable(device, source, "nosuchobject")
+        mib.cell(oid[:-1], oid[-1:], source)
     return mib.build()

@@ -1,8 +1,12 @@
-"""SNMP v2c command responder: request bytes in, response bytes (or silence) out.
+"""SNMP command responder: request bytes in, response bytes (or silence) out.
 
 Kept free of sockets so the same code is timed by the benchmark, driven by unit tests and
 served by the asyncio agent. Like a real agent it stays silent on anything it will not
 answer (wrong community, other versions, garbage) and only counts it.
+
+An AP speaks either v2c (a community) or, once migrated, SNMPv3 only (a
+:class:`~simulators.usm.UsmAgent`), as real migrated devices have v2c switched off. Both
+share the PDU handling below; v3 only changes the framing and security around it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, fields
 
 from simulators import ber
 from simulators.mib import MibView
+from simulators.usm import UsmAgent
 
 log = logging.getLogger("simulators")
 
@@ -32,6 +37,7 @@ class AgentStats:
     bad_version: int = 0
     unsupported_pdu: int = 0
     errors: int = 0
+    usm_reports: int = 0  # v3 discovery and USM failures, answered with a Report PDU
 
     @property
     def dropped(self) -> int:
@@ -42,7 +48,7 @@ class AgentStats:
 
 
 class Responder:
-    __slots__ = ("clock", "community", "max_size", "mib", "stats")
+    __slots__ = ("clock", "community", "max_size", "mib", "stats", "usm")
 
     def __init__(
         self,
@@ -52,9 +58,12 @@ class Responder:
         clock: Callable[[], float] = time.time,
         stats: AgentStats | None = None,
         max_size: int = DEFAULT_MAX_SIZE,
+        usm: UsmAgent | None = None,
     ) -> None:
+        """With ``usm`` the agent answers SNMPv3 only and ``community`` is ignored."""
         self.mib = mib
         self.community = community
+        self.usm = usm
         self.clock = clock
         self.stats = stats if stats is not None else AgentStats()
         self.max_size = max_size
@@ -64,7 +73,9 @@ class Responder:
         stats.received += 1
         try:
             request = ber.decode_request(data)
-            if request.version != ber.VERSION_2C:
+            if self.usm is not None and request.version == ber.VERSION_3:
+                return self._answer_v3(data)
+            if request.version != ber.VERSION_2C or self.usm is not None:
                 stats.bad_version += 1
                 log.debug("dropped SNMP version %d packet", request.version)
                 return None
@@ -80,7 +91,34 @@ class Responder:
             stats.answered += 1
         return response
 
+    def _answer_v3(self, data: bytes) -> bytes | None:
+        """Hand a v3 message to USM; ``BerError`` propagates to the malformed count."""
+        assert self.usm is not None
+        stats = self.stats
+        reports = sum(self.usm.counters.values())
+        response = self.usm.answer(data, self.clock(), self._handle, self.max_size)
+        if sum(self.usm.counters.values()) != reports:
+            stats.usm_reports += 1
+        if response is not None:
+            stats.answered += 1
+        return response
+
     def _respond(self, request: ber.Request) -> bytes | None:
+        budget = self.max_size - ber.message_overhead(request.community, request.request_id)
+        result = self._handle(request, budget)
+        if result is None:
+            return None
+        status, index, varbinds = result
+        response = self._encode(request, status, index, varbinds)
+        if len(response) > self.max_size:
+            return self._encode(request, ber.TOO_BIG, 0, [])
+        return response
+
+    def _handle(
+        self, request: ber.Request, budget: int
+    ) -> tuple[int, int, list[tuple[bytes, bytes]]] | None:
+        """The PDU work shared by v2c and v3: (error-status, error-index, varbinds), or
+        None for PDUs an agent does not answer. ``budget`` bounds a GETBULK's varbinds."""
         tag = request.pdu_tag
         mib, now = self.mib, self.clock()
         try:
@@ -89,7 +127,6 @@ class Responder:
             elif tag == ber.GET_NEXT_REQUEST:
                 varbinds = [mib.get_next(oid, now) for oid in request.oids]
             elif tag == ber.GET_BULK_REQUEST:
-                budget = self.max_size - ber.message_overhead(request.community, request.request_id)
                 varbinds = mib.get_bulk(
                     request.oids,
                     request.non_repeaters,
@@ -99,8 +136,7 @@ class Responder:
                 )
             elif tag == ber.SET_REQUEST:
                 # The simulated city is read-only, as a monitoring community would be.
-                index = 1 if request.oids else 0
-                return self._encode(request, ber.NOT_WRITABLE, index, _echo(request))
+                return ber.NOT_WRITABLE, 1 if request.oids else 0, _echo(request)
             else:
                 self.stats.unsupported_pdu += 1
                 return None
@@ -109,11 +145,8 @@ class Responder:
         except Exception:
             self.stats.errors += 1
             log.exception("failed to answer a request")
-            return self._encode(request, ber.GEN_ERR, 0, _echo(request))
-        response = self._encode(request, ber.NO_ERROR, 0, varbinds)
-        if len(response) > self.max_size:
-            return self._encode(request, ber.TOO_BIG, 0, [])
-        return response
+            return ber.GEN_ERR, 0, _echo(request)
+        return ber.NO_ERROR, 0, varbinds
 
     @staticmethod
     def _encode(

@@ -11,15 +11,19 @@ import resource
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from citywifi.errors import SimulatorError
 from simulators.agent import SnmpAgentProtocol
-from simulators.city import City
+from simulators.city import SSH_PORT, City
+from simulators.control import bind_control_socket, serve_control
+from simulators.faults import FaultBook, build_fault_book
 from simulators.responder import AgentStats, Responder
+from simulators.ssh import SshAp, serve_ssh
 
 log = logging.getLogger("simulators")
 
@@ -57,23 +61,39 @@ async def run_simulator(
     ready: Callable[[], None] | None = None,
     clock: Callable[[], float] = time.time,
     stats: AgentStats | None = None,
+    faults: FaultBook | None = None,
+    control_port: int | None = None,
+    ssh_aps: Sequence[SshAp] = (),
+    ssh_port: int = SSH_PORT,
 ) -> None:
-    """Serve every AP of ``city`` until ``stop`` is set (forever without one)."""
+    """Serve every AP of ``city`` until ``stop`` is set (forever without one).
+
+    ``faults`` (default: a book with no random faults) decides what each AP's agent drops,
+    delays or corrupts; ``control_port`` serves the HTTP control API for it on 127.0.0.1;
+    ``ssh_aps`` get SSH CLIs on ``ssh_port``. ``ready`` is called once everything listens.
+    """
     limit = raise_file_limit()
-    if len(city.aps) + 32 > limit:
+    if len(city.aps) + len(ssh_aps) + 32 > limit:
         raise SimulatorError(
-            f"{len(city.aps)} APs need as many sockets but the open-files limit is {limit}"
+            f"{len(city.aps)} APs and {len(ssh_aps)} SSH CLIs need as many sockets but the"
+            f" open-files limit is {limit}"
         )
     stats = stats if stats is not None else AgentStats()
+    book = faults if faults is not None else build_fault_book(city, clock=clock)
+    stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     transports: list[asyncio.BaseTransport] = []
+    helpers: list[asyncio.Task[None]] = []
     try:
         for ap in city.aps:
             sock = _bind(ap.host, ap.snmp_port)
-            responder = Responder(ap.mib, ap.community.encode(), clock=clock, stats=stats)
+            responder = Responder(
+                ap.mib, ap.community.encode(), clock=clock, stats=stats, usm=ap.usm
+            )
             try:
                 transport, _ = await loop.create_datagram_endpoint(
-                    functools.partial(SnmpAgentProtocol, responder), sock=sock
+                    functools.partial(SnmpAgentProtocol, responder, ap_id=ap.id, faults=book),
+                    sock=sock,
                 )
             except BaseException:
                 sock.close()
@@ -86,15 +106,46 @@ async def run_simulator(
             city.aps[-1].host,
             city.aps[0].snmp_port,
         )
+        if control_port is not None:
+            bind_control_socket(control_port).close()  # a taken port fails here, clearly
+            helpers.append(asyncio.create_task(serve_control(book, city, control_port, stop)))
+            log.info("fault control API on http://127.0.0.1:%d/faults", control_port)
+        if ssh_aps:
+            ssh_ready = asyncio.Event()
+            helpers.append(
+                asyncio.create_task(
+                    serve_ssh(ssh_aps, port=ssh_port, stop=stop, ready=ssh_ready.set, clock=clock)
+                )
+            )
+            await _first_of(ssh_ready.wait(), helpers)
         if ready is not None:
             ready()
-        if stop is None:
-            stop = asyncio.Event()
-        await stop.wait()
+        await _first_of(stop.wait(), helpers)
     finally:
+        stop.set()
         for open_transport in transports:
             open_transport.close()
-        log.info("simulated city stopped: %s", stats.as_dict())
+        for task in helpers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        log.info(
+            "simulated city stopped: %s; faults dropped %d and delayed %d answers",
+            stats.as_dict(),
+            book.dropped,
+            book.delayed,
+        )
+
+
+async def _first_of(wanted: Coroutine[Any, Any, Any], helpers: list[asyncio.Task[None]]) -> None:
+    """Wait for ``wanted``; a helper (control API, SSH) failing first raises its error."""
+    waiter = asyncio.ensure_future(wanted)
+    try:
+        done, _ = await asyncio.wait({waiter, *helpers}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter:
+                task.result()  # raises the helper's error, e.g. SSH address in use
+    finally:
+        waiter.cancel()
 
 
 def write_inventory(city: City, path: Path) -> None:

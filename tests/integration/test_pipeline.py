@@ -41,6 +41,10 @@ def start_city(spawn: Callable[..., Proc], tmp_path: Path, aps: int, base: str) 
             base,
             "--inventory-out",
             str(inventory),
+            "--control-port",
+            str(free_port()),
+            "--ssh-aps",
+            "0",
         ]
     )
     wait_for(lambda: inventory.exists() or sim.popen.poll() is not None, 60, "the simulator")
@@ -128,6 +132,8 @@ def test_demo_serves_all_aps_up_within_30_s(spawn: Callable[..., Proc], tmp_path
             "5",
             "--snmp-port",
             str(free_port(socket.SOCK_DGRAM, "127.1.0.1")),
+            "--control-port",
+            str(free_port()),
         ],
         citywifi_env(tmp_path),
     )

@@ -10,7 +10,7 @@ import yaml
 
 from citywifi.errors import SimulatorError
 from inventory.schemas import InventoryDoc
-from simulators.city import build_city
+from simulators.city import build_city, ssh_password
 from simulators.run import write_inventory
 
 CENTER = (-6.9175, 107.6191)
@@ -36,7 +36,8 @@ def test_city_shape() -> None:
     inventory = city.inventory()
     assert len(inventory["districts"]) == 12
     assert len(inventory["partners"]) == 8
-    assert len(inventory["credentials"]) == 12
+    versions = Counter(c["snmp"]["version"] for c in inventory["credentials"])
+    assert versions["2c"] == 12 and 1 <= versions["3"] <= 12
     assert inventory["districts"][0]["id"] == "d01"
     assert inventory["sites"][0]["id"] == "s0001"
     assert inventory["aps"][0]["id"] == "ap00001"
@@ -58,10 +59,17 @@ def test_city_shape() -> None:
     assert len({s["name"] for s in inventory["sites"]}) == len(inventory["sites"])
     vendors = Counter(ap.vendor.name for ap in city.aps)
     assert set(vendors) == {"mikrotik", "unifi"}
-    community = {c["id"]: c["snmp"]["community"] for c in inventory["credentials"]}
+    snmp = {c["id"]: c["snmp"] for c in inventory["credentials"]}
     for ap, row in zip(city.aps, inventory["aps"], strict=True):
-        assert community[row["credentials"]] == ap.community
+        if ap.v3 is None:
+            assert snmp[row["credentials"]] == {"version": "2c", "community": ap.community}
+        else:
+            assert row["credentials"] == ap.v3.id and snmp[ap.v3.id]["user"] == ap.v3.user
         assert row["ssh_port"] == 2222 and row["profile"] == "auto" and row["enabled"]
+    v3_share = sum(ap.v3 is not None for ap in city.aps) / len(city.aps)
+    assert 0.2 < v3_share < 0.45  # about a third of the city migrated to SNMPv3
+    ssh = {c["ssh"]["password"] for c in inventory["credentials"]}
+    assert ssh == {ssh_password(1)}
 
 
 def test_small_city_has_few_districts_and_partners() -> None:

@@ -1,0 +1,288 @@
+"""Faults over real sockets: a small city on loopback, faults injected through the control
+API over HTTP, and the APs read by pysnmp and net-snmp's snmpget."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from simulators.agent import SnmpAgentProtocol
+from simulators.city import City, SimAp, build_city
+from simulators.control import serve_control
+from simulators.faults import FaultBook, build_fault_book
+from simulators.responder import Responder
+from simulators.run import _bind
+from tests.simulators.conftest import free_udp_port, loopback_base
+from tests.simulators.helpers import require_tool
+
+pytestmark = pytest.mark.slow
+
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+IF_IN = "1.3.6.1.2.1.2.2.1.10"
+IF_HC_IN = "1.3.6.1.2.1.31.1.1.1.6"
+CLIENTS = {
+    "mikrotik": "1.3.6.1.4.1.14988.1.1.1.3.1.6.2",
+    "unifi": "1.3.6.1.4.1.41112.1.6.1.2.1.8.1",
+}
+TEN_DAYS = 10 * 86_400
+
+
+@dataclass
+class Live:
+    city: City
+    book: FaultBook
+    http: httpx.Client
+    clock: Callable[[], float]
+
+    def district_of(self, ap: SimAp) -> str:
+        return self.book.site_district[ap.site]
+
+
+async def _serve(
+    city: City, book: FaultBook, port: int, stop: asyncio.Event, ready: Callable[[], None]
+) -> None:
+    """What run_simulator does once wired: agents that consult the book, plus the API."""
+    loop = asyncio.get_running_loop()
+    transports = []
+    try:
+        for ap in city.aps:
+            responder = Responder(ap.mib, ap.community.encode(), clock=book.clock)
+            transport, _ = await loop.create_datagram_endpoint(
+                functools.partial(SnmpAgentProtocol, responder, ap_id=ap.id, faults=book),
+                sock=_bind(ap.host, ap.snmp_port),
+            )
+            transports.append(transport)
+        control = asyncio.create_task(serve_control(book, city, port, stop))
+        ready()
+        await control
+    finally:
+        for transport in transports:
+            transport.close()
+
+
+def _free_tcp_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[Live]:
+    base = loopback_base()
+    city = build_city(12, seed=21, base_address=base, snmp_port=free_udp_port(base))
+    # Shift time so that the first AP has been up 10+ days: its HC counters are past 2^32.
+    device = city.aps[0].device
+    shift = max(0.0, TEN_DAYS - device.uptime_cs(time.time()) / 100)
+
+    def clock() -> float:
+        return time.time() + shift
+
+    book = build_fault_book(city, clock=clock)
+    port = _free_tcp_port()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(_serve(city, book, port, stop, ready.set))
+        except BaseException as exc:
+            failure.append(exc)
+            ready.set()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name="faulty-city", daemon=True)
+    thread.start()
+    assert ready.wait(10), "the city did not start within 10 s"
+    if failure:
+        raise failure[0]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                http.get("/faults").raise_for_status()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "control API did not come up"
+                time.sleep(0.05)
+        yield Live(city, book, http, clock)
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)
+    assert not thread.is_alive()
+    if failure:
+        raise failure[0]
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left(live: Live) -> Iterator[None]:
+    yield
+    for fault in live.http.get("/faults").json():
+        live.http.delete(f"/faults/{fault['id']}")
+
+
+@dataclass
+class Reading:
+    elapsed: float
+    error: str | None
+    values: dict[str, Any]
+
+
+async def _get(ap: SimAp, oids: tuple[str, ...], wait_s: float) -> Reading:
+    from pysnmp.hlapi.v1arch.asyncio import (
+        CommunityData,
+        Null,
+        SnmpDispatcher,
+        UdpTransportTarget,
+        get_cmd,
+    )
+
+    dispatcher = SnmpDispatcher()
+    try:
+        target = await UdpTransportTarget.create((ap.host, ap.snmp_port), timeout=wait_s, retries=0)
+        began = time.monotonic()
+        error, status, _, varbinds = await get_cmd(
+            dispatcher,
+            CommunityData(ap.community, mpModel=1),
+            target,
+            *((oid, Null()) for oid in oids),
+            lookupMib=False,
+        )
+        elapsed = time.monotonic() - began
+        if error is not None:
+            return Reading(elapsed, str(error), {})
+        assert int(status) == 0, status
+        return Reading(elapsed, None, {str(name): value for name, value in varbinds})
+    finally:
+        dispatcher.transport_dispatcher.close_dispatcher()
+
+
+def poll(aps: list[SimAp], *oids: str, timeout: float = 0.5) -> dict[str, Reading]:
+    async def run() -> list[Reading]:
+        return await asyncio.gather(*(_get(ap, oids, timeout) for ap in aps))
+
+    readings = asyncio.run(asyncio.wait_for(run(), 20))
+    return {ap.id: reading for ap, reading in zip(aps, readings, strict=True)}
+
+
+def snmpget(ap: SimAp, *oids: str) -> list[str]:
+    result = subprocess.run(
+        [require_tool("snmpget"), "-v2c", "-c", ap.community, "-On", "-t", "0.5", "-r", "0",
+         f"{ap.host}:{ap.snmp_port}", *oids],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return [line.partition(" = ")[2] for line in result.stdout.splitlines()]
+
+
+def inject(live: Live, kind: str, target: str, duration_s: float, **extra: Any) -> str:
+    response = live.http.post(
+        "/faults", json={"kind": kind, "target": target, "duration_s": duration_s, **extra}
+    )
+    assert response.status_code == 201, response.text
+    fault_id: str = response.json()["id"]
+    return fault_id
+
+
+def test_district_power_cut_and_recovery(live: Live) -> None:
+    require_tool("snmpget")
+    # Not AP 0's district: the Counter32 test wants AP 0 long up.
+    district = next(d for d in live.book.district_aps if d != live.district_of(live.city.aps[0]))
+    inside = [ap for ap in live.city.aps if live.district_of(ap) == district]
+    outside = [ap for ap in live.city.aps if live.district_of(ap) != district]
+    assert inside and outside
+    fault_id = inject(live, "district_power", district, 300)
+    listed = live.http.get("/faults").json()
+    assert [(f["id"], f["affected_aps"]) for f in listed] == [(fault_id, len(inside))]
+    readings = poll(live.city.aps, SYS_UPTIME)
+    assert {ap.id for ap in live.city.aps if readings[ap.id].error} == {ap.id for ap in inside}
+    assert all("timeout" in (readings[ap.id].error or "").lower() for ap in inside)
+    assert live.http.delete(f"/faults/{fault_id}").status_code == 204
+    after = poll(live.city.aps, SYS_UPTIME)
+    for ap in inside:
+        assert after[ap.id].error is None
+        assert int(after[ap.id].values[SYS_UPTIME]) < 300  # booted: under 3 s up
+    for ap in outside:
+        assert int(after[ap.id].values[SYS_UPTIME]) > 3000
+
+
+def test_ap_reboot_resets_uptime_and_counters(live: Live) -> None:
+    # Whichever AP (not AP 0) has been up longest, even after the district test's cut.
+    ap = max(live.city.aps[1:], key=lambda a: a.device.uptime_cs(live.clock()))
+    oids = (SYS_UPTIME, f"{IF_HC_IN}.2")
+    before = poll([ap], *oids)[ap.id]
+    assert before.error is None
+    inject(live, "ap_reboot", ap.id, 0.5)
+    time.sleep(0.7)
+    after = poll([ap], *oids)[ap.id]
+    assert after.error is None
+    assert int(after.values[SYS_UPTIME]) < 300 < int(before.values[SYS_UPTIME])
+    assert int(after.values[f"{IF_HC_IN}.2"]) < min(int(before.values[f"{IF_HC_IN}.2"]), 10**7)
+
+
+def test_slow_ap_answers_late_without_holding_up_others(live: Live) -> None:
+    slow, fast = live.city.aps[1], live.city.aps[2]
+    inject(live, "slow", slow.id, 30)
+    readings = poll([slow, fast], SYS_UPTIME, timeout=6)
+    assert readings[slow.id].error is None and readings[fast.id].error is None
+    assert readings[slow.id].elapsed >= 2.0
+    assert readings[fast.id].elapsed < 0.5
+
+
+def test_malformed_uptime_is_a_string(live: Live) -> None:
+    ap = live.city.aps[3]
+    fault_id = inject(live, "malformed", ap.id, 60)
+    values = snmpget(ap, SYS_UPTIME, f"{IF_HC_IN}.1", CLIENTS[ap.vendor.name])
+    assert values[0].startswith("STRING:") and values[1].startswith("STRING:")
+    assert values[2].startswith("No Such Object")
+    live.http.delete(f"/faults/{fault_id}")
+    assert snmpget(ap, SYS_UPTIME)[0].startswith("Timeticks:")
+
+
+def test_silent_ap_reports_no_clients(live: Live) -> None:
+    ap = live.city.aps[4]
+    oid = CLIENTS[ap.vendor.name]
+    inject(live, "silent", ap.site, 60)
+    reading = poll([ap], oid)[ap.id]
+    assert reading.error is None and int(reading.values[oid]) == 0
+
+
+def test_counter32_is_the_hc_counter_wrapped(live: Live) -> None:
+    ap = live.city.aps[0]
+    now = live.clock()
+    if ap.device.uptime_cs(now) < 100 * TEN_DAYS // 2:
+        pytest.skip("AP 0 was rebooted by an earlier test in this run")
+    uplink = next(i for i, s in enumerate(ap.vendor.interfaces, start=1) if s.role == "uplink")
+    values = snmpget(ap, f"{IF_IN}.{uplink}", f"{IF_HC_IN}.{uplink}")
+    c32 = int(values[0].split(": ")[1])
+    hc = int(values[1].split(": ")[1])
+    assert values[0].startswith("Counter32") and values[1].startswith("Counter64")
+    assert hc > 2**32
+    assert c32 == hc % 2**32
+
+
+def test_control_api_errors_over_http(live: Live) -> None:
+    bad = live.http.post("/faults", json={"kind": "tornado", "target": "d01", "duration_s": 5})
+    assert bad.status_code == 422 and "unknown fault kind" in bad.json()["detail"]
+    bad = live.http.post("/faults", json={"kind": "ap_down", "target": "zz", "duration_s": 5})
+    assert bad.status_code == 422 and "'zz'" in bad.json()["detail"]
+    bad = live.http.post(
+        "/faults", json={"kind": "ap_down", "target": live.city.aps[0].id, "duration_s": 0}
+    )
+    assert bad.status_code == 422 and "positive" in bad.json()["detail"]
+    assert live.http.delete("/faults/f9999").status_code == 404
