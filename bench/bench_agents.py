@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -81,11 +82,14 @@ async def blast_v2c(targets: list[tuple[str, int, bytes]], total: int) -> tuple[
     ]
     answered = 0
     slots = asyncio.Semaphore(WINDOW)
+    all_answered = asyncio.Event()
 
     def done() -> None:
         nonlocal answered
         answered += 1
         slots.release()
+        if answered >= total:
+            all_answered.set()
 
     transport, _ = await loop.create_datagram_endpoint(
         lambda: _Client(done), local_addr=("127.0.0.1", 0)
@@ -103,9 +107,8 @@ async def blast_v2c(targets: list[tuple[str, int, bytes]], total: int) -> tuple[
                 break
             packet, addr = packets[i % len(packets)]
             transport.sendto(packet, addr)
-        deadline = time.monotonic() + 3
-        while answered < total and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_answered.wait(), timeout=3)
     finally:
         transport.close()
     return answered, time.monotonic() - started
@@ -175,9 +178,22 @@ def start_snmpd(workdir: Path, port: int) -> subprocess.Popen[bytes] | None:
 def start_simulator(workdir: Path, aps: int, port: int) -> tuple[subprocess.Popen[bytes], dict]:
     inventory = workdir / "city.yaml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "citywifi", "--log-level", "WARNING", "simulate",
-         "--aps", str(aps), "--snmp-port", str(port), "--base-address", "127.1.240.1",
-         "--inventory-out", str(inventory)],
+        [
+            sys.executable,
+            "-m",
+            "citywifi",
+            "--log-level",
+            "WARNING",
+            "simulate",
+            "--aps",
+            str(aps),
+            "--snmp-port",
+            str(port),
+            "--base-address",
+            "127.1.240.1",
+            "--inventory-out",
+            str(inventory),
+        ],
     )
     deadline = time.monotonic() + 60
     while not inventory.exists():
