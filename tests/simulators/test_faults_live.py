@@ -4,7 +4,6 @@ API over HTTP, and the APs read by pysnmp and net-snmp's snmpget."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import subprocess
 import threading
 import time
@@ -15,12 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from simulators.agent import SnmpAgentProtocol
 from simulators.city import City, SimAp, build_city
-from simulators.control import serve_control
 from simulators.faults import FaultBook, build_fault_book
-from simulators.responder import Responder
-from simulators.run import _bind
+from simulators.run import run_simulator
 from tests.simulators.conftest import free_udp_port, loopback_base
 from tests.simulators.helpers import require_tool
 
@@ -43,30 +39,13 @@ class Live:
     http: httpx.Client
     clock: Callable[[], float]
 
+    @property
+    def aps(self) -> list[SimAp]:
+        """The v2c APs: these tests read with v2c (v3 is tests/simulators/test_v3_live.py)."""
+        return [ap for ap in self.city.aps if ap.v3 is None]
+
     def district_of(self, ap: SimAp) -> str:
         return self.book.site_district[ap.site]
-
-
-async def _serve(
-    city: City, book: FaultBook, port: int, stop: asyncio.Event, ready: Callable[[], None]
-) -> None:
-    """What run_simulator does once wired: agents that consult the book, plus the API."""
-    loop = asyncio.get_running_loop()
-    transports = []
-    try:
-        for ap in city.aps:
-            responder = Responder(ap.mib, ap.community.encode(), clock=book.clock)
-            transport, _ = await loop.create_datagram_endpoint(
-                functools.partial(SnmpAgentProtocol, responder, ap_id=ap.id, faults=book),
-                sock=_bind(ap.host, ap.snmp_port),
-            )
-            transports.append(transport)
-        control = asyncio.create_task(serve_control(book, city, port, stop))
-        ready()
-        await control
-    finally:
-        for transport in transports:
-            transport.close()
 
 
 def _free_tcp_port() -> int:
@@ -83,7 +62,7 @@ def live() -> Iterator[Live]:
     base = loopback_base()
     city = build_city(12, seed=21, base_address=base, snmp_port=free_udp_port(base))
     # Shift time so that the first AP has been up 10+ days: its HC counters are past 2^32.
-    device = city.aps[0].device
+    device = next(ap for ap in city.aps if ap.v3 is None).device
     shift = max(0.0, TEN_DAYS - device.uptime_cs(time.time()) / 100)
 
     def clock() -> float:
@@ -98,7 +77,11 @@ def live() -> Iterator[Live]:
 
     def run() -> None:
         try:
-            loop.run_until_complete(_serve(city, book, port, stop, ready.set))
+            loop.run_until_complete(
+                run_simulator(
+                    city, stop=stop, ready=ready.set, clock=clock, faults=book, control_port=port
+                )
+            )
         except BaseException as exc:
             failure.append(exc)
             ready.set()
@@ -202,18 +185,19 @@ def inject(live: Live, kind: str, target: str, duration_s: float, **extra: Any) 
 def test_district_power_cut_and_recovery(live: Live) -> None:
     require_tool("snmpget")
     # Not AP 0's district: the Counter32 test wants AP 0 long up.
-    district = next(d for d in live.book.district_aps if d != live.district_of(live.city.aps[0]))
-    inside = [ap for ap in live.city.aps if live.district_of(ap) == district]
-    outside = [ap for ap in live.city.aps if live.district_of(ap) != district]
+    district = next(d for d in live.book.district_aps if d != live.district_of(live.aps[0]))
+    inside = [ap for ap in live.aps if live.district_of(ap) == district]
+    outside = [ap for ap in live.aps if live.district_of(ap) != district]
     assert inside and outside
     fault_id = inject(live, "district_power", district, 300)
     listed = live.http.get("/faults").json()
-    assert [(f["id"], f["affected_aps"]) for f in listed] == [(fault_id, len(inside))]
-    readings = poll(live.city.aps, SYS_UPTIME)
-    assert {ap.id for ap in live.city.aps if readings[ap.id].error} == {ap.id for ap in inside}
+    in_district = [ap for ap in live.city.aps if live.district_of(ap) == district]  # v3 too
+    assert [(f["id"], f["affected_aps"]) for f in listed] == [(fault_id, len(in_district))]
+    readings = poll(live.aps, SYS_UPTIME)
+    assert {ap.id for ap in live.aps if readings[ap.id].error} == {ap.id for ap in inside}
     assert all("timeout" in (readings[ap.id].error or "").lower() for ap in inside)
     assert live.http.delete(f"/faults/{fault_id}").status_code == 204
-    after = poll(live.city.aps, SYS_UPTIME)
+    after = poll(live.aps, SYS_UPTIME)
     for ap in inside:
         assert after[ap.id].error is None
         assert int(after[ap.id].values[SYS_UPTIME]) < 300  # booted: under 3 s up
@@ -223,7 +207,7 @@ def test_district_power_cut_and_recovery(live: Live) -> None:
 
 def test_ap_reboot_resets_uptime_and_counters(live: Live) -> None:
     # Whichever AP (not AP 0) has been up longest, even after the district test's cut.
-    ap = max(live.city.aps[1:], key=lambda a: a.device.uptime_cs(live.clock()))
+    ap = max(live.aps[1:], key=lambda a: a.device.uptime_cs(live.clock()))
     oids = (SYS_UPTIME, f"{IF_HC_IN}.2")
     before = poll([ap], *oids)[ap.id]
     assert before.error is None
@@ -236,7 +220,7 @@ def test_ap_reboot_resets_uptime_and_counters(live: Live) -> None:
 
 
 def test_slow_ap_answers_late_without_holding_up_others(live: Live) -> None:
-    slow, fast = live.city.aps[1], live.city.aps[2]
+    slow, fast = live.aps[1], live.aps[2]
     inject(live, "slow", slow.id, 30)
     readings = poll([slow, fast], SYS_UPTIME, timeout=6)
     assert readings[slow.id].error is None and readings[fast.id].error is None
@@ -245,7 +229,7 @@ def test_slow_ap_answers_late_without_holding_up_others(live: Live) -> None:
 
 
 def test_malformed_uptime_is_a_string(live: Live) -> None:
-    ap = live.city.aps[3]
+    ap = live.aps[3]
     fault_id = inject(live, "malformed", ap.id, 60)
     values = snmpget(ap, SYS_UPTIME, f"{IF_HC_IN}.1", CLIENTS[ap.vendor.name])
     assert values[0].startswith("STRING:") and values[1].startswith("STRING:")
@@ -255,7 +239,7 @@ def test_malformed_uptime_is_a_string(live: Live) -> None:
 
 
 def test_silent_ap_reports_no_clients(live: Live) -> None:
-    ap = live.city.aps[4]
+    ap = live.aps[4]
     oid = CLIENTS[ap.vendor.name]
     inject(live, "silent", ap.site, 60)
     reading = poll([ap], oid)[ap.id]
@@ -263,7 +247,7 @@ def test_silent_ap_reports_no_clients(live: Live) -> None:
 
 
 def test_counter32_is_the_hc_counter_wrapped(live: Live) -> None:
-    ap = live.city.aps[0]
+    ap = live.aps[0]
     now = live.clock()
     if ap.device.uptime_cs(now) < 100 * TEN_DAYS // 2:
         pytest.skip("AP 0 was rebooted by an earlier test in this run")
@@ -282,7 +266,74 @@ def test_control_api_errors_over_http(live: Live) -> None:
     bad = live.http.post("/faults", json={"kind": "ap_down", "target": "zz", "duration_s": 5})
     assert bad.status_code == 422 and "'zz'" in bad.json()["detail"]
     bad = live.http.post(
-        "/faults", json={"kind": "ap_down", "target": live.city.aps[0].id, "duration_s": 0}
+        "/faults", json={"kind": "ap_down", "target": live.aps[0].id, "duration_s": 0}
     )
     assert bad.status_code == 422 and "positive" in bad.json()["detail"]
     assert live.http.delete("/faults/f9999").status_code == 404
+
+
+def with_clients(live: Live) -> list[SimAp]:
+    """APs whose client count is an SNMP column these tests know (not AP 0)."""
+    return [ap for ap in live.aps[1:] if ap.vendor.name in CLIENTS]
+
+
+def snmpwalk(ap: SimAp, oid: str) -> list[str]:
+    result = subprocess.run(
+        [require_tool("snmpwalk"), "-v2c", "-c", ap.community, "-On", "-t", "0.5", "-r", "0",
+         f"{ap.host}:{ap.snmp_port}", oid],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return [line.partition(" = ")[2] for line in result.stdout.splitlines()]
+
+
+def test_ap_down_then_boots(live: Live) -> None:
+    ap, neighbour = with_clients(live)[0], with_clients(live)[1]
+    fault_id = inject(live, "ap_down", ap.id, 120)
+    readings = poll([ap, neighbour], SYS_UPTIME)
+    assert readings[ap.id].error is not None and readings[neighbour.id].error is None
+    live.http.delete(f"/faults/{fault_id}")
+    assert int(poll([ap], SYS_UPTIME)[ap.id].values[SYS_UPTIME]) < 300
+
+
+def test_site_power_cut_is_exactly_that_site(live: Live) -> None:
+    site = next(s for s in live.city.sites if s.id != live.aps[0].site)
+    inside = {ap.id for ap in live.aps if ap.site == site.id}
+    fault_id = inject(live, "site_power", site.id, 120)
+    readings = poll(live.aps, SYS_UPTIME)
+    assert {ap_id for ap_id, r in readings.items() if r.error} == inside
+    live.http.delete(f"/faults/{fault_id}")
+
+
+def test_backhaul_cut_keeps_the_aps_running(live: Live) -> None:
+    site = next(s for s in live.city.sites if s.id != live.aps[0].site)
+    ap = next(a for a in live.aps if a.site == site.id)
+    before = int(poll([ap], SYS_UPTIME)[ap.id].values[SYS_UPTIME])
+    fault_id = inject(live, "backhaul_cut", site.id, 120)
+    assert poll([ap], SYS_UPTIME)[ap.id].error is not None
+    live.http.delete(f"/faults/{fault_id}")
+    after = int(poll([ap], SYS_UPTIME)[ap.id].values[SYS_UPTIME])
+    assert after >= before  # powered all along: no reboot
+
+
+def test_overload_shows_high_cpu_and_many_clients(live: Live) -> None:
+    ap = with_clients(live)[2]
+    oid = CLIENTS[ap.vendor.name]
+    normal = int(poll([ap], oid)[ap.id].values[oid])
+    inject(live, "overload", ap.id, 60)
+    loads = [int(v.split(": ")[1]) for v in snmpwalk(ap, "1.3.6.1.2.1.25.3.3.1.2")]
+    assert loads and max(loads) >= 90
+    assert int(poll([ap], oid)[ap.id].values[oid]) > normal
+
+
+def test_flapping_alternates_down_and_up(live: Live) -> None:
+    ap = with_clients(live)[3]
+    inject(live, "flapping", ap.id, 60, period_s=1.0)
+    seen: set[bool] = set()
+    deadline = time.monotonic() + 8
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen.add(poll([ap], SYS_UPTIME, timeout=0.3)[ap.id].error is None)
+        time.sleep(0.2)
+    assert seen == {True, False}
