@@ -102,7 +102,10 @@ def simulate(
         bool, typer.Option(help="Let faults also arise at random (modest demo rates).")
     ] = False,
     ssh_aps: Annotated[
-        int, typer.Option(min=0, max=10_000, help="MikroTik APs that also serve an SSH CLI.")
+        int,
+        typer.Option(
+            min=0, max=10_000, help="MikroTik and OpenWrt APs that also serve an SSH CLI."
+        ),
     ] = 200,
     ssh_port: Annotated[int, typer.Option(min=1, max=65535)] = 2222,
     history: Annotated[

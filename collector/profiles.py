@@ -19,6 +19,8 @@ AUTO = "auto"
 VENDOR_MODULES: tuple[str, ...] = (
     "collector.vendors.mikrotik",
     "collector.vendors.unifi",
+    "collector.vendors.airmax",
+    "collector.vendors.openwrt",
     "collector.vendors.generic",
 )
 

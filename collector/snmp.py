@@ -149,47 +149,78 @@ class FakeScraper:
         pass
 
 
-class PysnmpScraper:
-    """SNMP v2c over pysnmp's v1arch asyncio API, one dispatcher for the event loop."""
+def _udp_socket(receive_buffer_bytes: int) -> socket.socket:
+    """Our own socket, so that its receive buffer can be sized: hundreds of answers
+    arriving together overflow the default buffer and are silently dropped."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    _grow_receive_buffer(sock, receive_buffer_bytes)
+    return sock
 
-    def __init__(self, receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
-        from pysnmp.carrier.asyncio.dgram import udp
-        from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
-        from pysnmp.hlapi.v1arch.asyncio import SnmpDispatcher
 
-        # Our own socket, so that its receive buffer can be sized: hundreds of answers
-        # arriving together overflow the default buffer and are silently dropped.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        self.receive_buffer_bytes = _grow_receive_buffer(sock, receive_buffer_bytes)
-        self._transport_dispatcher = AsyncioDispatcher()
-        self._transport_dispatcher.register_transport(
-            udp.DOMAIN_NAME, udp.UdpAsyncioTransport().open_server_mode(sock=sock)
-        )
-        self._dispatcher = SnmpDispatcher(self._transport_dispatcher)
+class _Stack:
+    """What the v2c and v3 paths share: a pysnmp transport per target, requests as plain
+    (OID, Null) varbinds, answers checked and converted. Subclasses say how to send."""
+
+    def __init__(self, udp_target_class: Any) -> None:
+        self._udp_target_class = udp_target_class
         self._transports: dict[tuple[str, int, float, int], Any] = {}
-        self._auth: dict[str, Any] = {}
-        self._v3_scraper: _V3Scraper | None = None
-        self._receive_buffer_wanted = receive_buffer_bytes
-
-    @property
-    def _v3(self) -> _V3Scraper:
-        # Made on first use: a city without v3 APs never pays for a v3arch engine.
-        if self._v3_scraper is None:
-            self._v3_scraper = _V3Scraper(self._receive_buffer_wanted)
-        return self._v3_scraper
 
     async def _transport(self, target: SnmpTarget) -> Any:
-        from pysnmp.hlapi.v1arch.asyncio import UdpTransportTarget
-
         key = (target.host, target.port, target.timeout_s, target.retries)
         transport = self._transports.get(key)
         if transport is None:
-            transport = await UdpTransportTarget.create(
+            transport = await self._udp_target_class.create(
                 (target.host, target.port), timeout=target.timeout_s, retries=target.retries
             )
             self._transports[key] = transport
         return transport
+
+    async def _send(
+        self, bulk: bool, target: SnmpTarget, transport: Any, head: tuple[int, ...],
+        var_binds: list[tuple[str, Any]],
+    ) -> tuple[Any, Any, Any, Any]:  # fmt: skip
+        raise NotImplementedError
+
+    async def request(
+        self, target: SnmpTarget, oids: Sequence[str], bulk_head: tuple[int, int] | None = None
+    ) -> VarBinds:
+        """GET ``oids``, or GETBULK when ``bulk_head`` is (non-repeaters, max-repetitions)."""
+        from pysnmp.proto.rfc1902 import Null
+
+        transport = await self._transport(target)
+        error_indication, error_status, index, var_binds = await self._send(
+            bulk_head is not None, target, transport, bulk_head or (), [(o, Null()) for o in oids]
+        )
+        if error_indication:
+            raise PollError(f"{target.host}:{target.port}: {error_indication}")
+        if error_status and int(error_status):
+            raise PollError(
+                f"{target.host}:{target.port}: error-status {error_status.prettyPrint()}"
+                f" at varbind {int(index)}"
+            )
+        return [_convert(vb) for vb in var_binds]
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _V2cStack(_Stack):
+    """pysnmp's v1arch: one dispatcher on one socket, community objects reused."""
+
+    def __init__(self, receive_buffer_bytes: int) -> None:
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
+        from pysnmp.hlapi.v1arch.asyncio import SnmpDispatcher, UdpTransportTarget
+
+        super().__init__(UdpTransportTarget)
+        self._transport_dispatcher = AsyncioDispatcher()
+        self._transport_dispatcher.register_transport(
+            udp.DOMAIN_NAME,
+            udp.UdpAsyncioTransport().open_server_mode(sock=_udp_socket(receive_buffer_bytes)),
+        )
+        self._dispatcher = SnmpDispatcher(self._transport_dispatcher)
+        self._auth: dict[str, Any] = {}
 
     def _community(self, community: str) -> Any:
         from pysnmp.hlapi.v1arch.asyncio import CommunityData
@@ -199,30 +230,104 @@ class PysnmpScraper:
             auth = self._auth[community] = CommunityData(community, mpModel=1)
         return auth
 
-    @staticmethod
-    def _check(target: SnmpTarget, error_indication: Any, error_status: Any, index: Any) -> None:
-        if error_indication:
-            raise PollError(f"{target.host}:{target.port}: {error_indication}")
-        if error_status and int(error_status):
-            raise PollError(
-                f"{target.host}:{target.port}: error-status {error_status.prettyPrint()}"
-                f" at varbind {int(index)}"
+    async def _send(
+        self, bulk: bool, target: SnmpTarget, transport: Any, head: tuple[int, ...],
+        var_binds: list[tuple[str, Any]],
+    ) -> tuple[Any, Any, Any, Any]:  # fmt: skip
+        from pysnmp.hlapi.v1arch.asyncio import bulk_cmd, get_cmd
+
+        command = bulk_cmd if bulk else get_cmd
+        auth = self._community(target.community)
+        result: tuple[Any, Any, Any, Any] = await command(
+            self._dispatcher, auth, transport, *head, *var_binds
+        )
+        return result
+
+    def close(self) -> None:
+        self._dispatcher.close()
+        self._transport_dispatcher.close_dispatcher()
+
+
+class _V3Stack(_Stack):
+    """pysnmp's v3arch with USM users only: one SnmpEngine for all targets.
+
+    The engine discovers each AP's engine id and clock on first contact and localises the
+    keys per AP itself; users are configured once per (user, keys). Answers come back with
+    ``lookupMib=False``: no MIB resolution.
+    """
+
+    def __init__(self, receive_buffer_bytes: int) -> None:
+        from pysnmp.carrier.asyncio.dgram import udp
+        from pysnmp.entity import config
+        from pysnmp.hlapi.v3arch.asyncio import ContextData, SnmpEngine, UdpTransportTarget
+
+        super().__init__(UdpTransportTarget)
+        self._engine = SnmpEngine()
+        config.add_transport(
+            self._engine,
+            udp.DOMAIN_NAME,
+            udp.UdpAsyncioTransport().open_server_mode(sock=_udp_socket(receive_buffer_bytes)),
+        )
+        self._context = ContextData()
+        self._users: dict[tuple[str, str, str, str, str], Any] = {}
+
+    def _user(self, target: SnmpTarget) -> Any:
+        from pysnmp.hlapi.v3arch.asyncio import UsmUserData
+
+        if not target.user or not target.auth_key:
+            raise PollError(f"{target.host}:{target.port}: SNMPv3 target without user or key")
+        auth_name = target.auth_protocol or "SHA"
+        priv_name = target.priv_protocol or ("AES" if target.priv_key else "")
+        key = (target.user, auth_name, target.auth_key, priv_name, target.priv_key or "")
+        user = self._users.get(key)
+        if user is None:
+            user = UsmUserData(
+                target.user,
+                authKey=target.auth_key,
+                privKey=target.priv_key or None,
+                authProtocol=_protocol(AUTH_PROTOCOLS, auth_name, "auth"),
+                privProtocol=(
+                    _protocol(PRIV_PROTOCOLS, priv_name, "privacy") if target.priv_key else None
+                ),
             )
+            self._users[key] = user
+        return user
+
+    async def _send(
+        self, bulk: bool, target: SnmpTarget, transport: Any, head: tuple[int, ...],
+        var_binds: list[tuple[str, Any]],
+    ) -> tuple[Any, Any, Any, Any]:  # fmt: skip
+        from pysnmp.hlapi.v3arch.asyncio import bulk_cmd, get_cmd
+
+        command = bulk_cmd if bulk else get_cmd
+        user = self._user(target)
+        result: tuple[Any, Any, Any, Any] = await command(
+            self._engine, user, transport, self._context, *head, *var_binds, lookupMib=False
+        )
+        return result
+
+    def close(self) -> None:
+        self._engine.close_dispatcher()
+
+
+class PysnmpScraper:
+    """The Scraper over pysnmp: v2c through v1arch, v3 through v3arch (made on first use,
+    so a city without v3 APs never pays for a v3arch engine)."""
+
+    def __init__(self, receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
+        self._receive_buffer_bytes = receive_buffer_bytes
+        self._v2c = _V2cStack(receive_buffer_bytes)
+        self._v3_stack: _V3Stack | None = None
+
+    def _stack(self, target: SnmpTarget) -> _Stack:
+        if not target.is_v3:
+            return self._v2c
+        if self._v3_stack is None:
+            self._v3_stack = _V3Stack(self._receive_buffer_bytes)
+        return self._v3_stack
 
     async def get(self, target: SnmpTarget, oids: Sequence[str]) -> VarBinds:
-        from pysnmp.hlapi.v1arch.asyncio import Null, get_cmd
-
-        if target.is_v3:
-            return await self._v3.get(target, oids)
-        transport = await self._transport(target)
-        err_ind, err_status, err_index, var_binds = await get_cmd(
-            self._dispatcher,
-            self._community(target.community),
-            transport,
-            *[(oid, Null()) for oid in oids],
-        )
-        self._check(target, err_ind, err_status, err_index)
-        return [_convert(vb) for vb in var_binds]
+        return await self._stack(target).request(target, oids)
 
     async def bulk(
         self,
@@ -231,27 +336,14 @@ class PysnmpScraper:
         repeaters: Sequence[str],
         max_repetitions: int,
     ) -> VarBinds:
-        from pysnmp.hlapi.v1arch.asyncio import Null, bulk_cmd
-
-        if target.is_v3:
-            return await self._v3.bulk(target, non_repeaters, repeaters, max_repetitions)
-        transport = await self._transport(target)
-        err_ind, err_status, err_index, var_binds = await bulk_cmd(
-            self._dispatcher,
-            self._community(target.community),
-            transport,
-            len(non_repeaters),
-            max_repetitions,
-            *[(oid, Null()) for oid in (*non_repeaters, *repeaters)],
+        return await self._stack(target).request(
+            target, [*non_repeaters, *repeaters], (len(non_repeaters), max_repetitions)
         )
-        self._check(target, err_ind, err_status, err_index)
-        return [_convert(vb) for vb in var_binds]
 
     def close(self) -> None:
-        self._dispatcher.close()
-        self._transport_dispatcher.close_dispatcher()
-        if self._v3_scraper is not None:
-            self._v3_scraper.close()
+        self._v2c.close()
+        if self._v3_stack is not None:
+            self._v3_stack.close()
 
 
 # Inventory protocol names → names of pysnmp's protocol constants (looked up lazily so
@@ -281,107 +373,6 @@ def _protocol(table: Mapping[str, str], name: str, what: str) -> Any:
     if constant is None:
         raise PollError(f"unsupported SNMPv3 {what} protocol {name!r}")
     return getattr(hlapi, constant)
-
-
-class _V3Scraper:
-    """SNMPv3 (USM) over pysnmp's v3arch asyncio API: one SnmpEngine for all targets.
-
-    The engine discovers each AP's engine id and clock on first contact and localises the
-    keys per AP itself; users are configured once per (user, keys). Varbinds go in as plain
-    (OID, Null) pairs and come back with ``lookupMib=False``: no MIB resolution.
-    """
-
-    def __init__(self, receive_buffer_bytes: int) -> None:
-        from pysnmp.carrier.asyncio.dgram import udp
-        from pysnmp.entity import config
-        from pysnmp.hlapi.v3arch.asyncio import ContextData, SnmpEngine
-
-        self._engine = SnmpEngine()
-        # Our own socket, sized like the v2c one; the LCD reuses a registered transport.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        _grow_receive_buffer(sock, receive_buffer_bytes)
-        config.add_transport(
-            self._engine, udp.DOMAIN_NAME, udp.UdpAsyncioTransport().open_server_mode(sock=sock)
-        )
-        self._context = ContextData()
-        self._users: dict[tuple[str, str, str, str, str], Any] = {}
-        self._transports: dict[tuple[str, int, float, int], Any] = {}
-
-    def _user(self, target: SnmpTarget) -> Any:
-        from pysnmp.hlapi.v3arch.asyncio import UsmUserData
-
-        if not target.user or not target.auth_key:
-            raise PollError(f"{target.host}:{target.port}: SNMPv3 target without user or key")
-        auth_name = target.auth_protocol or "SHA"
-        priv_name = target.priv_protocol or ("AES" if target.priv_key else "")
-        key = (target.user, auth_name, target.auth_key, priv_name, target.priv_key or "")
-        user = self._users.get(key)
-        if user is None:
-            user = UsmUserData(
-                target.user,
-                authKey=target.auth_key,
-                privKey=target.priv_key or None,
-                authProtocol=_protocol(AUTH_PROTOCOLS, auth_name, "auth"),
-                privProtocol=(
-                    _protocol(PRIV_PROTOCOLS, priv_name, "privacy") if target.priv_key else None
-                ),
-            )
-            self._users[key] = user
-        return user
-
-    async def _transport(self, target: SnmpTarget) -> Any:
-        from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
-
-        key = (target.host, target.port, target.timeout_s, target.retries)
-        transport = self._transports.get(key)
-        if transport is None:
-            transport = await UdpTransportTarget.create(
-                (target.host, target.port), timeout=target.timeout_s, retries=target.retries
-            )
-            self._transports[key] = transport
-        return transport
-
-    async def get(self, target: SnmpTarget, oids: Sequence[str]) -> VarBinds:
-        from pysnmp.hlapi.v3arch.asyncio import Null, get_cmd
-
-        user, transport = self._user(target), await self._transport(target)
-        err_ind, err_status, err_index, var_binds = await get_cmd(
-            self._engine,
-            user,
-            transport,
-            self._context,
-            *[(oid, Null()) for oid in oids],
-            lookupMib=False,
-        )
-        PysnmpScraper._check(target, err_ind, err_status, err_index)
-        return [_convert(vb) for vb in var_binds]
-
-    async def bulk(
-        self,
-        target: SnmpTarget,
-        non_repeaters: Sequence[str],
-        repeaters: Sequence[str],
-        max_repetitions: int,
-    ) -> VarBinds:
-        from pysnmp.hlapi.v3arch.asyncio import Null, bulk_cmd
-
-        user, transport = self._user(target), await self._transport(target)
-        err_ind, err_status, err_index, var_binds = await bulk_cmd(
-            self._engine,
-            user,
-            transport,
-            self._context,
-            len(non_repeaters),
-            max_repetitions,
-            *[(oid, Null()) for oid in (*non_repeaters, *repeaters)],
-            lookupMib=False,
-        )
-        PysnmpScraper._check(target, err_ind, err_status, err_index)
-        return [_convert(vb) for vb in var_binds]
-
-    def close(self) -> None:
-        self._engine.close_dispatcher()
 
 
 def _grow_receive_buffer(sock: socket.socket, wanted: int) -> int:

@@ -49,7 +49,17 @@ COVERAGE_M = {
 }
 APS_PER_SITE = {1: 50, 2: 35, 3: 15}
 SPONSORED_SHARE = 0.6
-UNIFI_SHARE = 0.45
+VENDOR_BANDS: tuple[tuple[str, float], ...] = (
+    ("unifi", 0.35),
+    ("openwrt", 0.455),
+    ("mikrotik", 0.865),
+    ("airmax", 1.0),
+)
+"""The vendor mix: a site's one uniform draw picks the first band whose upper bound it
+is below, so UniFi 35 %, OpenWrt 10.5 %, MikroTik 41 %, airMAX 13.5 % of sites. OpenWrt stays
+small because it reports no client count over SNMP. The bands are laid out over the old
+two-vendor split (UniFi below 0.45), so most sites keep the vendor they had, and the draw
+itself is unchanged, so the rest of a seeded city (sites, names, addresses) is too."""
 V3_SHARE = 1 / 3
 """Share of APs already migrated to SNMPv3 authPriv (and answering nothing else)."""
 SECRET_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -329,7 +339,7 @@ def build_city(
             coverage_radius_m=float(round(radius)),
         )
         city.sites.append(site)
-        vendor = VENDORS["unifi" if rng.random() < UNIFI_SHARE else "mikrotik"]
+        vendor = VENDORS[vendor_for(rng.random())]
         for k in range(1, per_site + 1):
             number = aps - remaining + 1
             ap_id = f"ap{number:05d}"
@@ -338,6 +348,7 @@ def build_city(
                 rng.getrandbits(8) & 0xF0 for _ in range(3)
             )
             v3 = v3_profiles[district_index] if v3_rng.random() < V3_SHARE else None
+            model = rng.choice(vendor.models)
             city.aps.append(
                 SimAp(
                     id=ap_id,
@@ -349,9 +360,13 @@ def build_city(
                     community="" if v3 else city.credentials[district_index].community,
                     v3=v3,
                     vendor=vendor,
-                    model=rng.choice(vendor.models),
+                    model=model,
                     device=Device(
-                        f"{seed}:{ap_id}", kind, radios=vendor.radios, utc_offset_s=utc_offset_s
+                        f"{seed}:{ap_id}",
+                        kind,
+                        radios=vendor.radios,
+                        utc_offset_s=utc_offset_s,
+                        memory_bytes=model.memory_kib * 1024 or None,
                     ),
                     identity=Identity(ap_name, site.name, SSID, mac),
                 )
@@ -360,6 +375,14 @@ def build_city(
     used = {ap.v3.id for ap in city.aps if ap.v3 is not None}
     city.credentials.extend(c for c in v3_profiles if c.id in used)
     return city
+
+
+def vendor_for(draw: float) -> str:
+    """The vendor of a site whose uniform draw in [0, 1) is ``draw`` (see VENDOR_BANDS)."""
+    for name, upper in VENDOR_BANDS:
+        if draw < upper:
+            return name
+    return VENDOR_BANDS[-1][0]
 
 
 def _v3_profiles(seed: int, districts: list[District]) -> tuple[random.Random, list[Credential]]:

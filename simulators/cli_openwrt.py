@@ -78,11 +78,9 @@ def system_info(device: Device, now: float) -> str:
     """``ubus call system info``: tab-indented JSON like ubus prints it."""
     up = int(uptime_s(device, now))
     load = device.cpu_load(now) / 100
-    slot = int(now // 900)
-    mix = int.from_bytes(_digest(device.seed, "mem", slot)[:4], "big") / 2**32
-    total = board(device.seed).total_memory
-    free = int(total * (0.45 + 0.25 * mix)) // 4096 * 4096
-    cached = int(total * 0.11) // 4096 * 4096
+    # The same RAM split SNMP's hrStorage and UCD memory objects show at this instant.
+    total = device.memory_bytes or board(device.seed).total_memory
+    memory = device.memory(now, total, cached_permille=110)
     tmp_total = total // 2048
     info = {
         "localtime": int(now) + device.utc_offset_s,
@@ -90,11 +88,11 @@ def system_info(device: Device, now: float) -> str:
         "load": [int(load * 65536), int(load * 0.8 * 65536), int(load * 0.7 * 65536)],
         "memory": {
             "total": total,
-            "free": free,
+            "free": memory.free,
             "shared": 94208,
-            "buffered": 0,
-            "available": free + cached - 3 * 1024 * 1024,
-            "cached": cached,
+            "buffered": memory.buffers,
+            "available": memory.available,
+            "cached": memory.cached,
         },
         "root": {"total": 4352, "free": 3476, "used": 876, "avail": 3476},
         "tmp": {"total": tmp_total, "free": tmp_total - 96, "used": 96, "avail": tmp_total - 96},

@@ -90,8 +90,8 @@ def hardware(seed: str, board: str) -> Hardware:
 
 
 def hotspot_users(device: Device, now: float, hw: Hardware) -> int:
-    """Hotspot sessions: most, not all, associated clients have logged in."""
-    return device.total_clients(now) * hw.hotspot_permille // 1000
+    """Hotspot sessions: the same count the SNMP hotspot table has rows for."""
+    return device.hotspot_sessions(now)
 
 
 def uptime_text(seconds: int) -> str:
@@ -129,7 +129,9 @@ def _fields(rows: list[tuple[str, str]]) -> str:
 def resource(device: Device, now: float, hw: Hardware) -> str:
     """``/system resource print`` for a device at ``now``."""
     seed = device.seed
-    free_memory = int(hw.total_memory * _fraction(seed, "mem", now, 0.35, 0.7))
+    # The same RAM split SNMP's hrStorage "main memory" row shows at this instant.
+    total_memory = device.memory_bytes or hw.total_memory
+    free_memory = device.memory(now, total_memory).available
     free_hdd = int(hw.total_hdd * _fraction(seed, "hdd", 0, 0.2, 0.9))
     uptime_s = device.uptime_cs(now) // 100
     return _fields(
@@ -139,7 +141,7 @@ def resource(device: Device, now: float, hw: Hardware) -> str:
             ("build-time", BUILD_TIME),
             ("factory-software", FACTORY_SOFTWARE),
             ("free-memory", size_text(free_memory)),
-            ("total-memory", size_text(hw.total_memory)),
+            ("total-memory", size_text(total_memory)),
             ("cpu", hw.cpu),
             ("cpu-count", str(hw.cpu_count)),
             ("cpu-frequency", f"{hw.cpu_mhz}MHz"),

@@ -14,11 +14,18 @@ value stays the pure function it was, and the extra cost is one empty-list test.
 
 A silent window is cut out of the traffic integral (clients send nothing, only ~16 kbit/s
 of beacons), so counters stay monotonic through it and after it.
+
+Everything a vendor shows beyond clients and traffic (memory, hotspot sessions, DHCP
+leases, radio link quality, load averages) is derived here from the same load, so that
+SNMP and the SSH CLIs, which both call these methods, agree at any instant, and a fault
+condition shows in all of them at once. Those derived quantities draw on seeded streams
+of their own, never on the device's main stream, so adding one changes no existing value.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import random
 from array import array
@@ -41,6 +48,42 @@ CONDITIONS = ("silent", "overload", "malformed")
 """Fault conditions a device itself shows (being unreachable is the agent's business)."""
 
 OVERLOAD_CPU = 93  # plus 0-4 jitter: ~95 %
+OVERLOAD_MEMORY_PERMILLE = 880  # plus 0-59 jitter: a crowd fills the AP's RAM
+PAGE = 4096
+HOTSPOT_POOL = 0x0A053202  # 10.5.50.2, RouterOS's default hotspot address pool
+SESSION_ID_SPAN = 1024  # session ids: (absolute slot << 10) + n, growing like RouterOS's
+LEASE_SLOTS = 4  # DHCP leases last about an hour after a client left
+PHY_RATE_KBPS = 300_000  # 2x2 HT40 MCS15
+
+
+@dataclass(frozen=True)
+class Memory:
+    """RAM split the way Linux and RouterOS report it, in bytes (page multiples)."""
+
+    total: int
+    used: int  # by processes: total minus what the OS could hand out
+    buffers: int
+    cached: int
+
+    @property
+    def free(self) -> int:
+        return self.total - self.used - self.buffers - self.cached
+
+    @property
+    def available(self) -> int:
+        return self.total - self.used
+
+
+@dataclass(frozen=True)
+class Session:
+    """One logged-in hotspot user; fixed for the 15-minute slot it was drawn in."""
+
+    id: int
+    user: str
+    address: bytes  # IPv4, 4 bytes
+    mac: bytes
+    login: float  # Unix time
+    share_permille: int  # this user's share of an average session's traffic
 
 
 @dataclass(frozen=True)
@@ -172,8 +215,10 @@ class Device:
         radios: int = 2,
         utc_offset_s: int = 7 * 3600,
         reboot_every_s: float | None = None,
+        memory_bytes: int | None = None,
     ) -> None:
         self.seed = seed
+        self.memory_bytes = memory_bytes  # RAM, for the CLIs; None: the board's default
         self.kind = kind
         self.radios = radios
         self.utc_offset_s = utc_offset_s
@@ -195,6 +240,7 @@ class Device:
         self._overload: list[tuple[int, int]] = []
         self._malformed: list[tuple[int, int]] = []
         self._base_cache: tuple[int, list[int]] = (-1, [])
+        self._session_cache: tuple[tuple[int, int, int], tuple[Session, ...]] = ((-1, -1, -1), ())
 
     # --- the weekly tables, built on first use -------------------------------------------
 
@@ -369,3 +415,130 @@ class Device:
             return self.cpu_base + jitter
         mbps = sum(self.rate_bps(radio, now) for radio in range(self.radios)) / 1e6
         return min(100, self.cpu_base + int(mbps * 2.5) + jitter)
+
+    # --- derived quantities: memory, sessions, leases, link quality ----------------------
+    # Seeded from streams of their own (see the module docstring); constant within a
+    # 15-minute slot unless a fault condition starts or ends.
+
+    @cached_property
+    def _extras(self) -> tuple[int, int, int, int, int, int]:
+        """(memory base per mille, hotspot share per mille, noise floor dBm, signal dBm,
+        CCQ base %, jitter salt)."""
+        rng = random.Random(f"extras:{self.seed}")
+        return (
+            rng.randint(250, 400),
+            rng.randint(600, 900),
+            rng.randint(-97, -93),
+            rng.randint(-68, -52),
+            rng.randint(90, 98),
+            rng.getrandbits(30),
+        )
+
+    def _jitter(self, now: float, label: int, span: int) -> int:
+        """0..span-1, fixed per (device, 15-minute slot, label)."""
+        slot = int(now // (SLOT_MS // 1000))
+        return (slot * 2_654_435_761 + label * 40_503 + self._extras[5]) % 4_294_967_291 % span
+
+    def _load_mbps(self, now: float) -> float:
+        return sum(self.rate_bps(radio, now) for radio in range(self.radios)) / 1e6
+
+    def mem_used_permille(self, now: float) -> int:
+        """RAM in use by processes, per mille: a base, plus what clients and traffic take
+        (connection tracking, buffers), near full under an ``overload`` condition."""
+        if self._overload and self.is_overloaded(now):
+            return OVERLOAD_MEMORY_PERMILLE + self._jitter(now, 1, 60)
+        base = self._extras[0]
+        if self._silent and self.is_silent(now):
+            return base
+        load = 8 * self.total_clients(now) + int(12 * self._load_mbps(now))
+        return base + min(350, load) + self._jitter(now, 2, 15)
+
+    def mem_used_pct(self, now: float) -> float:
+        return self.mem_used_permille(now) / 10
+
+    def memory(
+        self, now: float, total: int, *, buffers_permille: int = 0, cached_permille: int = 0
+    ) -> Memory:
+        """``total`` bytes of RAM split at ``now``; caches shrink when processes need room."""
+        used = total * self.mem_used_permille(now) // 1000 // PAGE * PAGE
+        buffers = min(total * buffers_permille // 1000 // PAGE * PAGE, total - used)
+        cached = min(total * cached_permille // 1000 // PAGE * PAGE, total - used - buffers)
+        return Memory(total, used, buffers, cached)
+
+    def load_average(self, now: float) -> tuple[float, float, float]:
+        """1/5/15-minute load averages as a single-core Linux AP shows them."""
+        load = self.cpu_load(now) / 100
+        return load, load * 0.8, load * 0.7
+
+    def dhcp_leases(self, now: float) -> int:
+        """Leases outlive associations: the most clients seen over the last hour."""
+        step = SLOT_MS / 1000
+        return max(self.total_clients(now - k * step) for k in range(LEASE_SLOTS))
+
+    def hotspot_sessions(self, now: float) -> int:
+        """Hotspot sessions: most, not all, associated clients have logged in. The one
+        count RouterOS's CLI prints and its SNMP hotspot table has rows for."""
+        return self.total_clients(now) * self._extras[1] // 1000
+
+    def sessions(self, now: float) -> tuple[Session, ...]:
+        """The hotspot sessions at ``now``, ordered by id; cached, as a walk of the table
+        asks for them once per cell."""
+        count = self.hotspot_sessions(now)
+        slot = int(now // (SLOT_MS // 1000))
+        boot = self.boot_ms(int(now * 1000))
+        key = (slot, count, boot)
+        cached_key, cached = self._session_cache
+        if cached_key == key:
+            return cached
+        slot_start = slot * SLOT_MS / 1000
+        out = []
+        for n in range(count):
+            d = hashlib.blake2b(f"{self.seed}:hotspot:{slot}:{n}".encode(), digest_size=12).digest()
+            login = max(boot / 1000, slot_start - int.from_bytes(d[8:10], "big") % 3600)
+            out.append(
+                Session(
+                    id=(slot % (1 << 20)) * SESSION_ID_SPAN + n + 1,
+                    user=f"guest-{int.from_bytes(d[:2], 'big') % 10_000:04d}",
+                    address=(HOTSPOT_POOL + n).to_bytes(4, "big"),
+                    mac=bytes((d[2] & 0xFC | 0x02, *d[3:8])),
+                    login=login,
+                    share_permille=500 + d[10] * 4,
+                )
+            )
+        sessions = tuple(out)
+        self._session_cache = (key, sessions)
+        return sessions
+
+    def session_bytes(self, session: Session, now: float) -> tuple[int, int]:
+        """(bytes from the user, bytes to the user) since its login: its share of the AP's
+        current downstream rate over its session time."""
+        count = max(1, self.hotspot_sessions(now))
+        per_session = sum(self.rate_bps(r, now) for r in range(self.radios)) / 8 / count
+        down = int(per_session * max(0.0, now - session.login) * session.share_permille / 1000)
+        return down * self.upload_permille // 1000, down
+
+    # Radio link quality, as airOS shows it: worse with more stations and more airtime.
+
+    def noise_dbm(self, radio: int, now: float) -> int:
+        busy = self.rate_bps(radio, now) / MAX_AP_RATE_BPS
+        overload = 4 if self._overload and self.is_overloaded(now) else 0
+        return self._extras[2] + round(3 * busy) + overload + self._jitter(now, 10 + radio, 2)
+
+    def signal_dbm(self, radio: int, now: float) -> int:
+        """Average signal of the associated stations: more of them, more far-away ones."""
+        far = min(6, self.clients(radio, now) // 4)
+        return self._extras[3] - far + self._jitter(now, 20 + radio, 5) - 2
+
+    def ccq_pct(self, radio: int, now: float) -> int:
+        """Client connection quality: retries grow with airtime and station count."""
+        busy = self.rate_bps(radio, now) / MAX_AP_RATE_BPS
+        loss = round(25 * busy) + min(15, self.clients(radio, now) // 2)
+        if self._overload and self.is_overloaded(now):
+            loss += 35
+        return max(20, min(100, self._extras[4] - loss + self._jitter(now, 30 + radio, 5) - 2))
+
+    def tx_rate_kbps(self, radio: int, now: float) -> int:
+        return PHY_RATE_KBPS * self.ccq_pct(radio, now) // 100 // 1000 * 1000
+
+    def rx_rate_kbps(self, radio: int, now: float) -> int:
+        return self.tx_rate_kbps(radio, now) * 9 // 10 // 1000 * 1000

@@ -67,25 +67,31 @@ def default_password(seed: int) -> str:
     return ssh_password(seed)
 
 
+SSH_FLAVOURS: dict[str, Flavour] = {"mikrotik": "routeros", "openwrt": "openwrt"}
+"""Vendors whose APs the collector also reads over SSH, and the CLI each speaks."""
+
+
 def ssh_aps_for(
     city: City,
     *,
     limit: int = DEFAULT_SSH_LIMIT,
-    vendor: str = "mikrotik",
+    vendor: str | None = None,
     credentials: Callable[[SimAp], tuple[str, str]] | None = None,
 ) -> list[SshAp]:
-    """The city's APs that get an SSH CLI: the first ``limit`` of ``vendor``'s.
+    """The city's APs that get an SSH CLI: the first ``limit`` in city order of those whose
+    vendor has one (MikroTik: RouterOS, OpenWrt: ash), or of ``vendor``'s only.
 
+    OpenWrt APs must be among them: their client count exists only over SSH (``iwinfo``).
     ``credentials`` maps an AP to its (username, password), the hook for the city's
     credential profiles; without it every AP uses ``admin`` and the seeded password.
     """
-    flavour: Flavour = "routeros" if vendor == "mikrotik" else "openwrt"
     password = default_password(city.seed)
     chosen: list[SshAp] = []
     for ap in city.aps:
         if len(chosen) >= limit:
             break
-        if ap.vendor.name != vendor:
+        flavour = SSH_FLAVOURS.get(ap.vendor.name)
+        if flavour is None or (vendor is not None and ap.vendor.name != vendor):
             continue
         username, secret = credentials(ap) if credentials else (DEFAULT_USERNAME, password)
         chosen.append(

@@ -18,6 +18,7 @@ IFT = "1.3.6.1.2.1.2.2.1"
 IFX = "1.3.6.1.2.1.31.1.1.1"
 MT_CLIENTS = "1.3.6.1.4.1.14988.1.1.1.3.1.6"
 UNIFI_VAP = "1.3.6.1.4.1.41112.1.6.1.2.1"
+AIRMAX_STA = "1.3.6.1.4.1.41112.1.4.5.1.15"
 
 
 def interfaces(
@@ -82,6 +83,36 @@ OLD_SWITCH = {  # no ifXTable: 32-bit counters only
     **system("1.3.6.1.4.1.9.1.1", "Some old device", 500),
     **interfaces([(1, "eth0", 6, 100, 3_000_000_000, 1_000)], hc=False),
 }
+AIRMAX = {  # airOS: no ifXTable, the counters are Counter32 and have wrapped
+    **system("1.3.6.1.4.1.41112.1.4", "Linux 2.6.32.68 #1 Tue Oct 8 10:36:21 EEST 2024 mips", 77),
+    **interfaces(
+        [
+            (1, "lo", 24, 10, 5, 5),
+            (2, "eth0", 6, 100, 3 * 2**32 + 123_456, 2**32 + 789),
+            (3, "wifi0", 71, 300, 0, 0),
+            (4, "ath0", 71, 300, 0, 0),
+        ],
+        hc=False,
+    ),
+    f"{AIRMAX_STA}.1": 14,
+    "1.3.6.1.4.1.41112.1.4.5.1.5.1": -61,  # ubntWlStatSignal
+}
+OPENWRT = {  # net-snmp: ifXTable and HOST-RESOURCES, but no wireless client count
+    **system(
+        "1.3.6.1.4.1.8072.3.2.10", "Linux OpenWrt 5.15.137 #0 SMP Sun Nov 12 18:48:00 2023 mips", 4
+    ),
+    **interfaces(
+        [
+            (1, "lo", 24, 10, 5, 5),
+            (2, "eth0", 6, 1000, 8 * 10**9, 2 * 10**9),
+            (3, "br-lan", 6, 1000, 2 * 10**9, 8 * 10**9),
+            (4, "wlan0", 6, 300, 10, 20),
+            (5, "wlan1", 6, 867, 30, 40),
+        ]
+    ),
+    "1.3.6.1.2.1.25.2.3.1.2.1": "1.3.6.1.2.1.25.2.1.2",
+    "1.3.6.1.4.1.2021.10.1.3.1": b"0.42",
+}
 NO_VENDOR_MIB = {k: v for k, v in MIKROTIK.items() if not k.startswith(MT_CLIENTS)}
 BAD_TYPES = {**MIKROTIK, f"{SYS}.3.0": b"not ticks", f"{MT_CLIENTS}.3": b"seven"}
 
@@ -98,6 +129,20 @@ CASES: list[tuple[str, dict[str, Value], str, dict[str, Any], int]] = [
         UNIFI,
         "unifi",
         {"uptime_s": 9.99, "clients": 12.0, "rx_bytes": 7e9, "tx_bytes": 3e9},
+        0,
+    ),
+    (
+        "airmax",
+        AIRMAX,
+        "airmax",
+        {"uptime_s": 0.77, "clients": 14.0, "rx_bytes": 123_456.0, "tx_bytes": 789.0},
+        0,
+    ),
+    (
+        "openwrt",
+        OPENWRT,
+        "openwrt",
+        {"uptime_s": 0.04, "rx_bytes": 8e9, "tx_bytes": 2e9},
         0,
     ),
     (
@@ -156,6 +201,23 @@ def test_second_poll_derives_rates_from_the_uplink() -> None:
     assert result.fields["tx_bps"] == pytest.approx(2e6, rel=0.01)
 
 
+def test_airmax_rates_cross_a_counter32_wrap() -> None:
+    """Counter32 ifInOctets went back without a reboot: one wrap, not a reset."""
+    fake = FakeScraper({("127.1.0.1", 1161): AIRMAX})
+    prev = CounterReading(
+        ts=time.time() - 60.0,
+        uptime_ticks=77 - 6_000 + 2**32,  # sysUpTime wrapped too: 497 days up
+        rx_bytes=2**32 - 7_376_544,  # 7.5 MB before the wrap point
+        tx_bytes=789 - 1_500_000 + 2**32,
+        width=32,
+        speed_bps=100e6,
+    )
+    result = asyncio.run(poll_ap(fake, target(1), profiles.get("airmax"), prev))
+    assert result.reading is not None and result.reading.width == 32
+    assert result.fields["rx_bps"] == pytest.approx(7_500_000 * 8 / 60, rel=0.01)
+    assert result.fields["tx_bps"] == pytest.approx(1_500_000 * 8 / 60, rel=0.01)
+
+
 def test_rate_above_link_speed_is_dropped_not_spiked() -> None:
     fake = FakeScraper({("127.1.0.1", 1161): MIKROTIK})
     prev = CounterReading(
@@ -212,7 +274,11 @@ def test_fake_get_distinguishes_missing_kinds() -> None:
         (".1.3.6.1.4.1.14988.1", "", "mikrotik"),
         ("1.3.6.1.4.1.8072.3.2.10", "UAP-AC-Lite 6.5.62.14789", "unifi"),
         ("1.3.6.1.4.1.8072.3.2.10", "U6-Lite 6.6.55.15189", "unifi"),
-        ("1.3.6.1.4.1.8072.3.2.10", "Linux OpenWrt 5.15", "generic"),
+        ("1.3.6.1.4.1.8072.3.2.10", "Linux OpenWrt 5.15", "openwrt"),
+        ("1.3.6.1.4.1.8072.3.2.10", "Linux ap 5.15.137 #0 SMP", "generic"),
+        ("1.3.6.1.4.1.41112.1.4", "Linux 2.6.32.68 #1 mips", "airmax"),
+        (".1.3.6.1.4.1.41112.1.4", "", "airmax"),
+        ("1.3.6.1.4.1.41112.1.6", "", "generic"),  # UniFi's subtree is not airMAX
         ("1.3.6.1.4.1.149880", "", "generic"),  # a prefix must end at an arc boundary
     ],
 )

@@ -58,7 +58,8 @@ def test_city_shape() -> None:
     assert all(distance_km(s["lat"], s["lon"]) <= 8.0 for s in inventory["sites"])
     assert len({s["name"] for s in inventory["sites"]}) == len(inventory["sites"])
     vendors = Counter(ap.vendor.name for ap in city.aps)
-    assert set(vendors) == {"mikrotik", "unifi"}
+    assert set(vendors) == {"mikrotik", "unifi", "airmax", "openwrt"}
+    assert vendors["openwrt"] < vendors["airmax"] < vendors["unifi"]  # ~10 / ~14 / ~35 %
     snmp = {c["id"]: c["snmp"] for c in inventory["credentials"]}
     for ap, row in zip(city.aps, inventory["aps"], strict=True):
         if ap.v3 is None:
