@@ -124,87 +124,71 @@ def simulate(
             " 2,000 APs is 17 M at 300 s but 86 M at 60 s.",
         ),
     ] = "300",
+    fault_rates: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="YAML of random-fault rates per kind (implies random faults; docs/simulator.md).",
+        ),
+    ] = None,
+    time_offset: Annotated[
+        str,
+        typer.Option(
+            metavar="DURATION",
+            help="Shift the simulated clock, e.g. -7d or 12h (the city lives at another time).",
+        ),
+    ] = "0",
+    speed: Annotated[
+        float,
+        typer.Option(min=0.1, max=1000.0, help="Simulated seconds per real second."),
+    ] = 1.0,
 ) -> None:
     """Serve a simulated city of access points (SNMP v2c/v3, SSH) on loopback addresses.
 
     With --history, first write the city's past into the configured metric store, so
     dashboards and reports have a month of data without waiting a month."""
     from citywifi.history import parse_duration
+    from citywifi.simulate import SimulateOptions, run_simulate
 
-    history_s: float | None = None
-    try:
-        step_s = parse_duration(history_step)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--history-step'") from exc
-    if history is not None:
+    def duration(text: str, option: str, signed: bool = False) -> float:
+        if signed and text.strip().lstrip("+-") in ("0", "0s"):
+            return 0.0
+        negative = signed and text.startswith("-")
         try:
-            history_s = parse_duration(history)
+            value = parse_duration(text[1:] if negative else text)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="'--history'") from exc
-        if not 1 <= step_s <= history_s:
-            raise typer.BadParameter(
-                f"must be between 1 s and the --history duration ({history_s:g} s),"
-                f" got {step_s:g} s",
-                param_hint="'--history-step'",
-            )
-    settings = _settings(ctx)
-    from simulators import geo
-    from simulators.city import build_city
-    from simulators.faults import DEMO_FAULT_RATES, NO_RANDOM_FAULTS, build_fault_book
-    from simulators.run import run_simulator, write_inventory
-    from simulators.scenario import load_and_schedule
-    from simulators.ssh import ssh_aps_for
+            raise typer.BadParameter(str(exc), param_hint=f"'{option}'") from exc
+        return -value if negative else value
 
-    city = build_city(aps, seed, base_address=base_address, snmp_port=snmp_port)
-    if history_s is not None:
-        from citywifi.history import DAY_S, HistoryReport, write_history
-        from timeseries import open_store
-
-        where = settings.redacted()["timeseries_url"]
-        days = history_s / DAY_S
-        log.info("writing %g days of simulated history every %g s into %s", days, step_s, where)
-        said = [0]
-
-        def progress(done: int, total: int) -> None:
-            tenth = done * 10 // max(total, 1)
-            if tenth > said[0]:
-                said[0] = tenth
-                log.info("simulated history: %d%% (%d of %d samples)", tenth * 10, done, total)
-
-        def write() -> HistoryReport:
-            store = open_store(settings.store_url)
-            try:
-                return write_history(city, store, days=days, step_s=step_s, progress=progress)
-            finally:
-                store.close()
-
-        report: HistoryReport = _run_sync(write)
-        log.info("%s", report.summary())
-    book = build_fault_book(city, rates=DEMO_FAULT_RATES if random_faults else NO_RANDOM_FAULTS)
-    if districts_out is not None:
-        geo.write_districts(city, districts_out)
-    if demand_out is not None:
-        geo.write_demand(city, demand_out)
-
-    def ready() -> None:
-        if inventory_out is not None:
-            write_inventory(city, inventory_out)
-        log.info("simulating %d APs from %s on UDP port %d", aps, base_address, snmp_port)
-
-    async def main() -> None:
-        if scenario is not None:
-            load_and_schedule(book, scenario)
-        await run_simulator(
-            city,
-            stop=_stop_event_on_signals(),
-            ready=ready,
-            faults=book,
-            control_port=control_port or None,
-            ssh_aps=ssh_aps_for(city, limit=ssh_aps),
-            ssh_port=ssh_port,
+    step_s = duration(history_step, "--history-step")
+    history_s = None if history is None else duration(history, "--history")
+    if history_s is not None and not 1 <= step_s <= history_s:
+        raise typer.BadParameter(
+            f"must be between 1 s and the --history duration ({history_s:g} s), got {step_s:g} s",
+            param_hint="'--history-step'",
         )
-
-    _run(main())
+    options = SimulateOptions(
+        aps=aps,
+        seed=seed,
+        snmp_port=snmp_port,
+        base_address=base_address,
+        control_port=control_port,
+        ssh_aps=ssh_aps,
+        ssh_port=ssh_port,
+        inventory_out=inventory_out,
+        districts_out=districts_out,
+        demand_out=demand_out,
+        scenario=scenario,
+        random_faults=random_faults,
+        fault_rates=fault_rates,
+        history_s=history_s,
+        history_step_s=step_s,
+        time_offset_s=duration(time_offset, "--time-offset", signed=True),
+        speed=speed,
+    )
+    settings = _settings(ctx)
+    _run_sync(lambda: run_simulate(settings, options, _stop_event_on_signals))
 
 
 @app.command()
