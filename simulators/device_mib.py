@@ -29,7 +29,6 @@ from simulators import ber
 from simulators.ber import Oid, parse_oid
 from simulators.device import Device, Memory, Session
 from simulators.mib import (
-    MAX_BULK_VARBINDS,
     MibBuilder,
     MibView,
     ValueSource,
@@ -540,48 +539,15 @@ class LiveMibView(MibView):
             return oid_tlv, ber.END_OF_MIB_VIEW_TLV
         return self._at(m, rows, now)
 
-    def get_bulk(
-        self,
-        oid_tlvs: Sequence[bytes],
-        non_repeaters: int,
-        max_repetitions: int,
-        now: float,
-        budget: int,
-    ) -> list[tuple[bytes, bytes]]:
-        """As :meth:`MibView.get_bulk`, over the merged positions."""
+    def _cursor(
+        self, now: float
+    ) -> tuple[Callable[[bytes], int], int, Callable[[int], tuple[bytes, bytes]]]:
         rows = self._live.rows(now)
-        n = min(max(non_repeaters, 0), len(oid_tlvs))
-        out: list[tuple[bytes, bytes]] = []
-        for oid_tlv in oid_tlvs[:n]:
-            vb = self.get_next(oid_tlv, now)
-            budget -= ber.varbind_size(*vb)
-            if budget < 0:
-                return out
-            out.append(vb)
-        repeaters = list(oid_tlvs[n:])
-        if not repeaters:
-            return out
-        size = len(self._oids) + len(rows.oids)
-        positions = [self._merged_after(oid_tlv, rows) for oid_tlv in repeaters]
-        names = list(repeaters)
-        limit = min(max(max_repetitions, 0), MAX_BULK_VARBINDS // len(repeaters))
-        for _ in range(limit):
-            finished = True
-            for col, pos in enumerate(positions):
-                if pos < size:
-                    vb = self._at(pos, rows, now)
-                    names[col] = vb[0]
-                    positions[col] = pos + 1
-                    finished = False
-                else:
-                    vb = (names[col], ber.END_OF_MIB_VIEW_TLV)
-                budget -= ber.varbind_size(*vb)
-                if budget < 0:
-                    return out
-                out.append(vb)
-            if finished:
-                break
-        return out
+        return (
+            lambda oid_tlv: self._merged_after(oid_tlv, rows),
+            len(self._oids) + len(rows.oids),
+            lambda m: self._at(m, rows, now),
+        )
 
 
 def build_mib(device: Device, profile: VendorProfile, model: Model, identity: Identity) -> MibView:

@@ -102,16 +102,16 @@ class MibView:
         repeaters = list(oid_tlvs[n:])
         if not repeaters:
             return out
-        size = len(self._oids)
-        positions = [self._after(oid_tlv) for oid_tlv in repeaters]
+        after, size, at = self._cursor(now)
+        positions = [after(oid_tlv) for oid_tlv in repeaters]
         names = list(repeaters)
         limit = min(max(max_repetitions, 0), MAX_BULK_VARBINDS // len(repeaters))
         for _ in range(limit):
             finished = True
             for col, pos in enumerate(positions):
                 if pos < size:
-                    vb = (self._tlvs[pos], _render(self._values[pos], now))
-                    names[col] = self._tlvs[pos]
+                    vb = at(pos)
+                    names[col] = vb[0]
                     positions[col] = pos + 1
                     finished = False
                 else:
@@ -123,6 +123,15 @@ class MibView:
             if finished:
                 break
         return out
+
+    def _cursor(
+        self, now: float
+    ) -> tuple[Callable[[bytes], int], int, Callable[[int], tuple[bytes, bytes]]]:
+        """Positions over the view at ``now``: the one after an OID, how many there are,
+        and the varbind at one. A view with rows that come and go (see device_mib's
+        LiveMibView) overrides this alone, and GETBULK works over it unchanged."""
+        tlvs, values = self._tlvs, self._values
+        return self._after, len(self._oids), lambda pos: (tlvs[pos], _render(values[pos], now))
 
 
 @dataclass
