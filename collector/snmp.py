@@ -5,21 +5,27 @@ Everything above this module sees OIDs as dotted strings and values as plain Pyt
 table-driven against :class:`FakeScraper` with canned device data (snmp_exporter's way),
 and only this module knows pysnmp.
 
-pysnmp's v1arch is used for v2c: it is the cheaper of pysnmp's two stacks and does not
-suffer v3arch's cost growth with many distinct communities (REFERENCE.md). v1arch cannot
-speak SNMPv3, so v3 targets go through v3arch, with USM users only (never communities,
-which is what grows badly there). Each stack has one dispatcher/engine shared by the
-scraper (an engine per target is slow and leaks).
+v2c goes through the collector's own small codec (collector/ber.py) and one asyncio UDP
+socket: measured in bench/bench_collector.py, pysnmp spends most of a v2c poll's CPU in
+pyasn1's generic ASN.1 machinery, and the codec does the same job for a fraction of it.
+pysnmp's v1arch stack stays selectable (``PysnmpScraper(v2c="pysnmp")``) so the benchmark
+can compare the two in one run. v3 targets go through pysnmp's v3arch, with USM users only
+(never communities, which is what grows badly there, REFERENCE.md); USM is not something
+to hand-roll. Each stack has one socket and one dispatcher/engine shared by the scraper (an
+engine per target is slow and leaks).
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import enum
+import ipaddress
+import random
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from citywifi.errors import PollError
 
@@ -310,16 +316,208 @@ class _V3Stack(_Stack):
         self._engine.close_dispatcher()
 
 
-class PysnmpScraper:
-    """The Scraper over pysnmp: v2c through v1arch, v3 through v3arch (made on first use,
-    so a city without v3 APs never pays for a v3arch engine)."""
+TIMEOUT_TEXT = "No SNMP response received before timeout"  # pysnmp's words, kept
 
-    def __init__(self, receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES) -> None:
+
+class _Pending:
+    """One request in flight: where it went, what to resend, who waits for the answer."""
+
+    __slots__ = ("address", "future", "label", "packet", "retries_left", "timeout_s", "timer")
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        packet: bytes,
+        future: asyncio.Future[Any],
+        retries: int,
+        timeout_s: float,
+        label: str,
+    ) -> None:
+        self.address = address
+        self.packet = packet
+        self.future = future
+        self.retries_left = retries
+        self.timeout_s = timeout_s
+        self.timer: asyncio.TimerHandle | None = None
+        self.label = label
+
+
+class _V2cClient(asyncio.DatagramProtocol):
+    """SNMPv2c over one asyncio UDP socket with the collector's own codec.
+
+    Semantics as pysnmp's: each request waits ``timeout_s`` per attempt and is resent up to
+    ``retries`` times with the same request-id (so a late answer to an earlier attempt still
+    counts); an answer is accepted only with a pending request-id and from the address the
+    request went to, so stray, duplicate and late datagrams are dropped. A datagram that
+    names a pending request but is otherwise malformed fails that request at once (retrying
+    a device that answers garbage only wastes its timeout); one that cannot even be matched
+    is dropped. Timers are plain ``call_later`` callbacks: no task per request.
+    """
+
+    def __init__(self, receive_buffer_bytes: int) -> None:
         self._receive_buffer_bytes = receive_buffer_bytes
-        self._v2c = _V2cStack(receive_buffer_bytes)
+        self._transport: asyncio.DatagramTransport | None = None
+        self._opening: asyncio.Future[asyncio.DatagramTransport] | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = random.randrange(1, 1 << 30)
+        self._communities: dict[str, bytes] = {}
+        self._addresses: dict[tuple[str, int], tuple[str, int]] = {}
+        self.dropped = 0  # datagrams ignored: stray, late, duplicate or unmatched garbage
+
+    async def _open(self) -> asyncio.DatagramTransport:
+        if self._transport is not None:
+            return self._transport
+        if self._opening is None:
+            loop = asyncio.get_running_loop()
+            self._opening = loop.create_future()
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: self, sock=_udp_socket(self._receive_buffer_bytes)
+                )
+            except BaseException as exc:
+                self._opening.set_exception(exc)
+                self._opening = None
+                raise
+            self._transport = transport
+            self._opening.set_result(transport)
+            return transport
+        return await asyncio.shield(self._opening)
+
+    async def _address(self, target: SnmpTarget) -> tuple[str, int]:
+        """The target as the (IPv4 address, port) its answers come from; names resolved
+        once, as pysnmp's transport target did."""
+        key = (target.host, target.port)
+        address = self._addresses.get(key)
+        if address is None:
+            try:
+                ipaddress.IPv4Address(target.host)
+                address = key
+            except ValueError:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    target.host, target.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+                )
+                if not infos:
+                    raise PollError(f"{target.host}:{target.port}: cannot resolve") from None
+                address = (str(infos[0][4][0]), target.port)
+            self._addresses[key] = address
+        return address
+
+    def _request_id(self) -> int:
+        request_id = self._next_id
+        while request_id in self._pending:
+            request_id = request_id % 0x7FFFFFFF + 1
+        self._next_id = request_id % 0x7FFFFFFF + 1
+        return request_id
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        from collector import ber
+
+        response: ber.Response | ber.BerError
+        try:
+            response = ber.decode_response(data)
+            request_id = response.request_id
+        except ber.BerError as exc:
+            if exc.request_id is None:
+                self.dropped += 1
+                return
+            response, request_id = exc, exc.request_id
+        pending = self._pending.get(request_id)
+        if pending is None or pending.future.done() or (addr[0], addr[1]) != pending.address:
+            self.dropped += 1
+            return
+        if isinstance(response, ber.BerError):
+            pending.future.set_exception(
+                PollError(f"{pending.label}: malformed response ({response})")
+            )
+        else:
+            pending.future.set_result(response)
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors (port unreachable) cannot be tied to one request on a shared
+        socket; like pysnmp, the request runs into its timeout."""
+
+    def _expire(self, pending: _Pending) -> None:
+        if pending.future.done():
+            return
+        if pending.retries_left > 0 and self._transport is not None:
+            pending.retries_left -= 1
+            self._transport.sendto(pending.packet, pending.address)
+            pending.timer = asyncio.get_running_loop().call_later(
+                pending.timeout_s, self._expire, pending
+            )
+            return
+        pending.future.set_exception(PollError(f"{pending.label}: {TIMEOUT_TEXT}"))
+
+    async def request(
+        self, target: SnmpTarget, oids: Sequence[str], bulk_head: tuple[int, int] | None = None
+    ) -> VarBinds:
+        """GET ``oids``, or GETBULK when ``bulk_head`` is (non-repeaters, max-repetitions)."""
+        from collector import ber
+
+        transport = self._transport or await self._open()
+        address = await self._address(target)
+        community = self._communities.get(target.community)
+        if community is None:
+            community = self._communities[target.community] = target.community.encode()
+        request_id = self._request_id()
+        label = f"{target.host}:{target.port}"
+        try:
+            if bulk_head is None:
+                packet = ber.encode_request(community, ber.GET_REQUEST, request_id, list(oids))
+            else:
+                packet = ber.encode_request(
+                    community, ber.GET_BULK_REQUEST, request_id, list(oids), *bulk_head
+                )
+        except ValueError as exc:
+            raise PollError(f"{label}: {exc}") from None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ber.Response] = loop.create_future()
+        pending = _Pending(address, packet, future, target.retries, target.timeout_s, label)
+        self._pending[request_id] = pending
+        try:
+            transport.sendto(packet, address)
+            pending.timer = loop.call_later(target.timeout_s, self._expire, pending)
+            response = await future
+        finally:
+            if pending.timer is not None:
+                pending.timer.cancel()
+            del self._pending[request_id]
+        if response.error_status:
+            raise PollError(
+                f"{label}: error-status {ber.error_status_name(response.error_status)}"
+                f" at varbind {response.error_index}"
+            )
+        return response.var_binds
+
+    def close(self) -> None:
+        for pending in self._pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+            if not pending.future.done():
+                pending.future.set_exception(PollError(f"{pending.label}: scraper closed"))
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
+class PysnmpScraper:
+    """The Scraper: v2c through the collector's own codec (or, with ``v2c="pysnmp"``,
+    pysnmp's v1arch, kept for comparison), v3 through pysnmp's v3arch. Stacks are made on
+    first use, so a city without v3 APs never pays for a v3arch engine."""
+
+    def __init__(
+        self,
+        receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES,
+        *,
+        v2c: Literal["ber", "pysnmp"] = "ber",
+    ) -> None:
+        self._receive_buffer_bytes = receive_buffer_bytes
+        self._v2c: _V2cClient | _V2cStack = (
+            _V2cClient(receive_buffer_bytes) if v2c == "ber" else _V2cStack(receive_buffer_bytes)
+        )
         self._v3_stack: _V3Stack | None = None
 
-    def _stack(self, target: SnmpTarget) -> _Stack:
+    def _stack(self, target: SnmpTarget) -> _Stack | _V2cClient:
         if not target.is_v3:
             return self._v2c
         if self._v3_stack is None:
