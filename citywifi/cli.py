@@ -198,9 +198,26 @@ def collect(
     interval: Annotated[
         float | None, typer.Option(help="Seconds between polls [env CITYWIFI_POLL_INTERVAL_S].")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve self-metrics (Prometheus) on this port [env CITYWIFI_METRICS_PORT].",
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="I/N",
+            help="Poll only APs whose stable hash % N == I [env CITYWIFI_SHARD].",
+        ),
+    ] = None,
 ) -> None:
-    """Poll every enabled AP and write metrics to the store."""
-    settings = _settings(ctx, poll_interval_s=interval)
+    """Poll every enabled AP and write metrics to the store.
+
+    SIGTERM or Ctrl-C: in-flight polls finish, samples and states are flushed, exit 0."""
+    settings = _settings(ctx, poll_interval_s=interval, metrics_port=metrics_port, shard=shard)
     from collector.engine import Collector
     from inventory.db import make_engine
     from timeseries import open_store
@@ -210,6 +227,9 @@ def collect(
         store = open_store(settings.store_url)
         collector = Collector(settings, engine, store)
         try:
+            if settings.metrics_port is not None:
+                bound = collector.metrics.serve(settings.metrics_host, settings.metrics_port)
+                log.info("self-metrics on %s:%d", settings.metrics_host, bound)
             await collector.run(once=once, stop=_stop_event_on_signals())
         finally:
             collector.close()
@@ -275,6 +295,46 @@ def demo(
             random_faults=random_faults,
         )
     )
+
+
+@app.command()
+def poll(
+    host: Annotated[str, typer.Argument(help="The device's address.")],
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 161,
+    community: Annotated[str, typer.Option(help="SNMPv2c community.")] = "public",
+    v3_user: Annotated[str | None, typer.Option(help="SNMPv3 user (then v3, not v2c).")] = None,
+    auth_key: Annotated[str | None, typer.Option(help="SNMPv3 authentication key.")] = None,
+    priv_key: Annotated[str | None, typer.Option(help="SNMPv3 privacy key.")] = None,
+    auth_proto: Annotated[str, typer.Option(help="MD5, SHA, SHA256, ...")] = "SHA",
+    priv_proto: Annotated[str, typer.Option(help="AES, AES256, DES, ...")] = "AES",
+    profile: Annotated[str, typer.Option(help="Vendor profile, or auto to detect.")] = "auto",
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per request.")] = 2.0,
+    rate_interval: Annotated[
+        float, typer.Option(min=0.0, help="Poll twice this many seconds apart, for rates.")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Poll one device once and print the normalised metrics and the detected profile."""
+    from collector.oneshot import poll_once
+    from collector.snmp import SnmpTarget
+
+    if v3_user and not auth_key:
+        typer.echo("error: --v3-user needs --auth-key", err=True)
+        raise typer.Exit(2)
+    target = SnmpTarget(
+        host,
+        port,
+        "" if v3_user else community,
+        timeout_s=timeout,
+        retries=1,
+        user=v3_user or None,
+        auth_protocol=auth_proto if v3_user else None,
+        auth_key=auth_key if v3_user else None,
+        priv_protocol=priv_proto if v3_user and priv_key else None,
+        priv_key=priv_key if v3_user else None,
+    )
+    shot = _run_sync(lambda: asyncio.run(poll_once(target, profile, rate_interval)))
+    typer.echo(shot.as_json() if as_json else shot.as_table())
 
 
 @inventory_app.command("import")

@@ -72,6 +72,30 @@ class Settings(BaseSettings):
     down_after_failures: int = Field(
         default=2, ge=1, le=100, description="Consecutive failed polls before an AP is down."
     )
+    poll_deadline_s: float = Field(
+        default=15.0,
+        gt=0.0,
+        le=600.0,
+        description="Hard bound on one AP's whole poll (all requests and retries).",
+    )
+    write_batch_size: int = Field(
+        default=5000, ge=1, le=1_000_000, description="Samples that trigger a store flush."
+    )
+    write_flush_s: float = Field(
+        default=1.0, gt=0.0, le=60.0, description="Longest time a sample waits to be written."
+    )
+    shard: str = Field(
+        default="0/1",
+        pattern=r"^\d+/\d+$",
+        description="i/n: poll only APs whose stable hash % n == i (collector.scheduler).",
+    )
+    ssh_poll_interval_s: float = Field(default=300.0, ge=5.0, le=86_400.0)
+    ssh_workers: int = Field(default=8, ge=1, le=256)
+    ssh_timeout_s: float = Field(default=15.0, gt=0.0, le=120.0)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="Collector self-metrics port; None: off."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -96,6 +120,20 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
         )
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str) -> str:
+        index, count = (int(part) for part in value.split("/"))
+        if count < 1 or not 0 <= index < count:
+            raise ValueError(f"shard must be i/n with 0 <= i < n, got {value}")
+        return value
+
+    @property
+    def shard_index_count(self) -> tuple[int, int]:
+        """The shard as (i, n)."""
+        index, count = (int(part) for part in self.shard.split("/"))
+        return index, count
 
     @property
     def db_url(self) -> str:

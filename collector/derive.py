@@ -14,7 +14,8 @@ link speed (LibreNMS #1128). The rules, in order:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 TICKS_WRAP = 2**32  # sysUpTime is TimeTicks: 1/100 s in 32 bits
 COUNTER32_WRAP = 2**32
@@ -54,7 +55,12 @@ def rate_bps(delta_bytes: int | None, elapsed_s: float, speed_bps: float | None)
 
 @dataclass(frozen=True, slots=True)
 class CounterReading:
-    """What one poll saw of an AP's clocks and uplink counters."""
+    """What one poll saw of an AP's clocks and uplink counters.
+
+    ``sides`` holds the poll's other rx/tx counter pairs by name (``"wlan"``: the wireless
+    side), each a reading of its own width and speed with the same clocks, so every pair's
+    rates follow the rules above through the same :func:`derive_rates`.
+    """
 
     ts: float  # wall-clock seconds when the answer arrived
     uptime_ticks: int | None
@@ -62,6 +68,7 @@ class CounterReading:
     tx_bytes: int | None
     width: int  # 64 for ifHC*, 32 for ifIn/OutOctets
     speed_bps: float | None
+    sides: Mapping[str, CounterReading] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

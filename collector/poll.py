@@ -1,41 +1,57 @@
 """One poll of one AP: ask, then normalise into the shared metric vocabulary.
 
-A poll is usually one GETBULK: sysUpTime as a non-repeater and the IF-MIB and vendor
-client columns as repeaters, walked in lock-step. Anything the device lacks or answers
-wrongly makes that metric absent and counts an error; only a device that does not answer
-at all fails the poll.
+A poll is usually one GETBULK: sysUpTime and the profile's scalars as non-repeaters, the
+IF-MIB columns and every column the profile's metrics read as repeaters, walked in
+lock-step. What to ask is the profile's precomputed :class:`~collector.profiles.Plan`;
+how to turn the answer into fields is the small interpreter below, the same for every
+vendor. Anything the device lacks or answers wrongly makes that metric absent and counts
+an error (unless the profile marks its source optional); only a device that does not
+answer at all fails the poll.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from citywifi.errors import PollError
 from collector import profiles
 from collector.derive import CounterReading, derive_rates
-from collector.profiles import Profile
+from collector.profiles import (
+    BAND_RANGES,
+    COUNTERS_32,
+    IF_DESCR,
+    IF_HC_IN_OCTETS,
+    IF_TYPE,
+    RATE_SIDES,
+    SYS_UPTIME,
+    Bands,
+    ColumnSpec,
+    Counters,
+    PercentSpec,
+    Profile,
+    RowFilter,
+    ScalarSpec,
+    Spec,
+    scalar_object,
+)
 from collector.snmp import Missing, Scraper, SnmpTarget, Value, oid_in
 
 log = logging.getLogger(__name__)
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
-SYS_UPTIME = "1.3.6.1.2.1.1.3"  # a non-repeater asks GETNEXT: answers sysUpTime.0
-IF_TYPE = "1.3.6.1.2.1.2.2.1.3"
-IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
-IF_IN_OCTETS = "1.3.6.1.2.1.2.2.1.10"
-IF_OUT_OCTETS = "1.3.6.1.2.1.2.2.1.16"
-IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
-IF_HC_OUT_OCTETS = "1.3.6.1.2.1.31.1.1.1.10"
-IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
 ETHERNET_CSMACD = 6
 SOFTWARE_LOOPBACK = 24
 
 MAX_REPETITIONS = 10
+# Varbinds asked for when continuing the columns still open after the first answer (a
+# long session table): few columns, so more rows each and fewer round-trips.
+CONTINUE_VARBINDS = 120
 MAX_BULK_REQUESTS = 16  # bounds a walk of a huge or looping table
+WRAP32 = 2**32
 
 
 @dataclass
@@ -58,15 +74,17 @@ async def walk(
 
     Columns are walked in lock-step; a column is done when the device answers an OID
     outside it. Columns still open after a response (more rows than fitted) continue from
-    their last OID. Truncated responses simply leave columns open for the next request.
+    their last OID, with more repetitions when fewer columns remain open. Truncated
+    responses simply leave columns open for the next request.
     """
     result = Walk(columns={c: {} for c in columns})
     cursors = {c: c for c in columns}
     pending_scalars = list(scalars)
+    repetitions = max_repetitions
     while (pending_scalars or cursors) and result.requests < MAX_BULK_REQUESTS:
         open_cols = list(cursors)
         answer = await scraper.bulk(
-            target, pending_scalars, [cursors[c] for c in open_cols], max_repetitions
+            target, pending_scalars, [cursors[c] for c in open_cols], repetitions
         )
         result.requests += 1
         for prefix, (oid, value) in zip(pending_scalars, answer, strict=False):
@@ -91,6 +109,8 @@ async def walk(
             break
         for column in finished:
             cursors.pop(column, None)
+        if cursors:
+            repetitions = max(max_repetitions, CONTINUE_VARBINDS // len(cursors))
     return result
 
 
@@ -132,6 +152,230 @@ def _uplink(if_types: dict[str, Value], counters: dict[str, Value]) -> str | Non
     return str(others[0]) if others else None
 
 
+# --- the interpreter: profile specs → fields ----------------------------------------------
+
+
+class _Absent(Exception):
+    """A metric that cannot be given; ``error`` says whether the poll counts it."""
+
+    def __init__(self, error: bool) -> None:
+        self.error = error
+
+
+_WRONG = _Absent(True)  # answered, but not as the spec needs (wrong type, zero size)
+_OPTIONAL = _Absent(False)
+_EXPECTED = _Absent(True)
+
+
+def _missing(spec: Spec) -> _Absent:
+    return _OPTIONAL if spec.if_missing == "absent" else _EXPECTED
+
+
+def _same(value: Value, wanted: str | int) -> bool:
+    if isinstance(wanted, int):
+        return _as_int(value) == wanted
+    if isinstance(value, str):  # an OID value: compare without a leading dot
+        return value.lstrip(".") == wanted.lstrip(".")
+    return _text(value) == wanted
+
+
+def _kept_rows(where: RowFilter | None, got: Walk) -> set[str] | None:
+    if where is None:
+        return None
+    return {i for i, v in got.columns[where.column].items() if _same(v, where.equals)}
+
+
+def _ints(values: Sequence[Value]) -> list[int]:
+    out = [_as_int(v) for v in values]
+    if any(v is None for v in out):
+        raise _WRONG
+    return [v for v in out if v is not None]
+
+
+def _band(value: Value | None, bands: Bands) -> str | None:
+    number = _as_int(value)
+    if number is None:
+        return bands.labels.get(_text(value))
+    for low, high, band in BAND_RANGES:
+        if low <= number < high:
+            return band
+    return None
+
+
+def _per_band(spec: ColumnSpec, rows: list[tuple[str, Value]], got: Walk) -> dict[str, float]:
+    """Sums per band, when the device says the band of every row (else none at all: a
+    split that misses rows would not add up to the total)."""
+    bands = spec.bands
+    if bands is None or spec.reduce != "sum":
+        return {}
+    labels = got.columns[bands.column]
+    totals: dict[str, float] = {}
+    for index, value in rows:
+        band = _band(labels.get(index), bands)
+        if band is None:
+            return {}
+        metric = bands.metrics.get(band)
+        if metric is not None:
+            number = _as_int(value) or 0  # checked by the caller
+            totals[metric] = totals.get(metric, 0.0) + spec.offset + spec.scale * number
+    return totals
+
+
+def _column(spec: ColumnSpec, got: Walk, out: dict[str, float]) -> int | float:
+    keep = _kept_rows(spec.where, got)
+    rows = [
+        (index, value)
+        for column in spec.columns
+        for index, value in got.columns[column].items()
+        if keep is None or index in keep
+    ]
+    if spec.reduce in ("count_rows", "count_distinct"):
+        first = got.columns[spec.columns[0]]
+        cells = [v for i, v in first.items() if keep is None or i in keep]
+        if not cells and spec.if_missing != "zero":
+            raise _missing(spec)
+        count = len(cells) if spec.reduce == "count_rows" else len(set(cells))
+        return spec.offset + spec.scale * count
+    if not rows:
+        raise _missing(spec)
+    numbers = _ints([v for _i, v in rows])
+    reduced: int | float
+    if spec.reduce == "sum":
+        reduced = sum(numbers)
+    elif spec.reduce == "mean":
+        reduced = sum(numbers) / len(numbers)
+    elif spec.reduce == "max":
+        reduced = max(numbers)
+    else:
+        reduced = min(numbers)
+    out.update(_per_band(spec, rows, got))
+    if spec.scale == 1.0 and spec.offset == 0.0:
+        return reduced  # exact: a Counter64 sum stays an int
+    return spec.offset + spec.scale * reduced
+
+
+def _scalar(spec: ScalarSpec, got: Walk) -> float:
+    value = got.scalars.get(scalar_object(spec.oid))
+    if value is None or isinstance(value, Missing):
+        raise _missing(spec)
+    number = _as_int(value)
+    if number is None:
+        raise _WRONG
+    return spec.offset + spec.scale * number
+
+
+def _percent(spec: PercentSpec, got: Walk) -> float:
+    if spec.over == "scalars":
+        raw = [got.scalars.get(scalar_object(o)) for o in (*spec.part, *spec.whole)]
+        answered = [v for v in raw if v is not None and not isinstance(v, Missing)]
+        if not answered:
+            raise _missing(spec)
+        if len(answered) < len(raw):
+            raise _WRONG  # some of the parts only: a wrong number is worse than none
+        numbers = _ints(answered)
+        part, whole = sum(numbers[: len(spec.part)]), sum(numbers[len(spec.part) :])
+    else:
+        columns = [got.columns[o] for o in (*spec.part, *spec.whole)]
+        keep = _kept_rows(spec.where, got)
+        indexes = set(columns[0]).intersection(*columns[1:])
+        if keep is not None:
+            indexes &= keep
+        if not indexes:
+            raise _missing(spec)
+        part = sum(_ints([c[i] for c in columns[: len(spec.part)] for i in indexes]))
+        whole = sum(_ints([c[i] for c in columns[len(spec.part) :] for i in indexes]))
+    if whole <= 0:
+        raise _WRONG
+    pct = 100.0 * part / whole
+    return round(100.0 - pct if spec.complement else pct, 2)
+
+
+def _metrics(specs: Mapping[str, Spec], got: Walk, fields: dict[str, float]) -> dict[str, int]:
+    """Evaluate every spec into ``fields``; returns the exact values of byte counters
+    (for rates) and counts errors under the key ``""``."""
+    exact: dict[str, int] = {}
+    errors = 0
+    for name, spec in specs.items():
+        try:
+            if isinstance(spec, ColumnSpec):
+                value = _column(spec, got, fields)
+                if spec.width is not None and isinstance(value, int):
+                    exact[name] = value % WRAP32 if spec.width == 32 else value
+                    value = exact[name]
+            elif isinstance(spec, ScalarSpec):
+                value = _scalar(spec, got)
+            else:
+                value = _percent(spec, got)
+        except _Absent as absent:
+            errors += absent.error
+            continue
+        fields[name] = float(value)
+    exact[""] = errors
+    return exact
+
+
+def _interface_side(
+    profile: Profile, got: Walk, counters: Counters
+) -> tuple[int | None, int | None, float | None]:
+    """(rx, tx, speed bit/s) summed over the profile's wireless interfaces. Sums of
+    Counter32s are kept modulo 2^32: so taken, they behave as one Counter32."""
+    select = profile.wlan_interfaces
+    if select is None:
+        return None, None, None
+    types = got.columns[IF_TYPE]
+    rx_col, tx_col = got.columns[counters.rx], got.columns[counters.tx]
+    indexes = [i for i in rx_col if not select.if_types or types.get(i) in select.if_types]
+    descr_re = profile.plan.descr_re
+    if descr_re is not None:
+        names = got.columns[IF_DESCR]
+        indexes = [i for i in indexes if descr_re.search(_text(names.get(i)))]
+    if not indexes:
+        return None, None, None
+    rx = [_as_int(rx_col.get(i)) for i in indexes]
+    tx = [_as_int(tx_col.get(i)) for i in indexes]
+    speeds = [_as_int(got.columns[counters.speed].get(i)) for i in indexes]
+    modulus = WRAP32 if counters.width == 32 else None
+
+    def total(values: list[int | None]) -> int | None:
+        if any(v is None for v in values):
+            return None
+        s = sum(v for v in values if v is not None)
+        return s % modulus if modulus else s
+
+    speed = total(speeds)
+    return total(rx), total(tx), speed * counters.speed_scale if speed else None
+
+
+def _sides(
+    profile: Profile,
+    got: Walk,
+    counters: Counters,
+    exact: dict[str, int],
+    fields: dict[str, float],
+    ts: float,
+    uptime_ticks: int | None,
+) -> dict[str, CounterReading]:
+    """A reading per extra counter pair: from the profile's counter columns if it has
+    them, else (the wireless side) from its wireless interfaces."""
+    sides: dict[str, CounterReading] = {}
+    for side, (rx_name, tx_name, _rx_rate, _tx_rate) in RATE_SIDES.items():
+        spec = profile.metrics.get(rx_name)
+        if isinstance(spec, ColumnSpec) and spec.width is not None:
+            rx, tx, width, speed = exact.get(rx_name), exact.get(tx_name), spec.width, None
+        elif side == "wlan":
+            rx, tx, speed = _interface_side(profile, got, counters)
+            width = counters.width
+            if rx is not None:
+                fields[rx_name] = float(rx)
+            if tx is not None:
+                fields[tx_name] = float(tx)
+        else:
+            continue
+        if rx is not None or tx is not None:
+            sides[side] = CounterReading(ts, uptime_ticks, rx, tx, width, speed)
+    return sides
+
+
 async def poll_ap(
     scraper: Scraper,
     target: SnmpTarget,
@@ -145,29 +389,14 @@ async def poll_ap(
     try:
         if profile is None:
             profile, descr = await detect_profile(scraper, target)
-        got = await walk(
-            scraper,
-            target,
-            [SYS_UPTIME],
-            [IF_TYPE, IF_HIGH_SPEED, IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS, *profile.client_columns],
-        )
-        width = 64
-        rx_col, tx_col, speed_col, speed_scale = (
-            IF_HC_IN_OCTETS,
-            IF_HC_OUT_OCTETS,
-            IF_HIGH_SPEED,
-            1_000_000,
-        )
-        if not got.columns[IF_HC_IN_OCTETS]:  # no ifXTable: 32-bit counters only
-            fallback = await walk(scraper, target, [], [IF_SPEED, IF_IN_OCTETS, IF_OUT_OCTETS])
+        plan = profile.plan
+        got = await walk(scraper, target, plan.scalars, plan.columns)
+        counters = plan.counters
+        if counters.width == 64 and not got.columns[IF_HC_IN_OCTETS]:
+            # No ifXTable: 32-bit counters only (a profile that knows says if_counters="32").
+            fallback = await walk(scraper, target, [], plan.fallback_columns)
             got.columns.update(fallback.columns)
-            width, rx_col, tx_col, speed_col, speed_scale = (
-                32,
-                IF_IN_OCTETS,
-                IF_OUT_OCTETS,
-                IF_SPEED,
-                1,
-            )
+            counters = COUNTERS_32
     except PollError as exc:
         return PollResult(
             False, {"reachable": 0.0}, profile.name if profile else "auto", None, 0, str(exc), descr
@@ -176,36 +405,34 @@ async def poll_ap(
     rtt_ms = (time.monotonic() - started) * 1000.0
     fields: dict[str, float] = {"reachable": 1.0, "poll_rtt_ms": round(rtt_ms, 3)}
 
-    uptime_ticks = _as_int(got.scalars.get(SYS_UPTIME))
+    raw_ticks = got.scalars.get(SYS_UPTIME)
+    uptime_ticks = _as_int(raw_ticks)
     if uptime_ticks is None:
-        errors += SYS_UPTIME in got.scalars  # answered, but not as TimeTicks
+        errors += raw_ticks is not None and not isinstance(raw_ticks, Missing)
     else:
         fields["uptime_s"] = uptime_ticks / 100.0
 
-    if profile.client_columns:
-        counts = [got.columns[c] for c in profile.client_columns]
-        values = [_as_int(v) for col in counts for v in col.values()]
-        if any(col for col in counts) and all(v is not None for v in values):
-            fields["clients"] = float(sum(v for v in values if v is not None))
-        else:
-            errors += 1
+    exact = _metrics(profile.metrics, got, fields)
+    errors += exact.pop("")
 
-    uplink = _uplink(got.columns[IF_TYPE], got.columns[rx_col])
-    rx = _as_int(got.columns[rx_col].get(uplink or ""))
-    tx = _as_int(got.columns[tx_col].get(uplink or ""))
-    speed = _as_int(got.columns[speed_col].get(uplink or ""))
+    uplink = _uplink(got.columns[IF_TYPE], got.columns[counters.rx])
+    rx = _as_int(got.columns[counters.rx].get(uplink or ""))
+    tx = _as_int(got.columns[counters.tx].get(uplink or ""))
+    speed = _as_int(got.columns[counters.speed].get(uplink or ""))
     errors += (rx is None) + (tx is None)
     if rx is not None:
         fields["rx_bytes"] = float(rx)
     if tx is not None:
         fields["tx_bytes"] = float(tx)
+    sides = _sides(profile, got, counters, exact, fields, now, uptime_ticks)
     reading = CounterReading(
         ts=now,
         uptime_ticks=uptime_ticks,
         rx_bytes=rx,
         tx_bytes=tx,
-        width=width,
-        speed_bps=speed * speed_scale if speed else None,
+        width=counters.width,
+        speed_bps=speed * counters.speed_scale if speed else None,
+        sides=sides,
     )
     rates = derive_rates(previous, reading)
     if rates.rx_bps is not None:
@@ -214,4 +441,12 @@ async def poll_ap(
         fields["tx_bps"] = rates.tx_bps
     if rates.rebooted:
         log.info("%s:%s rebooted (sysUpTime went back)", target.host, target.port)
+    before = previous.sides if previous is not None else {}
+    for side, current in sides.items():
+        side_rates = derive_rates(before.get(side), current)
+        _rx, _tx, rx_rate, tx_rate = RATE_SIDES[side]
+        if side_rates.rx_bps is not None:
+            fields[rx_rate] = side_rates.rx_bps
+        if side_rates.tx_bps is not None:
+            fields[tx_rate] = side_rates.tx_bps
     return PollResult(True, fields, profile.name, reading, errors, None, descr)

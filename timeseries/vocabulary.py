@@ -1,8 +1,10 @@
 """The shared metric vocabulary: names, units and meanings, defined once.
 
 docs/metrics.md documents the same table; the API validates ``metric`` parameters against
-it and later the Grafana panels and the simulator's history use the same names. A metric a
-device does not have is absent from a sample, never a made-up zero.
+it, vendor profiles are checked against it when they load (a typo in a vendor file fails
+at import, not as a silently empty panel), and the Grafana panels and the simulator's
+history use the same names. A metric a device does not have is absent from a sample,
+never a made-up zero.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class Metric:
 AP_METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
+        # The first eight are the original set: the API, the simulator's history and the
+        # stored series use them, so their names and meanings never change.
         Metric("reachable", "1", "gauge", "1 if the AP answered this poll, else 0"),
         Metric("poll_rtt_ms", "ms", "gauge", "time from request to complete answer"),
         Metric("uptime_s", "s", "gauge", "seconds since the AP booted (sysUpTime)"),
@@ -34,7 +38,24 @@ AP_METRICS: dict[str, Metric] = {
         Metric("tx_bytes", "B", "counter", "bytes sent on the uplink interface"),
         Metric("rx_bps", "bit/s", "gauge", "uplink receive rate since the previous poll"),
         Metric("tx_bps", "bit/s", "gauge", "uplink transmit rate since the previous poll"),
+        Metric("clients_2g4", "1", "gauge", "wireless clients on 2.4 GHz radios"),
+        Metric("clients_5g", "1", "gauge", "wireless clients on 5 GHz radios"),
+        Metric("wlan_rx_bytes", "B", "counter", "bytes received from clients, all radios"),
+        Metric("wlan_tx_bytes", "B", "counter", "bytes sent to clients, all radios"),
+        Metric("wlan_rx_bps", "bit/s", "gauge", "wireless receive rate since the previous poll"),
+        Metric("wlan_tx_bps", "bit/s", "gauge", "wireless transmit rate since the previous poll"),
+        Metric("cpu_pct", "%", "gauge", "CPU busy, mean over processors"),
+        Metric("mem_pct", "%", "gauge", "RAM in use, without buffers and page cache"),
+        Metric("noise_dbm", "dBm", "gauge", "radio noise floor, the worst radio"),
+        Metric("signal_dbm", "dBm", "gauge", "mean signal of the associated stations"),
+        Metric("ccq_pct", "%", "gauge", "client connection quality (airMAX), the worst radio"),
+        Metric("hotspot_users", "1", "gauge", "distinct user names logged in to the hotspot"),
+        Metric("hotspot_sessions", "1", "gauge", "active hotspot sessions"),
+        Metric("if_errors", "1", "counter", "ifInErrors + ifOutErrors over all interfaces"),
     )
 }
 
-__all__ = ["AP_MEASUREMENT", "AP_METRICS", "AP_TAGS", "Metric"]
+# Clients per radio band: the band a vendor table names (a label or a frequency) → metric.
+CLIENT_BANDS: dict[str, str] = {"2g4": "clients_2g4", "5g": "clients_5g"}
+
+__all__ = ["AP_MEASUREMENT", "AP_METRICS", "AP_TAGS", "CLIENT_BANDS", "Metric"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
 
@@ -12,6 +13,7 @@ from collector import profiles
 from collector.derive import CounterReading
 from collector.poll import poll_ap, walk
 from collector.snmp import FakeScraper, Missing, SnmpTarget, Value
+from timeseries.vocabulary import AP_METRICS
 
 SYS = "1.3.6.1.2.1.1"
 IFT = "1.3.6.1.2.1.2.2.1"
@@ -21,10 +23,18 @@ UNIFI_VAP = "1.3.6.1.4.1.41112.1.6.1.2.1"
 AIRMAX_STA = "1.3.6.1.4.1.41112.1.4.5.1.15"
 
 
+HR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"
+HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"
+HR_RAM = "1.3.6.1.2.1.25.2.1.2"
+HOTSPOT = "1.3.6.1.4.1.14988.1.1.5.1.1"
+UCD = "1.3.6.1.4.1.2021"
+
+
 def interfaces(
     rows: list[tuple[int, str, int, int, int, int]], hc: bool = True
 ) -> dict[str, Value]:
-    """rows: (ifIndex, name, ifType, speed_mbps, in_octets, out_octets)."""
+    """rows: (ifIndex, name, ifType, speed_mbps, in_octets, out_octets); errors in/out are
+    3 * ifIndex and ifIndex, so if_errors is 4 * sum(ifIndex)."""
     t: dict[str, Value] = {}
     for idx, name, if_type, mbps, rx, tx in rows:
         t[f"{IFT}.1.{idx}"] = idx
@@ -32,7 +42,9 @@ def interfaces(
         t[f"{IFT}.3.{idx}"] = if_type
         t[f"{IFT}.5.{idx}"] = min(mbps * 1_000_000, 2**32 - 1)
         t[f"{IFT}.10.{idx}"] = rx % 2**32
+        t[f"{IFT}.14.{idx}"] = 3 * idx
         t[f"{IFT}.16.{idx}"] = tx % 2**32
+        t[f"{IFT}.20.{idx}"] = idx
         if hc:
             t[f"{IFX}.1.{idx}"] = name.encode()
             t[f"{IFX}.6.{idx}"] = rx
@@ -50,6 +62,28 @@ def system(object_id: str, descr: str, ticks: Value) -> dict[str, Value]:
     }
 
 
+def storage(rows: list[tuple[int, str, int, int]]) -> dict[str, Value]:
+    """hrStorageTable rows: (index, type OID, size, used), in 1 KiB units."""
+    t: dict[str, Value] = {}
+    for idx, kind, size, used in rows:
+        t[f"{HR_STORAGE}.1.{idx}"] = idx
+        t[f"{HR_STORAGE}.2.{idx}"] = kind
+        t[f"{HR_STORAGE}.4.{idx}"] = 1024
+        t[f"{HR_STORAGE}.5.{idx}"] = size
+        t[f"{HR_STORAGE}.6.{idx}"] = used
+    return t
+
+
+def hotspot(users: list[str]) -> dict[str, Value]:
+    """MikroTik's hotspot active table: one row per session, ids from 1001."""
+    t: dict[str, Value] = {}
+    for n, user in enumerate(users, start=1001):
+        t[f"{HOTSPOT}.2.{n}"] = 1
+        t[f"{HOTSPOT}.3.{n}"] = user.encode()
+        t[f"{HOTSPOT}.12.{n}"] = 10_000 * n
+    return t
+
+
 MIKROTIK = {
     **system("1.3.6.1.4.1.14988.1", "RouterOS RB951Ui-2HnD", 123_456),
     **interfaces(
@@ -61,6 +95,12 @@ MIKROTIK = {
     ),
     f"{MT_CLIENTS}.2": 7,
     f"{MT_CLIENTS}.3": 5,
+    "1.3.6.1.4.1.14988.1.1.1.3.1.7.2": 2412,  # mtxrWlApFreq
+    "1.3.6.1.4.1.14988.1.1.1.3.1.7.3": 5180,
+    f"{HR_LOAD}.1": 10,
+    f"{HR_LOAD}.2": 14,
+    **storage([(65536, HR_RAM, 131_072, 32_768), (131072, "1.3.6.1.2.1.25.2.1.4", 16_384, 9216)]),
+    **hotspot(["guest-1", "guest-2", "guest-1", "guest-3"]),
 }
 UNIFI = {
     **system("1.3.6.1.4.1.8072.3.2.10", "UAP-AC-Pro-Gen2 6.6.77.15402", 999),
@@ -78,6 +118,19 @@ UNIFI = {
     f"{UNIFI_VAP}.8.2": 9,
     f"{UNIFI_VAP}.9.1": b"ng",
     f"{UNIFI_VAP}.9.2": b"na",
+    f"{UNIFI_VAP}.10.1": 1000,
+    f"{UNIFI_VAP}.10.2": 2**40,
+    f"{UNIFI_VAP}.16.1": 5000,
+    f"{UNIFI_VAP}.16.2": 6000,
+    f"{HR_LOAD}.196608": 7,
+    **storage(
+        [
+            (1, HR_RAM, 126_516, 31_629),
+            (3, "1.3.6.1.2.1.25.2.1.3", 126_516, 90_000),
+            (6, "1.3.6.1.2.1.25.2.1.1", 126_516, 1_000),
+            (7, "1.3.6.1.2.1.25.2.1.1", 126_516, 10_000),
+        ]
+    ),
 }
 OLD_SWITCH = {  # no ifXTable: 32-bit counters only
     **system("1.3.6.1.4.1.9.1.1", "Some old device", 500),
@@ -89,15 +142,18 @@ AIRMAX = {  # airOS: no ifXTable, the counters are Counter32 and have wrapped
         [
             (1, "lo", 24, 10, 5, 5),
             (2, "eth0", 6, 100, 3 * 2**32 + 123_456, 2**32 + 789),
-            (3, "wifi0", 71, 300, 0, 0),
-            (4, "ath0", 71, 300, 0, 0),
+            (3, "wifi0", 71, 300, 1030, 2060),
+            (4, "ath0", 71, 300, 1000, 2000),
         ],
         hc=False,
     ),
     f"{AIRMAX_STA}.1": 14,
     "1.3.6.1.4.1.41112.1.4.5.1.5.1": -61,  # ubntWlStatSignal
+    "1.3.6.1.4.1.41112.1.4.5.1.7.1": 93,  # ubntWlStatCcq
+    "1.3.6.1.4.1.41112.1.4.5.1.8.1": -95,  # ubntWlStatNoiseFloor
+    "1.3.6.1.4.1.41112.1.4.1.1.4.1": 5180,  # ubntRadioFreq
 }
-OPENWRT = {  # net-snmp: ifXTable and HOST-RESOURCES, but no wireless client count
+OPENWRT = {  # net-snmp: ifXTable, HOST-RESOURCES and UCD, but no wireless client count
     **system(
         "1.3.6.1.4.1.8072.3.2.10", "Linux OpenWrt 5.15.137 #0 SMP Sun Nov 12 18:48:00 2023 mips", 4
     ),
@@ -110,57 +166,198 @@ OPENWRT = {  # net-snmp: ifXTable and HOST-RESOURCES, but no wireless client cou
             (5, "wlan1", 6, 867, 30, 40),
         ]
     ),
-    "1.3.6.1.2.1.25.2.3.1.2.1": "1.3.6.1.2.1.25.2.1.2",
-    "1.3.6.1.4.1.2021.10.1.3.1": b"0.42",
+    **storage([(1, HR_RAM, 1000, 100)]),
+    f"{HR_LOAD}.196608": 55,  # present, but the profile reads UCD
+    f"{UCD}.10.1.3.1": b"0.42",
+    f"{UCD}.4.5.0": 1000,  # memTotalReal
+    f"{UCD}.4.6.0": 500,  # memAvailReal
+    f"{UCD}.4.14.0": 50,  # memBuffer
+    f"{UCD}.4.15.0": 200,  # memCached
+    f"{UCD}.11.11.0": 93,  # ssCpuIdle
 }
 NO_VENDOR_MIB = {k: v for k, v in MIKROTIK.items() if not k.startswith(MT_CLIENTS)}
 BAD_TYPES = {**MIKROTIK, f"{SYS}.3.0": b"not ticks", f"{MT_CLIENTS}.3": b"seven"}
 
-CASES: list[tuple[str, dict[str, Value], str, dict[str, Any], int]] = [
-    (
-        "mikrotik",
-        MIKROTIK,
-        "mikrotik",
-        {"uptime_s": 1234.56, "clients": 12.0, "rx_bytes": 5e9, "tx_bytes": 1e9},
-        0,
-    ),
+FULL = {"mikrotik", "unifi", "airmax", "openwrt", "32-bit only", "generic with HOST-RESOURCES"}
+MIKROTIK_EXPECTED: dict[str, float] = {
+    "uptime_s": 1234.56,
+    "clients": 12.0,
+    "clients_2g4": 7.0,
+    "clients_5g": 5.0,
+    "rx_bytes": 5e9,
+    "tx_bytes": 1e9,
+    "wlan_rx_bytes": 40.0,
+    "wlan_tx_bytes": 60.0,
+    "cpu_pct": 12.0,
+    "mem_pct": 25.0,
+    "hotspot_sessions": 4.0,
+    "hotspot_users": 3.0,
+    "if_errors": 24.0,
+}
+CLIENT_METRICS = ("clients", "clients_2g4", "clients_5g")
+
+CASES: list[tuple[str, dict[str, Value], str, dict[str, float], int]] = [
+    ("mikrotik", MIKROTIK, "mikrotik", MIKROTIK_EXPECTED, 0),
     (
         "unifi",
         UNIFI,
         "unifi",
-        {"uptime_s": 9.99, "clients": 12.0, "rx_bytes": 7e9, "tx_bytes": 3e9},
+        {
+            "uptime_s": 9.99,
+            "clients": 12.0,
+            "clients_2g4": 3.0,
+            "clients_5g": 9.0,
+            "rx_bytes": 7e9,
+            "tx_bytes": 3e9,
+            "wlan_rx_bytes": 1000.0 + 2**40,  # the VAPs, not radios + VAPs
+            "wlan_tx_bytes": 11000.0,
+            "cpu_pct": 7.0,
+            "mem_pct": 25.0,
+            "if_errors": 84.0,
+        },
         0,
     ),
     (
         "airmax",
         AIRMAX,
         "airmax",
-        {"uptime_s": 0.77, "clients": 14.0, "rx_bytes": 123_456.0, "tx_bytes": 789.0},
+        {
+            "uptime_s": 0.77,
+            "clients": 14.0,
+            "clients_5g": 14.0,
+            "rx_bytes": 123_456.0,
+            "tx_bytes": 789.0,
+            "wlan_rx_bytes": 1000.0,  # ath0 only: wifi0 is the same traffic
+            "wlan_tx_bytes": 2000.0,
+            "signal_dbm": -61.0,
+            "noise_dbm": -95.0,
+            "ccq_pct": 93.0,
+            "if_errors": 40.0,
+        },
         0,
     ),
     (
         "openwrt",
         OPENWRT,
         "openwrt",
-        {"uptime_s": 0.04, "rx_bytes": 8e9, "tx_bytes": 2e9},
+        {
+            "uptime_s": 0.04,
+            "rx_bytes": 8e9,
+            "tx_bytes": 2e9,
+            "wlan_rx_bytes": 40.0,  # wlan0 + wlan1, found by name (ifType 6)
+            "wlan_tx_bytes": 60.0,
+            "cpu_pct": 7.0,  # 100 - ssCpuIdle, not hrProcessorLoad
+            "mem_pct": 25.0,  # 1 - (avail + buffers + cached) / total
+            "if_errors": 60.0,
+        },
         0,
     ),
     (
         "32-bit only",
         OLD_SWITCH,
         "generic",
-        {"uptime_s": 5.0, "rx_bytes": 3e9, "tx_bytes": 1000.0},
+        {"uptime_s": 5.0, "rx_bytes": 3e9, "tx_bytes": 1000.0, "if_errors": 4.0},
+        0,
+    ),
+    (
+        "generic with HOST-RESOURCES",
+        {**OLD_SWITCH, f"{HR_LOAD}.1": 30, f"{HR_LOAD}.2": 50, **storage([(1, HR_RAM, 400, 100)])},
+        "generic",
+        {
+            "uptime_s": 5.0,
+            "rx_bytes": 3e9,
+            "tx_bytes": 1000.0,
+            "if_errors": 4.0,
+            "cpu_pct": 40.0,
+            "mem_pct": 25.0,
+        },
         0,
     ),
     (
         "vendor MIB missing",
         NO_VENDOR_MIB,
         "mikrotik",
-        {"uptime_s": 1234.56, "rx_bytes": 5e9, "tx_bytes": 1e9},
+        {k: v for k, v in MIKROTIK_EXPECTED.items() if k not in CLIENT_METRICS},
         1,
     ),
-    ("wrong types", BAD_TYPES, "mikrotik", {"rx_bytes": 5e9, "tx_bytes": 1e9}, 2),
+    (
+        "wrong types",
+        BAD_TYPES,
+        "mikrotik",
+        {k: v for k, v in MIKROTIK_EXPECTED.items() if k not in (*CLIENT_METRICS, "uptime_s")},
+        2,
+    ),
+    (
+        "no hotspot sessions: a true zero",
+        {k: v for k, v in MIKROTIK.items() if not k.startswith(HOTSPOT)},
+        "mikrotik",
+        {**MIKROTIK_EXPECTED, "hotspot_sessions": 0.0, "hotspot_users": 0.0},
+        0,
+    ),
+    (
+        "no HOST-RESOURCES on a profile that expects it",
+        {k: v for k, v in MIKROTIK.items() if not k.startswith("1.3.6.1.2.1.25.")},
+        "mikrotik",
+        {k: v for k, v in MIKROTIK_EXPECTED.items() if k not in ("cpu_pct", "mem_pct")},
+        2,
+    ),
+    (
+        "hrStorage without a RAM row",
+        {k: v for k, v in MIKROTIK.items() if not k.endswith(".65536")},
+        "mikrotik",
+        {k: v for k, v in MIKROTIK_EXPECTED.items() if k != "mem_pct"},
+        1,
+    ),
+    (
+        "band column missing: total only, no error",
+        {k: v for k, v in UNIFI.items() if not k.startswith(f"{UNIFI_VAP}.9.")},
+        "unifi",
+        {"clients": 12.0, "wlan_tx_bytes": 11000.0},
+        0,
+    ),
+    (
+        "truncated VAP table: a row without its band",
+        {k: v for k, v in UNIFI.items() if k != f"{UNIFI_VAP}.9.2"},
+        "unifi",
+        {"clients": 12.0, "cpu_pct": 7.0},
+        0,
+    ),
+    (
+        "UCD memory partly answered",
+        {k: v for k, v in OPENWRT.items() if k != f"{UCD}.4.15.0"},
+        "openwrt",
+        {"cpu_pct": 7.0, "rx_bytes": 8e9},
+        1,
+    ),
+    (
+        "wrong-typed processor load and storage",
+        {**UNIFI, f"{HR_LOAD}.196608": b"7%", f"{HR_STORAGE}.6.1": b"lots"},
+        "unifi",
+        {"clients": 12.0},
+        2,
+    ),
+    (
+        "airMAX without its wireless table",
+        {k: v for k, v in AIRMAX.items() if not k.startswith("1.3.6.1.4.1.41112.1.4.5")},
+        "airmax",
+        {"rx_bytes": 123_456.0, "wlan_rx_bytes": 1000.0},
+        4,  # clients, signal, noise, ccq
+    ),
 ]
+# What each edge case must leave out.
+ABSENT: dict[str, set[str]] = {
+    "vendor MIB missing": set(CLIENT_METRICS),
+    "wrong types": {*CLIENT_METRICS, "uptime_s"},
+    "no hotspot sessions: a true zero": set(),
+    "no HOST-RESOURCES on a profile that expects it": {"cpu_pct", "mem_pct"},
+    "hrStorage without a RAM row": {"mem_pct"},
+    "band column missing: total only, no error": {"clients_2g4", "clients_5g"},
+    "truncated VAP table: a row without its band": {"clients_2g4", "clients_5g"},
+    "UCD memory partly answered": {"mem_pct"},
+    "wrong-typed processor load and storage": {"cpu_pct", "mem_pct"},
+    "airMAX without its wireless table": {*CLIENT_METRICS, "signal_dbm", "noise_dbm", "ccq_pct"},
+    **{name: set() for name in FULL},
+}
 
 
 def target(i: int) -> SnmpTarget:
@@ -181,9 +378,12 @@ def test_poll_normalises_each_device(
     assert result.fields["reachable"] == 1.0
     for key, value in expected.items():
         assert result.fields[key] == pytest.approx(value), key
-    absent = {"uptime_s", "clients", "rx_bytes", "tx_bytes"} - set(expected)
-    assert not absent & set(result.fields), "absent metrics must not be made-up zeros"
+    if name in FULL:  # the complete metric set: nothing more, nothing less
+        assert set(result.fields) == {"reachable", "poll_rtt_ms", *expected}
+    assert not set(result.fields) & ABSENT[name], "absent metrics must not be made-up zeros"
+    assert set(result.fields) <= set(AP_METRICS)
     assert "rx_bps" not in result.fields  # first poll: no rate yet
+    assert "wlan_rx_bps" not in result.fields
 
 
 def test_second_poll_derives_rates_from_the_uplink() -> None:
@@ -249,7 +449,17 @@ def test_walk_follows_columns_across_many_requests() -> None:
     got = asyncio.run(walk(fake, target(1), [], [f"{IFX}.6", f"{IFX}.10"], max_repetitions=5))
     assert len(got.columns[f"{IFX}.6"]) == 39
     assert got.columns[f"{IFX}.10"]["39"] == 39
-    assert 8 <= got.requests <= 10
+    # 5 rows first; the columns still open then continue with more rows per request
+    assert got.requests == 2
+
+
+def test_walk_of_a_long_session_table_continues_only_that_column() -> None:
+    table = {**MIKROTIK, **hotspot([f"guest-{n % 50}" for n in range(125)])}
+    fake = FakeScraper({("127.1.0.1", 1161): table})
+    result = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), None))
+    assert result.fields["hotspot_sessions"] == 125.0
+    assert result.fields["hotspot_users"] == 50.0
+    assert fake.requests == 2  # 10 rows with everything, then 120 of one column
 
 
 def test_walk_of_a_missing_column_is_empty() -> None:
@@ -288,3 +498,112 @@ def test_profile_detection(object_id: str, descr: str, expected: str) -> None:
 
 def test_unknown_profile_name_falls_back_to_generic() -> None:
     assert profiles.get("no-such-vendor").name == "generic"
+
+
+@pytest.mark.parametrize(
+    ("table", "name"),
+    [(MIKROTIK, "mikrotik"), (UNIFI, "unifi"), (AIRMAX, "airmax"), (OPENWRT, "openwrt")],
+)
+def test_a_known_profile_polls_in_one_getbulk(table: dict[str, Value], name: str) -> None:
+    """The common case (profile known, tables of a few rows) is one round-trip, airMAX's
+    32-bit counters included: its profile asks them at once instead of falling back."""
+    fake = FakeScraper({("127.1.0.1", 1161): table})
+    result = asyncio.run(poll_ap(fake, target(1), profiles.get(name), None))
+    assert result.ok and result.errors == 0
+    assert fake.requests == 1
+
+
+class TruncatingScraper(FakeScraper):
+    """An agent whose GETBULK answers stop after ``limit`` varbinds (a small msgMaxSize)."""
+
+    def __init__(self, table: dict[str, Value], limit: int) -> None:
+        super().__init__({("127.1.0.1", 1161): table})
+        self.limit = limit
+
+    async def bulk(
+        self,
+        target: SnmpTarget,
+        non_repeaters: Sequence[str],
+        repeaters: Sequence[str],
+        max_repetitions: int,
+    ) -> list[tuple[str, Value]]:
+        answer = await super().bulk(target, non_repeaters, repeaters, max_repetitions)
+        return answer[: self.limit]
+
+
+@pytest.mark.parametrize("table", [MIKROTIK, UNIFI, OPENWRT], ids=["mikrotik", "unifi", "openwrt"])
+def test_truncated_answers_give_the_same_fields_in_more_requests(table: dict[str, Value]) -> None:
+    whole = asyncio.run(poll_ap(FakeScraper({("127.1.0.1", 1161): table}), target(1), None, None))
+    small = TruncatingScraper(table, limit=40)
+    cut = asyncio.run(poll_ap(small, target(1), None, None))
+    assert small.requests > 2
+    drop = {"poll_rtt_ms"}
+    assert {k: v for k, v in cut.fields.items() if k not in drop} == {
+        k: v for k, v in whole.fields.items() if k not in drop
+    }
+    assert cut.errors == whole.errors == 0
+
+
+def test_wireless_rates_from_unifi_vap_counters() -> None:
+    fake = FakeScraper({("127.1.0.1", 1161): UNIFI})
+    first = asyncio.run(poll_ap(fake, target(1), profiles.get("unifi"), None))
+    assert first.reading is not None
+    wlan = first.reading.sides["wlan"]
+    assert wlan.width == 64 and wlan.rx_bytes == 1000 + 2**40  # exact, not via float
+    earlier = CounterReading(
+        ts=wlan.ts - 10.0,
+        uptime_ticks=999 - 1000 + 2**32,  # 10 s earlier, across the 497-day wrap
+        rx_bytes=first.reading.rx_bytes,
+        tx_bytes=first.reading.tx_bytes,
+        width=64,
+        speed_bps=None,
+        sides={"wlan": dataclasses.replace(wlan, ts=wlan.ts - 10.0, rx_bytes=2**40 - 24_000)},
+    )
+    second = asyncio.run(poll_ap(fake, target(1), profiles.get("unifi"), earlier))
+    assert second.fields["wlan_rx_bps"] == pytest.approx(25_000 * 8 / 10, rel=0.01)
+    assert second.fields["wlan_tx_bps"] == pytest.approx(0.0, abs=1.0)
+
+
+def test_a_vap_counter_reset_gives_no_wireless_rate() -> None:
+    fake = FakeScraper({("127.1.0.1", 1161): UNIFI})
+    first = asyncio.run(poll_ap(fake, target(1), profiles.get("unifi"), None))
+    assert first.reading is not None
+    wlan = first.reading.sides["wlan"]
+    earlier = dataclasses.replace(
+        first.reading,
+        ts=first.reading.ts - 60,
+        uptime_ticks=999 - 6000 + 2**32,
+        sides={"wlan": dataclasses.replace(wlan, ts=wlan.ts - 60, rx_bytes=2**41)},
+    )
+    second = asyncio.run(poll_ap(fake, target(1), profiles.get("unifi"), earlier))
+    assert "wlan_rx_bps" not in second.fields  # Counter64 went back: a reset, not traffic
+    assert "wlan_tx_bps" in second.fields
+
+
+def test_airmax_wireless_counter32_sum_crosses_a_wrap() -> None:
+    """The wireless side of a 32-bit device is kept modulo 2^32, so it wraps like one
+    Counter32 and collector.derive adds 2^32 once."""
+    fake = FakeScraper({("127.1.0.1", 1161): AIRMAX})
+    first = asyncio.run(poll_ap(fake, target(1), profiles.get("airmax"), None))
+    assert first.reading is not None
+    wlan = first.reading.sides["wlan"]
+    assert wlan.width == 32 and wlan.speed_bps == 300e6
+    earlier = dataclasses.replace(
+        first.reading,
+        ts=first.reading.ts - 60,
+        uptime_ticks=None,
+        sides={"wlan": dataclasses.replace(wlan, ts=wlan.ts - 60, rx_bytes=2**32 - 599_000)},
+    )
+    second = asyncio.run(poll_ap(fake, target(1), profiles.get("airmax"), earlier))
+    assert second.fields["wlan_rx_bps"] == pytest.approx(600_000 * 8 / 60, rel=0.01)
+
+
+def test_a_reboot_gives_no_wireless_rate_either() -> None:
+    fake = FakeScraper({("127.1.0.1", 1161): MIKROTIK})
+    first = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), None))
+    assert first.reading is not None
+    ts, ticks = first.reading.ts - 60, 10**8  # uptime went back
+    wlan = dataclasses.replace(first.reading.sides["wlan"], ts=ts, uptime_ticks=ticks)
+    earlier = dataclasses.replace(first.reading, ts=ts, uptime_ticks=ticks, sides={"wlan": wlan})
+    second = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), earlier))
+    assert not {"rx_bps", "wlan_rx_bps", "wlan_tx_bps"} & set(second.fields)
