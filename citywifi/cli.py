@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 inventory_app = typer.Typer(help="Import and export sites, APs, partners and credentials.")
 app.add_typer(inventory_app, name="inventory")
+timeseries_app = typer.Typer(help="The metric store: check that it works as configured.")
+app.add_typer(timeseries_app, name="timeseries")
 
 log = logging.getLogger("citywifi")
 
@@ -383,6 +385,24 @@ def inventory_export(
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {output}", err=True)
+
+
+@timeseries_app.command("check")
+def timeseries_check(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(help="Store URL to check; default the configured one.")
+    ] = None,
+) -> None:
+    """Write a probe sample, read it back, and say what is wrong in plain words."""
+    settings = _settings(ctx)
+    from timeseries.check import check_store
+
+    report = _run_sync(lambda: check_store(url or settings.store_url))
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def _run(coro: Any) -> None:

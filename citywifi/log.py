@@ -13,5 +13,5 @@ def setup_logging(level: str = "INFO") -> None:
         force=True,
     )
     # pysnmp and the HTTP stack are chatty at INFO; their warnings still show.
-    for noisy in ("pysnmp", "asyncio", "asyncssh", "httpx", "uvicorn.access"):
+    for noisy in ("pysnmp", "asyncio", "asyncssh", "httpx", "urllib3", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

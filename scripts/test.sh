@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole suite: lint, types, tests.
 # Debian packages come first (needs root, as on CI): net-snmp's tools (the tests read the
-# simulator with snmpget/snmpwalk) and Chromium (the tests render the web page).
+# simulator with snmpget/snmpwalk), Chromium (the tests render the web page) and the
+# time-series servers VictoriaMetrics and InfluxDB (the metric store contract runs on them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=()
 command -v snmpget >/dev/null 2>&1 || debs+=(snmp)
 command -v chromium >/dev/null 2>&1 || debs+=(chromium)
+command -v victoria-metrics >/dev/null 2>&1 || debs+=(victoria-metrics)
+command -v influxd >/dev/null 2>&1 || debs+=(influxdb)
 if ((${#debs[@]})); then
     if [ "$(id -u)" -ne 0 ]; then
         echo "scripts/test.sh: need root to install Debian packages: ${debs[*]}" >&2

@@ -15,6 +15,10 @@ from timeseries.port import AP_MEASUREMENT, Latest, MetricStore, Point, Sample, 
 # scheme -> "module:factory"; a factory takes the URL and returns a MetricStore.
 BACKENDS: dict[str, str] = {
     "embedded": "timeseries.embedded:open_embedded",
+    "victoriametrics+http": "timeseries.victoriametrics:open_victoriametrics",
+    "victoriametrics+https": "timeseries.victoriametrics:open_victoriametrics",
+    "influxdb+http": "timeseries.influxdb:open_influxdb",
+    "influxdb+https": "timeseries.influxdb:open_influxdb",
 }
 
 

@@ -71,3 +71,17 @@ def test_bad_row_names_file_and_line_and_imports_nothing(tmp_path: Path) -> None
     assert "lat" in result.stderr
     exported = runner.invoke(app, ["inventory", "export"])
     assert "ap1" not in exported.stdout
+
+
+def test_timeseries_check_says_ok_or_what_is_wrong(tmp_path: Path) -> None:
+    ok = runner.invoke(app, ["--data-dir", str(tmp_path), "timeseries", "check"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.strip().endswith("OK")
+    dead = runner.invoke(
+        app, ["timeseries", "check", "--url", "victoriametrics+http://127.0.0.1:9?retries=0"]
+    )
+    assert dead.exit_code == 1
+    assert "connection refused" in dead.stdout and "NOT OK" in dead.stdout
+    bad = runner.invoke(app, ["timeseries", "check", "--url", "nosuch://x"])
+    assert bad.exit_code == 1
+    assert "unknown metric store URL scheme" in bad.output
