@@ -59,6 +59,7 @@ class StatusRow(_Out):
     uptime_s: float | None
     rx_bps: float | None
     tx_bps: float | None
+    availability: float | None = None  # successful / attempted polls, 0..1, since first poll
 
 
 class StatusSummary(_Out):

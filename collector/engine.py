@@ -239,6 +239,8 @@ class Collector:
                     last_poll=row.last_poll,
                     failures=row.consecutive_failures,
                     last_error=row.last_error,
+                    attempted=row.polls_attempted,
+                    answered=row.polls_ok,
                 )
                 if row.detected_profile:
                     self._profiles[row.ap_id] = row.detected_profile
@@ -357,6 +359,8 @@ class Collector:
             consecutive_failures=health.failures,
             detected_profile=self._profiles.get(ap.ap_id, result.profile),
             last_error=health.last_error,
+            polls_attempted=health.attempted,
+            polls_ok=health.answered,
         )
         self.writer.add(sample, update)
 

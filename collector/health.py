@@ -3,6 +3,7 @@
 One lost UDP packet must not page the NOC, so an AP goes ``down`` only after
 ``threshold`` failed polls in a row; one answer brings it back ``up``. ``since`` is when
 the current state began, which is what an engineer asks first ("down since when?").
+Availability is successful polls over attempted polls, the SLA's definition.
 """
 
 from __future__ import annotations
@@ -18,10 +19,18 @@ class ApHealth:
     last_poll: float | None = None
     failures: int = 0
     last_error: str | None = None
+    attempted: int = 0
+    answered: int = 0
+
+    @property
+    def availability(self) -> float | None:
+        return self.answered / self.attempted if self.attempted else None
 
     def observe(self, ok: bool, now: float, threshold: int, error: str | None = None) -> bool:
         """Record a poll outcome; True if the state changed."""
         self.last_poll = now
+        self.attempted += 1
+        self.answered += ok
         if ok:
             self.failures = 0
             self.last_seen = now

@@ -118,4 +118,7 @@ class ApStatus(Base):
     last_poll: Mapped[float | None] = mapped_column(Float, default=None)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     detected_profile: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Availability = polls_ok / polls_attempted, counted since the AP was first polled.
+    polls_attempted: Mapped[int] = mapped_column(Integer, default=0)
+    polls_ok: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -94,6 +94,8 @@ class ApStatusUpdate:
     consecutive_failures: int
     detected_profile: str | None
     last_error: str | None
+    polls_attempted: int = 0
+    polls_ok: int = 0
 
 
 def record_status(session: Session, updates: Iterable[ApStatusUpdate]) -> None:

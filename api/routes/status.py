@@ -75,6 +75,8 @@ def get_status(
             _effective_state,
             ApStatus.since,
             ApStatus.last_seen,
+            ApStatus.polls_attempted,
+            ApStatus.polls_ok,
         )
         .order_by(AccessPoint.id)
         .limit(limit)
@@ -83,7 +85,8 @@ def get_status(
     latest = store.latest([row[0] for row in page]) if page else {}
 
     rows: list[StatusRow] = []
-    for ap_id, name, site_id, site_name, district_id, partner_id, st, since, seen in page:
+    for (ap_id, name, site_id, site_name, district_id, partner_id, st, since, seen,
+         attempted, answered) in page:  # fmt: skip
         values = latest[ap_id].values if ap_id in latest else {}
         rows.append(
             StatusRow(
@@ -100,6 +103,7 @@ def get_status(
                 uptime_s=values.get("uptime_s"),
                 rx_bps=values.get("rx_bps"),
                 tx_bps=values.get("tx_bps"),
+                availability=answered / attempted if attempted else None,
             )
         )
     return StatusPublic(data=rows, count=summary.total, summary=summary)

@@ -62,6 +62,12 @@
     return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   }
 
+  function percent(ratio) {
+    if (ratio == null || !Number.isFinite(ratio)) return "–";
+    const p = ratio * 100;
+    return (p >= 99.95 || p === 0 ? p.toFixed(0) : p.toFixed(1)) + " %";
+  }
+
   function count(n) {
     return n == null || !Number.isFinite(n) ? "–" : String(Math.round(n));
   }
@@ -82,6 +88,7 @@
     uptime: (r) => r.uptime_s,
     rx: (r) => r.rx_bps,
     tx: (r) => r.tx_bps,
+    avail: (r) => r.availability,
     seen: (r) => (r.last_seen ? Date.parse(r.last_seen) : null),
   };
 
@@ -165,6 +172,7 @@
         cell(duration(r.uptime_s), "num"),
         cell(mbits(r.rx_bps), "num"),
         cell(mbits(r.tx_bps), "num"),
+        cell(percent(r.availability), "num", "answered polls / attempted polls"),
         seen,
       );
       body.append(tr);

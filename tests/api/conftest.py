@@ -161,7 +161,14 @@ def seed_inventory(engine: Engine, now: float = NOW) -> None:
         s.flush()
         s.add_all(
             [
-                ApStatus(ap_id="ap-01", state="up", since=now - 7200, last_seen=now - 12),
+                ApStatus(
+                    ap_id="ap-01",
+                    state="up",
+                    since=now - 7200,
+                    last_seen=now - 12,
+                    polls_attempted=400,
+                    polls_ok=398,
+                ),
                 ApStatus(ap_id="ap-02", state="up", since=now - 600, last_seen=now - 3),
                 ApStatus(
                     ap_id="ap-03",

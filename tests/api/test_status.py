@@ -33,10 +33,12 @@ def test_status_row_fields(client: TestClient) -> None:
         "uptime_s": 7188.0,
         "rx_bps": 2.5e6,
         "tx_bps": 1.25e6,
+        "availability": 0.995,
     }
     # Only some metrics reported: the others are null, never a made-up zero.
     assert rows["ap-02"]["clients"] == 3.0
     assert rows["ap-02"]["rx_bps"] is None
+    assert rows["ap-02"]["availability"] is None  # never counted: unknown, not 0 %
     assert rows["ap-03"]["state"] == "down"
     # Zero is a value, not a gap.
     assert rows["ap-06"]["clients"] == 0.0

@@ -25,3 +25,11 @@ def test_never_answering_ap_goes_from_unknown_to_down() -> None:
     assert h.state == "unknown"
     assert h.observe(False, 2.0, threshold=2)
     assert h.state == "down"
+
+
+def test_availability_is_answered_over_attempted() -> None:
+    h = ApHealth()
+    assert h.availability is None  # never polled: unknown, not 0 % or 100 %
+    for ok in (True, True, False, True):
+        h.observe(ok, 1.0, threshold=2)
+    assert (h.attempted, h.answered, h.availability) == (4, 3, 0.75)

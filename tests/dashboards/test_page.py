@@ -123,6 +123,7 @@ def test_page_renders_live_status(server: Server, tmp_path: Path) -> None:
     assert "▼ down" in text  # state in words, not colour alone
     assert "Riverside Park" in text
     assert "2.50" in text  # ap-01 rx 2.5 Mbit/s
+    assert "99.5 %" in text  # ap-01 answered 398 of 400 polls
     assert "showing 5 of 5 APs" in text
     assert "last updated" in text
     # ap-01 was last seen 12 s before seeding; allow for a slow browser start.

@@ -94,8 +94,10 @@ def test_pipeline_on_real_sockets(spawn: Callable[..., Proc], tmp_path: Path) ->
         assert body["count"] == 301
         assert body["summary"]["up"] == 300 and body["summary"]["down"] == 1
         assert rows["ap-dead"]["state"] == "down" and rows["ap-dead"]["clients"] is None
+        assert rows["ap-dead"]["availability"] == 0.0
         live = [r for r in rows.values() if r["ap_id"] != "ap-dead"]
         assert all(r["state"] == "up" and r["uptime_s"] > 0 for r in live)
+        assert all(r["availability"] == 1.0 for r in live)
         assert sum((r["clients"] or 0) > 0 for r in live) >= 240  # OpenWrt: none over SNMP
         for r in live:
             assert 0 < r["rx_bps"] < 1e9 and 0 < r["tx_bps"] < 1e9, r
