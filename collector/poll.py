@@ -435,10 +435,13 @@ async def poll_ap(
         sides=sides,
     )
     rates = derive_rates(previous, reading)
+    elapsed_s = reading.ts - previous.ts if previous is not None else 0.0
     if rates.rx_bps is not None:
         fields["rx_bps"] = rates.rx_bps
+        fields["rx_bytes_delta"] = rates.rx_bps * elapsed_s / 8.0
     if rates.tx_bps is not None:
         fields["tx_bps"] = rates.tx_bps
+        fields["tx_bytes_delta"] = rates.tx_bps * elapsed_s / 8.0
     if rates.rebooted:
         log.info("%s:%s rebooted (sysUpTime went back)", target.host, target.port)
     before = previous.sides if previous is not None else {}

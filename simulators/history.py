@@ -299,8 +299,10 @@ def _answered(past: _ApPast, now: float, ts_ms: int) -> HistoryRow:
         tx_bps = _rate(_delta(prev.tx, tx, past.width), elapsed, past.speed_bps)
         if rx_bps is not None:
             fields["rx_bps"] = rx_bps
+            fields["rx_bytes_delta"] = rx_bps * elapsed / 8.0
         if tx_bps is not None:
             fields["tx_bps"] = tx_bps
+            fields["tx_bytes_delta"] = tx_bps * elapsed / 8.0
     past.last = _Reading(now, boot_ms, rx, tx)
     return HistoryRow(AP_MEASUREMENT, past.tags, fields, now)
 

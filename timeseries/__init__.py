@@ -10,7 +10,17 @@ from __future__ import annotations
 import importlib
 from urllib.parse import urlsplit
 
-from timeseries.port import AP_MEASUREMENT, Latest, MetricStore, Point, Sample, StoreError
+from timeseries.port import (
+    AP_MEASUREMENT,
+    GROUP_BY,
+    Aggregate,
+    GroupBy,
+    Latest,
+    MetricStore,
+    Point,
+    Sample,
+    StoreError,
+)
 
 # scheme -> "module:factory"; a factory takes the URL and returns a MetricStore.
 BACKENDS: dict[str, str] = {
@@ -38,6 +48,9 @@ def open_store(url: str) -> MetricStore:
 __all__ = [
     "AP_MEASUREMENT",
     "BACKENDS",
+    "GROUP_BY",
+    "Aggregate",
+    "GroupBy",
     "Latest",
     "MetricStore",
     "Point",

@@ -14,13 +14,26 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from citywifi.errors import StoreError
 
 AP_MEASUREMENT = "ap"
 
-__all__ = ["AP_MEASUREMENT", "Latest", "MetricStore", "Point", "Sample", "StoreError"]
+__all__ = [
+    "AP_MEASUREMENT",
+    "GROUP_BY",
+    "Aggregate",
+    "GroupBy",
+    "Latest",
+    "MetricStore",
+    "Point",
+    "Sample",
+    "StoreError",
+]
+
+GroupBy = Literal["ap", "site", "district", "partner"]
+GROUP_BY: tuple[GroupBy, ...] = ("ap", "site", "district", "partner")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,31 @@ class Point:
     value: float | None  # mean of the raw values in the bucket; None where there were none
 
 
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One group's totals over a window of measurement ``ap``: what partner reports,
+    coverage and dashboards read. Sums come from the per-poll ``*_bytes_delta`` fields
+    (wraps and reboots already handled by the collector), so every backend adds the same
+    numbers; a group with no sample of a metric has None, never a made-up zero.
+    """
+
+    key: str  # the group's tag value: an AP, site, district or partner id
+    aps: int  # distinct APs with at least one sample in the window
+    polls: int  # samples carrying ``reachable`` (attempted polls)
+    polls_ok: int  # of which ``reachable`` was 1
+    rx_bytes: float | None  # sum of rx_bytes_delta
+    tx_bytes: float | None  # sum of tx_bytes_delta
+    clients_max: float | None  # largest ``clients`` sample of any AP of the group
+    clients_mean: float | None  # mean of the ``clients`` samples
+    sessions_max: float | None  # largest ``hotspot_sessions`` sample
+    sessions_mean: float | None  # mean of the ``hotspot_sessions`` samples
+
+    @property
+    def availability(self) -> float | None:
+        """Share of successful polls, the SLA's definition; None without polls."""
+        return self.polls_ok / self.polls if self.polls else None
+
+
 class MetricStore(Protocol):
     def write(self, samples: Sequence[Sample]) -> None:
         """Store a batch; all of it or (on error, raising StoreError) none of it."""
@@ -57,6 +95,18 @@ class MetricStore(Protocol):
 
     def series(self, ap: str, metric: str, start: float, end: float, step: float) -> list[Point]:
         """One AP's metric over [start, end) in buckets of ``step`` seconds, gaps as None."""
+        ...
+
+    def aggregate(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "ap",
+        keys: Collection[str] | None = None,
+    ) -> list[Aggregate]:
+        """Totals over [start, end) per value of tag ``by`` (only ``keys`` when given),
+        sorted by key. Samples whose ``by`` tag is empty (an unsponsored site's partner)
+        belong to no group."""
         ...
 
     def close(self) -> None: ...

@@ -38,6 +38,14 @@ AP_METRICS: dict[str, Metric] = {
         Metric("tx_bytes", "B", "counter", "bytes sent on the uplink interface"),
         Metric("rx_bps", "bit/s", "gauge", "uplink receive rate since the previous poll"),
         Metric("tx_bps", "bit/s", "gauge", "uplink transmit rate since the previous poll"),
+        Metric(
+            "rx_bytes_delta",
+            "B",
+            "delta",
+            "uplink bytes received since the previous poll (wrap and reboot rules applied):"
+            " sum these for traffic over a window",
+        ),
+        Metric("tx_bytes_delta", "B", "delta", "uplink bytes sent since the previous poll"),
         Metric("clients_2g4", "1", "gauge", "wireless clients on 2.4 GHz radios"),
         Metric("clients_5g", "1", "gauge", "wireless clients on 5 GHz radios"),
         Metric("wlan_rx_bytes", "B", "counter", "bytes received from clients, all radios"),

@@ -174,7 +174,7 @@ def test_samples_match_what_the_collector_reads_from_the_same_device() -> None:
             assert polled.ok and polled.errors == 0 and polled.reading is not None
             assert sample.tags["profile"] == polled.profile, ap.vendor.name
             measured = {**polled.fields, "poll_rtt_ms": sample.fields["poll_rtt_ms"]}
-            plain = {k: v for k, v in sample.fields.items() if not k.endswith("_bps")}
+            plain = {k: v for k, v in sample.fields.items() if not k.endswith(("_bps", "_delta"))}
             # History writes the foundation's metric set; the collector reads more
             # (CPU, memory, hotspot, wireless side), which history does not fake.
             assert plain == {k: measured[k] for k in plain}, ap.vendor.name
@@ -183,6 +183,9 @@ def test_samples_match_what_the_collector_reads_from_the_same_device() -> None:
             rates = derive_rates(_reading(prev, width, speed), _reading(sample, width, speed))
             assert sample.fields.get("rx_bps") == rates.rx_bps
             assert sample.fields.get("tx_bps") == rates.tx_bps
+            elapsed = sample.ts - prev.ts
+            if rates.rx_bps is not None:
+                assert sample.fields["rx_bytes_delta"] == pytest.approx(rates.rx_bps * elapsed / 8)
 
 
 def test_a_device_the_collector_polls_as_generic_has_no_client_count() -> None:
