@@ -47,7 +47,7 @@ import yaml
 
 from collector import profiles
 from collector.derive import CounterReading
-from collector.poll import PollResult, poll_ap, walk
+from collector.poll import Layout, PollResult, poll_ap, walk
 from collector.profiles import Profile
 from collector.snmp import PysnmpScraper, SnmpTarget
 from timeseries import AP_MEASUREMENT, Sample
@@ -282,6 +282,7 @@ class Variants:
         self.old = PysnmpScraper(v2c="pysnmp")
         self.store = EmbeddedStore(store_dir)
         self.readings: dict[tuple[str, str], CounterReading | None] = {}
+        self.layouts: dict[tuple[str, str], Layout | None] = {}
 
     async def warm_up(self) -> None:
         """Profile detection, v3 discovery and key localisation, and the OIDs a bare GET
@@ -292,9 +293,9 @@ class Variants:
             if not result.ok:
                 raise RuntimeError(f"{ap.id}: {result.error}")
             ap.profile = profiles.get(result.profile)
-            columns = [*IF_COLUMNS, *ap.profile.client_columns]
-            got = await walk(self.own, ap.target, [SYS_UPTIME], columns)
-            ap.oids = [f"{SYS_UPTIME}.0"] + [
+            plan = ap.profile.plan
+            got = await walk(self.own, ap.target, plan.scalars, plan.columns)
+            ap.oids = [f"{scalar}.0" for scalar in got.scalars] + [
                 f"{column}.{index}" for column, cells in got.columns.items() for index in cells
             ]
 
@@ -334,7 +335,13 @@ class Variants:
         polls = await bounded(
             self.in_flight,
             aps,
-            lambda ap: poll_ap(scraper, ap.target, ap.profile, self.readings.get((name, ap.id))),
+            lambda ap: poll_ap(
+                scraper,
+                ap.target,
+                ap.profile,
+                self.readings.get((name, ap.id)),
+                self.layouts.get((name, ap.id)),
+            ),
         )
         now = time.time()
         samples = []
@@ -344,6 +351,7 @@ class Variants:
                 failed += 1
                 continue
             self.readings[(name, ap.id)] = result.reading
+            self.layouts[(name, ap.id)] = result.layout
             if name.startswith("pipeline"):
                 samples.append(sample(ap, result, now))
         if samples:

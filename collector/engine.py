@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Sequence
@@ -29,15 +30,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from citywifi.errors import StoreError
+from citywifi.errors import StoreError, StoreRejected
 from citywifi.settings import Settings
 from collector import profiles
 from collector.derive import CounterReading
 from collector.health import ApHealth
-from collector.poll import PollResult, poll_ap
+from collector.poll import Layout, PollResult, poll_ap
 from collector.scheduler import IntervalStats, Scheduler, shard_of
 from collector.selfmetrics import SelfMetrics
 from collector.snmp import PysnmpScraper, Scraper, SnmpTarget
+from collector.spool import Spool
 from collector.ssh_poll import (
     SshCommand,
     SshProfile,
@@ -69,13 +71,51 @@ class CycleReport:
     store_ok: bool
 
 
+# Replay back-off while the store stays unreachable: 1 s doubling to this bound, so a
+# store that returns is written to again within seconds, and a long outage costs one
+# cheap failed attempt per bound.
+REPLAY_BACKOFF_MIN_S = 1.0
+REPLAY_BACKOFF_MAX_S = 10.0
+# Writes spent isolating the bad samples of one rejected batch (bisection); past it, what
+# is still undecided is rejected whole rather than hammering the store.
+ISOLATION_WRITES = 64
+
+# Until every backend raises StoreRejected, the rejections they raise as plain
+# StoreError, recognised by their words: a sample refused by the port's checks before
+# anything is sent ("sample 3 has ..."), or an HTTP 400/422 answer to a write (a line the
+# server cannot parse or store). Anything else (unreachable, timeout, 5xx, 401/403/404,
+# a locked or closed file) is treated as transient: spooled and retried, never dropped.
+_REJECTION_WORDS = re.compile(r"^sample \d+ |refused a write of \d+ line\(s\): HTTP 4(00|22)\b")
+
+
+def is_rejection(exc: StoreError) -> bool:
+    """True if resending the same batch cannot succeed (bad data), False if it may."""
+    return isinstance(exc, StoreRejected) or bool(_REJECTION_WORDS.search(str(exc)))
+
+
 class BatchWriter:
     """Buffers samples and status updates; writes them every ``flush_s`` or as soon as
     ``max_samples`` are waiting.
 
     Writes run in a worker thread (``asyncio.to_thread``) so a slow store never blocks
-    polling. Statuses go in one transaction per flush (``record_status`` upserts in bulk).
-    Flushes are serialised, so batches reach the store in the order they were filled.
+    polling. Statuses go in one transaction per flush (``record_status`` upserts in bulk);
+    they live in the inventory database, not the metric store, and are written whatever
+    the store does. Flushes are serialised, so batches reach the store in the order they
+    were filled.
+
+    With a :class:`~collector.spool.Spool`, nothing is dropped for a store outage:
+
+    - a batch refused for a transient reason goes to the spool;
+    - while the spool holds anything, new batches go there too (behind it, keeping the
+      order), and a replay (oldest first, up to ``max_samples`` per write) is attempted at
+      each flush once its back-off has passed: 1 s doubling to 10 s;
+    - a batch the store rejects for its data (:func:`is_rejection`) is bisected so only
+      the offending samples are refused: each is logged with the store's message (which
+      names the sample or line) and counted, never retried;
+    - the final flush on stop puts what the store cannot take into the spool; the next
+      start replays it before anything new.
+
+    Without a spool (``spool=None``) a failed batch is lost, loudly and counted.
     """
 
     def __init__(
@@ -86,23 +126,40 @@ class BatchWriter:
         max_samples: int = 5000,
         flush_s: float = 1.0,
         on_store_error: Callable[[], None] | None = None,
+        spool: Spool | None = None,
+        metrics: SelfMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._write_samples = write_samples
         self._write_statuses = write_statuses
         self.max_samples = max_samples
         self.flush_s = flush_s
         self._on_store_error = on_store_error
+        self.spool = spool
+        self._metrics = metrics
+        self._clock = clock
         self._samples: list[Sample] = []
         self._updates: list[ApStatusUpdate] = []
         self._full = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._next_replay = 0.0  # clock time of the next replay attempt
+        self._backoff_s = REPLAY_BACKOFF_MIN_S
         self.flushes = 0
-        self.samples_written = 0
-        self.samples_lost = 0
+        self.samples_written = 0  # reached the store, directly or by replay
+        self.samples_lost = 0  # failed without a spool
+        self.samples_spooled = 0
+        self.samples_replayed = 0
+        self.samples_rejected = 0
+        self._show_spool()
 
     @property
     def pending(self) -> int:
         return len(self._samples)
+
+    @property
+    def spooled(self) -> int:
+        """Samples waiting in the spool."""
+        return self.spool.samples if self.spool is not None else 0
 
     def add(self, sample: Sample | None = None, update: ApStatusUpdate | None = None) -> None:
         if sample is not None:
@@ -113,33 +170,152 @@ class BatchWriter:
             self._updates.append(update)
 
     async def flush(self) -> bool:
-        """Write what is buffered; False if the sample write failed (samples lost)."""
+        """Write what is buffered (and replay the spool when due); False if samples of
+        this flush did not reach the store (spooled, or lost without a spool)."""
         async with self._lock:
             samples, self._samples = self._samples, []
             updates, self._updates = self._updates, []
             self._full.clear()
-            if not samples and not updates:
+            spool = self.spool
+            if not samples and not updates and not (spool is not None and spool.batches):
                 return True
             self.flushes += 1
             ok = True
+            if spool is not None and spool.batches and self._clock() >= self._next_replay:
+                await self._replay(spool)
             if samples:
-                try:
-                    await asyncio.to_thread(self._write_samples, samples)
-                    self.samples_written += len(samples)
-                except StoreError as exc:
-                    # Spooling to disk and replay arrive with the storage issue; until then
-                    # the loss is loud and counted rather than silent.
-                    ok = False
-                    self.samples_lost += len(samples)
-                    if self._on_store_error is not None:
-                        self._on_store_error()
-                    log.error("metric store write failed, %d samples lost: %s", len(samples), exc)
+                ok = await self._deliver(samples)
             if updates:
                 try:
                     await asyncio.to_thread(self._write_statuses, updates)
                 except Exception:
                     log.exception("recording %d AP states failed", len(updates))
+            self._show_spool()
             return ok
+
+    async def _deliver(self, samples: list[Sample]) -> bool:
+        spool = self.spool
+        if spool is not None and spool.batches:
+            await self._to_spool(spool, samples)  # behind older batches: keeps the order
+            return False
+        try:
+            await self._store(samples)
+        except StoreError as exc:
+            self._failed_write()
+            if spool is None:
+                self.samples_lost += len(samples)
+                log.error("metric store write failed, %d samples lost: %s", len(samples), exc)
+                return False
+            log.warning(
+                "metric store write failed, spooling %d samples to %s: %s",
+                len(samples),
+                spool.directory,
+                exc,
+            )
+            await self._to_spool(spool, samples)
+            self._backoff_s = REPLAY_BACKOFF_MIN_S
+            self._next_replay = self._clock() + self._backoff_s
+            return False
+        self.samples_written += len(samples)
+        return True
+
+    async def _to_spool(self, spool: Spool, samples: list[Sample]) -> None:
+        try:
+            await asyncio.to_thread(spool.append, samples)
+        except OSError as exc:  # a full or read-only disk: the one way left to lose data
+            self.samples_lost += len(samples)
+            log.error(
+                "spooling %d samples to %s failed, lost: %s", len(samples), spool.directory, exc
+            )
+            return
+        self.samples_spooled += len(samples)
+        if self._metrics is not None:
+            self._metrics.spooled.inc(len(samples))
+
+    async def _replay(self, spool: Spool) -> None:
+        """Write spooled batches oldest first until the spool is empty or a write fails."""
+        while spool.batches:
+            batch = await asyncio.to_thread(spool.head, self.max_samples)
+            if batch is None:
+                break  # only unreadable batches were left (set aside and counted)
+            try:
+                await self._store(batch.samples)
+            except StoreError as exc:
+                self._failed_write()
+                self._backoff_s = min(self._backoff_s * 2, REPLAY_BACKOFF_MAX_S)
+                self._next_replay = self._clock() + self._backoff_s
+                log.info(
+                    "replay of %d spooled samples failed (%s); next attempt in %.0f s",
+                    spool.samples,
+                    exc,
+                    self._backoff_s,
+                )
+                return
+            await asyncio.to_thread(spool.remove, batch.seqs)
+            count = len(batch.samples)
+            self.samples_replayed += count
+            self.samples_written += count
+            if self._metrics is not None:
+                self._metrics.replayed.inc(count)
+            self._show_spool()
+        self._backoff_s = REPLAY_BACKOFF_MIN_S
+        if self.samples_replayed:
+            log.info("spool empty: %d spooled samples replayed so far", self.samples_replayed)
+
+    async def _store(self, samples: list[Sample]) -> None:
+        """Write ``samples``; rejected (bad) samples are isolated, logged and counted.
+
+        Raises StoreError for a transient failure, possibly after part of the batch was
+        written; the caller then spools the whole batch, and its replay rewrites those
+        points with the same values (the stores keep one value per series and time).
+        """
+        try:
+            await asyncio.to_thread(self._write_samples, samples)
+            return
+        except StoreError as exc:
+            if not is_rejection(exc):
+                raise
+            rejected: list[tuple[list[Sample], StoreError]] = [(samples, exc)]
+        budget = ISOLATION_WRITES
+        while rejected:
+            part, why = rejected.pop(0)
+            if len(part) == 1 or budget <= 0:
+                self._reject(part, why)
+                continue
+            middle = len(part) // 2
+            for half in (part[:middle], part[middle:]):
+                budget -= 1
+                try:
+                    await asyncio.to_thread(self._write_samples, half)
+                except StoreError as exc:
+                    if not is_rejection(exc):
+                        raise
+                    rejected.append((half, exc))
+
+    def _reject(self, samples: list[Sample], exc: StoreError) -> None:
+        self.samples_rejected += len(samples)
+        if self._metrics is not None:
+            self._metrics.rejected.inc(len(samples))
+        log.error(
+            "the metric store rejected %d sample(s) as bad data; not retried: %s; first: %r",
+            len(samples),
+            exc,
+            samples[0],
+        )
+
+    def _failed_write(self) -> None:
+        if self._on_store_error is not None:
+            self._on_store_error()
+
+    def _show_spool(self) -> None:
+        if self._metrics is not None and self.spool is not None:
+            self._metrics.spool_depth.set(self.spool.samples)
+            self._metrics.spool_batches.set(self.spool.batches)
+
+    def close(self) -> None:
+        """Release the spool directory (its batches stay for the next start)."""
+        if self.spool is not None:
+            self.spool.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush on size or time until ``stop`` is set, then flush what is left."""
@@ -154,6 +330,9 @@ class BatchWriter:
                 for waiter in waiters:
                     waiter.cancel()
             await self.flush()
+        # The last flush: what the store cannot take now stays in the spool, replayed at
+        # the next start (no extra replay attempt here, which could hold up a shutdown
+        # for a whole write timeout).
         await self.flush()
 
 
@@ -185,17 +364,25 @@ class Collector:
         self._ssh_pool: ThreadPoolExecutor | None = None
         self._health: dict[str, ApHealth] = {}
         self._readings: dict[str, CounterReading] = {}
+        self._layouts: dict[str, Layout] = {}  # per AP: read static tables by GET
         self._profiles: dict[str, str] = {}  # detected profile per AP whose profile is auto
         self._snmp_fields: dict[str, dict[str, float]] = {}  # last SNMP fields per AP
         self._loaded_state = False
         self._said_skipped = False
         self._shard = settings.shard_index_count
+        spool = Spool(
+            settings.spool_path,
+            settings.spool_max_bytes,
+            on_drop=self.metrics.spool_dropped.inc,
+        )
         self.writer = BatchWriter(
             store.write,
             self._record,
             max_samples=settings.write_batch_size,
             flush_s=settings.write_flush_s,
             on_store_error=self.metrics.store_write_errors.inc,
+            spool=spool,
+            metrics=self.metrics,
         )
         self.snmp_scheduler: Scheduler[PollTarget] | None = None
         self.ssh_scheduler: Scheduler[PollTarget] | None = None
@@ -213,6 +400,7 @@ class Collector:
         return self._scraper
 
     def close(self) -> None:
+        self.writer.close()
         if self._scraper is not None:
             self._scraper.close()
         if self._ssh_pool is not None:
@@ -303,7 +491,14 @@ class Collector:
         deadline = self.settings.poll_deadline_s
         try:
             result = await asyncio.wait_for(
-                poll_ap(self.scraper, target, profile, self._readings.get(ap.ap_id)), deadline
+                poll_ap(
+                    self.scraper,
+                    target,
+                    profile,
+                    self._readings.get(ap.ap_id),
+                    self._layouts.get(ap.ap_id),
+                ),
+                deadline,
             )
         except TimeoutError:
             result = PollResult(
@@ -342,6 +537,10 @@ class Collector:
             self._snmp_fields[ap.ap_id] = result.fields
             if result.reading is not None:
                 self._readings[ap.ap_id] = result.reading
+            if result.layout is not None:
+                self._layouts[ap.ap_id] = result.layout
+            else:
+                self._layouts.pop(ap.ap_id, None)
             if ap.profile == profiles.AUTO:
                 self._profiles[ap.ap_id] = result.profile
         sample = Sample(
@@ -587,10 +786,15 @@ class Collector:
             await self._close_ssh_pool()
             writer_stop.set()
             await writer
+        w = self.writer
         log.info(
-            "collector stopped: %d samples written, %d lost",
-            self.writer.samples_written,
-            self.writer.samples_lost,
+            "collector stopped: %d samples written (%d of them replayed from the spool),"
+            " %d left in the spool, %d rejected as bad data, %d lost",
+            w.samples_written,
+            w.samples_replayed,
+            w.spooled,
+            w.samples_rejected,
+            w.samples_lost + (w.spool.dropped_samples if w.spool is not None else 0),
         )
 
     async def _run_ssh_after_first_snmp(self, stop: asyncio.Event) -> None:

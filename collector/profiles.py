@@ -246,6 +246,9 @@ class Plan:
     counters: Counters
     fallback_columns: tuple[str, ...]  # asked when an ``hc`` device has no ifXTable
     descr_re: re.Pattern[str] | None
+    # Columns whose rows come and go between polls (sessions): always walked, never read
+    # from a remembered layout. A row count is only right from a walk.
+    dynamic_columns: tuple[str, ...] = ()
 
 
 def _spec_oids(spec: Spec) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -314,16 +317,20 @@ class Profile:
         if select is not None and select.descr is not None:
             descr_re = re.compile(select.descr)
             columns.append(IF_DESCR)
+        dynamic: list[str] = []
         for spec in self.metrics.values():
             more_scalars, more_columns = _spec_oids(spec)
             scalars.extend(more_scalars)
             columns.extend(more_columns)
+            if isinstance(spec, ColumnSpec) and spec.reduce in ("count_rows", "count_distinct"):
+                dynamic.extend(more_columns)
         return Plan(
             scalars=_unique(scalars),
             columns=_unique(columns),
             counters=counters,
             fallback_columns=(IF_SPEED, IF_IN_OCTETS, IF_OUT_OCTETS),
             descr_re=descr_re,
+            dynamic_columns=_unique(dynamic),
         )
 
     @property

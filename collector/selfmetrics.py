@@ -2,9 +2,10 @@
 
 Why: "is the collector keeping up?" must be answerable without reading logs — poll
 outcomes per profile, how late polls start against their slot, how many are queued, how
-many store writes failed. Each :class:`SelfMetrics` owns a dedicated ``CollectorRegistry``
-(never the process-global default), so several collectors in one process (tests) do not
-collide and nothing else leaks into the exposition.
+many store writes failed, how much waits in the disk spool and whether any was dropped.
+Each :class:`SelfMetrics` owns a dedicated ``CollectorRegistry`` (never the process-global
+default), so several collectors in one process (tests) do not collide and nothing else
+leaks into the exposition.
 """
 
 from __future__ import annotations
@@ -58,6 +59,32 @@ class SelfMetrics:
         self.spool_depth = Gauge(
             "citywifi_spool_depth",
             "Samples spooled to disk awaiting the store (0 until the spool exists).",
+            registry=r,
+        )
+        self.spool_batches = Gauge(
+            "citywifi_spool_batches",
+            "Batches spooled to disk awaiting the store.",
+            registry=r,
+        )
+        self.spooled = Counter(
+            "citywifi_spooled_samples",
+            "Samples written to the disk spool because the store could not take them.",
+            registry=r,
+        )
+        self.replayed = Counter(
+            "citywifi_replayed_samples",
+            "Spooled samples the store has since taken.",
+            registry=r,
+        )
+        self.spool_dropped = Counter(
+            "citywifi_spool_dropped_samples",
+            "Spooled samples dropped, oldest first, because the spool reached its bound"
+            " (or a batch file could not be read back): data lost.",
+            registry=r,
+        )
+        self.rejected = Counter(
+            "citywifi_store_rejected_samples",
+            "Samples the store refused as bad data (logged, not retried).",
             registry=r,
         )
         self.ssh_polls = Counter(

@@ -607,3 +607,70 @@ def test_a_reboot_gives_no_wireless_rate_either() -> None:
     earlier = dataclasses.replace(first.reading, ts=ts, uptime_ticks=ticks, sides={"wlan": wlan})
     second = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), earlier))
     assert not {"rx_bps", "wlan_rx_bps", "wlan_tx_bps"} & set(second.fields)
+
+
+# --- a remembered layout: static tables by GET, sessions still walked -------------------
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    skip = {"poll_rtt_ms"}
+    return {k: v for k, v in a.items() if k not in skip} == {
+        k: v for k, v in b.items() if k not in skip
+    }
+
+
+def test_layout_reads_static_tables_by_get_with_the_same_result() -> None:
+    walked = asyncio.run(
+        poll_ap(FakeScraper({("127.1.0.1", 1161): MIKROTIK}), target(1), None, None)
+    )
+    assert walked.layout is not None and walked.layout.cells
+    fake = FakeScraper({("127.1.0.1", 1161): MIKROTIK})
+    profile = profiles.get("mikrotik")
+    again = asyncio.run(poll_ap(fake, target(1), profile, None, walked.layout))
+    assert _same(again.fields, walked.fields)
+    assert again.layout is not None and again.layout.polls_left == walked.layout.polls_left - 1
+    # one GET for the known cells, one GETBULK for the session table
+    assert fake.requests == 2
+
+
+def test_sessions_are_walked_even_with_a_layout() -> None:
+    walked = asyncio.run(
+        poll_ap(FakeScraper({("127.1.0.1", 1161): MIKROTIK}), target(1), None, None)
+    )
+    busier = {
+        **{k: v for k, v in MIKROTIK.items() if not k.startswith(HOTSPOT)},
+        **hotspot([f"guest-{n}" for n in range(40)]),
+    }
+    fake = FakeScraper({("127.1.0.1", 1161): busier})
+    again = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), None, walked.layout))
+    assert again.fields["hotspot_sessions"] == 40.0
+    assert again.fields["hotspot_users"] == 40.0
+
+
+def test_a_vanished_row_falls_back_to_a_walk() -> None:
+    walked = asyncio.run(
+        poll_ap(FakeScraper({("127.1.0.1", 1161): MIKROTIK}), target(1), None, None)
+    )
+    fewer = {k: v for k, v in MIKROTIK.items() if not k.endswith(".3") or HOTSPOT in k}
+    fake = FakeScraper({("127.1.0.1", 1161): fewer})  # interface 3 (wlan2) is gone
+    again = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), None, walked.layout))
+    fresh = asyncio.run(
+        poll_ap(
+            FakeScraper({("127.1.0.1", 1161): fewer}), target(1), profiles.get("mikrotik"), None
+        )
+    )
+    assert _same(again.fields, fresh.fields)
+    assert again.layout is not None
+    assert all(index != "3" for column, index in again.layout.cells if column.startswith(IFX))
+
+
+def test_layout_expires_and_is_walked_again() -> None:
+    walked = asyncio.run(
+        poll_ap(FakeScraper({("127.1.0.1", 1161): MIKROTIK}), target(1), None, None)
+    )
+    assert walked.layout is not None
+    spent = dataclasses.replace(walked.layout, polls_left=0)
+    fake = FakeScraper({("127.1.0.1", 1161): MIKROTIK})
+    again = asyncio.run(poll_ap(fake, target(1), profiles.get("mikrotik"), None, spent))
+    assert again.layout is not None and again.layout.polls_left == walked.layout.polls_left
+    assert _same(again.fields, walked.fields)
