@@ -4,6 +4,7 @@
     ├── ConfigError        settings or a URL that cannot work, said in plain words
     ├── InventoryError     an inventory file or row that cannot be imported (file:line)
     ├── StoreError         the metric store is unreachable or refused an operation
+    │   └── StoreRejected  ... refused a write for its data: resending it cannot help
     ├── PollError          one device could not be polled (timeout, bad answer)
     └── SimulatorError     the simulated city could not start (address in use, ...)
 
@@ -32,6 +33,17 @@ class InventoryError(CitywifiError):
 
 class StoreError(CitywifiError):
     pass
+
+
+class StoreRejected(StoreError):
+    """A write refused for what it contains (a malformed sample, an HTTP 400 naming a bad
+    line), as opposed to a store that is down, overloaded or misconfigured.
+
+    Why a subclass: the collector spools and replays a failed batch until the store takes
+    it, which is right for an outage and wrong for bad data (it would be retried forever
+    and block every batch behind it). Backends raise this for rejections only, with the
+    offending sample or line in the message; catching ``StoreError`` still catches it.
+    """
 
 
 class PollError(CitywifiError):

@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     write_flush_s: float = Field(
         default=1.0, gt=0.0, le=60.0, description="Longest time a sample waits to be written."
     )
+    spool_dir: Path | None = Field(
+        default=None,
+        description="Where the collector spools batches the store cannot take; "
+        "default <data_dir>/spool (spool-i-of-n for shard i/n).",
+    )
+    spool_max_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=1024**4,
+        description="Bound of the spool; past it the oldest spooled batches are dropped.",
+    )
     shard: str = Field(
         default="0/1",
         pattern=r"^\d+/\d+$",
@@ -149,9 +160,22 @@ class Settings(BaseSettings):
             return self.timeseries_url
         return f"embedded://{(self.data_dir / 'metrics').resolve()}"
 
+    @property
+    def spool_path(self) -> Path:
+        """The collector's spool directory actually used.
+
+        Sharded collectors sharing a data dir get one spool each by default
+        (``spool-1-of-3``): a spool belongs to one process at a time.
+        """
+        if self.spool_dir is not None:
+            return self.spool_dir
+        index, count = self.shard_index_count
+        return self.data_dir / ("spool" if count == 1 else f"spool-{index}-of-{count}")
+
     def redacted(self) -> dict[str, Any]:
         """Every effective setting, safe to print or log."""
         values = self.model_dump(mode="json")
+        values["spool_dir"] = str(self.spool_path)
         values["database_url"] = redact_url(self.db_url)
         values["timeseries_url"] = redact_url(self.store_url)
         return values
