@@ -7,6 +7,7 @@ from citywifi.errors import (
     PollError,
     SimulatorError,
     StoreError,
+    StoreRejected,
 )
 from citywifi.settings import Settings, load_settings
 
@@ -20,5 +21,6 @@ __all__ = [
     "Settings",
     "SimulatorError",
     "StoreError",
+    "StoreRejected",
     "load_settings",
 ]

@@ -30,9 +30,9 @@ from timeseries import MetricStore, Sample
 
 DAY_S = 86_400.0
 DEFAULT_STEP_S = 300.0
-"""Five minutes: a month of 2,000 APs is 30 x 288 x 2,000 = 17.3 M samples (~140 M values,
-about 20 min and 3 GB into the embedded store at the measured ~105 k values/s and ~23 B
-per value); at one minute it would be 86 M samples, five times all of that."""
+"""Five minutes: a month of 2,000 APs is 30 x 288 x 2,000 = 17.3 M samples, about 7 min
+into the embedded store at its measured ~40 k samples/s (docs/benchmarks.md); at one
+minute it would be 86 M samples, five times that."""
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": DAY_S, "w": 7 * DAY_S}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")

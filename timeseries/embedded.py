@@ -1,35 +1,28 @@
 """The embedded metric store: one SQLite file, zero set-up, the default backend.
 
-URL ``embedded:///abs/path/to/dir``; the data lives in ``<dir>/metrics.sqlite``. The
-collector (writer) and the API (reader) may be separate processes on the same directory;
-see :mod:`timeseries._sqlite` for the thread and process model.
+URL ``embedded:///abs/path/to/dir``, optionally with retention in days:
+``embedded:///dir?raw_days=14&fine_days=90&rollup_days=730`` (those are the defaults).
+The data lives in ``<dir>/metrics.sqlite``. The collector (writer) and the API (reader)
+may be separate processes on the same directory; see :mod:`timeseries._sqlite` for the
+thread and process model.
 
-Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`)::
+Layout (schema 2, tables in :mod:`timeseries.embedded_schema`): measurement ``ap`` is
+*wide* — one row per (AP, poll time) with one column per metric — because a poll row is
+what the collector writes and what every read of the port walks: one B-tree entry per
+poll instead of one per value made ingest about four times cheaper (per-row costs
+dominate SQLite inserts) and the row stores the keys once. Tags are an id into a
+dictionary of distinct tag sets, whose grouping tags are plain columns. Rollups of 5
+minutes and one hour hold sums, counts and maxima so aggregates over a month read a few
+hundred thousand small rows instead of tens of millions (:mod:`.embedded_maintenance`
+builds them, :mod:`.embedded_query` plans which resolution answers what). Other
+measurements (probes) go to a small narrow table.
 
-    series(id, measurement, field, ap, tags)   one row per (measurement, field, tag set);
-                                               tags is canonical JSON, ap is copied out of it
-                                               because every read the port offers is per AP;
-                                               ids are AUTOINCREMENT (never reused) because
-                                               each process caches them
-    points(series_id, ts, value)               WITHOUT ROWID, primary key (series_id, ts):
-                                               one series' time range is one B-tree range
-    latest(series_id, ts, value)               newest point per series, kept on write, so
-                                               the status of every AP is one scan of a table
-                                               of a few thousand rows
+A store written by the first, narrow layout (schema 1) is refused with a plain error
+asking to delete it: there are no deployments to migrate.
 
 Time is stored as integer **milliseconds** since the epoch: exact equality for the
-"same (series, ts) → last write wins" rule (float seconds would make replays of the same
-poll land on neighbouring keys), and sub-second poll times survive. Values are REAL.
-
-Why a series table and not tags on every point: a point row is then 3 numbers (about 17
-bytes on disk, measured), so a month of 500 APs x 8 fields at one-minute polls is about
-3 GB, and grouping by site, district or partner (a later issue) is a join against a table
-of a few thousand rows. A retagged AP
-(moved to another site) becomes a new series; reads per AP merge its series, newest wins.
-
-Later issues grow this without touching ``points``: rollup tables keyed the same way
-(``series_id``, bucket start), retention as a range delete on the primary key, and tag
-columns for grouping as generated columns over ``series.tags``.
+"same (AP, ts) → last write wins" rule (per field: a later sample without a field keeps
+the earlier value) and sub-second poll times survive. Values are REAL.
 """
 
 from __future__ import annotations
@@ -39,92 +32,88 @@ import logging
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from citywifi.errors import StoreError
 from timeseries._sqlite import ConnectionPool, plain_message
-from timeseries.port import AP_MEASUREMENT, Latest, Point, Sample
+from timeseries.embedded_maintenance import (
+    Retention,
+    clear_rollups,
+    closed_dirty,
+    compact_pairs,
+    meta_get,
+    prune_step,
+)
+from timeseries.embedded_query import aggregate_sql, plan_window, series_sql
+from timeseries.embedded_schema import (
+    FINE_MS,
+    HOUR_MS,
+    SCHEMA_VERSION,
+    add_metrics,
+    check_metric_name,
+    ensure_vocabulary,
+    init_schema,
+    metric_columns,
+)
+from timeseries.port import AP_MEASUREMENT, GROUP_BY, Aggregate, GroupBy, Latest, Point, Sample
 
-__all__ = ["DB_FILENAME", "SCHEMA_VERSION", "EmbeddedStore", "open_embedded"]
+__all__ = ["DB_FILENAME", "SCHEMA_VERSION", "EmbeddedStore", "Retention", "open_embedded"]
 
 log = logging.getLogger(__name__)
 
 DB_FILENAME = "metrics.sqlite"
-SCHEMA_VERSION = 1
+PRUNE_INTERVAL_S = 60.0  # retention runs at most this often per process (unless behind)
+PRUNE_STEPS = 4  # chunks of retention work per write call, each its own transaction
+COMPACT_BASE = 64  # closed dirty hours compacted per write, plus one per hour it dirtied
+COMPACT_QUIET_S = 60.0  # a closed hour is rolled up on write once dirty this long
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS series (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: ids are cached
-    measurement TEXT NOT NULL,
-    field       TEXT NOT NULL,
-    ap          TEXT NOT NULL,
-    tags        TEXT NOT NULL,
-    UNIQUE (measurement, field, tags)
-);
-CREATE INDEX IF NOT EXISTS series_by_ap ON series (measurement, ap, field);
-CREATE TABLE IF NOT EXISTS points (
-    series_id INTEGER NOT NULL,
-    ts        INTEGER NOT NULL,
-    value     REAL NOT NULL,
-    PRIMARY KEY (series_id, ts)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest (
-    series_id INTEGER PRIMARY KEY,
-    ts        INTEGER NOT NULL,
-    value     REAL NOT NULL
-);
-"""
-
-_UPSERT_POINT = (
-    "INSERT INTO points (series_id, ts, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
+_GROUPING = ("site", "district", "partner", "profile")
+_OTHER_POINT = (
+    "INSERT INTO points (tagset_id, field, ts, value) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (tagset_id, field, ts) DO UPDATE SET value = excluded.value"
 )
-# ">=": replaying an older batch must not move latest backwards, but rewriting the newest
-# point itself must update it, as it does in ``points``.
-_UPSERT_LATEST = (
-    "INSERT INTO latest (series_id, ts, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
-    "WHERE excluded.ts >= latest.ts"
+_NEWEST = (
+    "INSERT INTO meta (key, value) VALUES ('newest_ms', ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)"
 )
-# latest() reads bare numbers and names them from an in-memory map of series ids: turning
-# 16,000 (ap, field) strings into Python objects per call cost more than the query itself.
-_LATEST_ALL = "SELECT series_id, ts, value FROM latest"
-_LATEST_SOME = _LATEST_ALL + " WHERE series_id IN (SELECT value FROM json_each(?))"
-_NEW_SERIES = "SELECT id, measurement, ap, field FROM series WHERE id > ? ORDER BY id"
-# Integer division by the step puts each raw point in its bucket; the primary key makes the
-# WHERE clause one range scan per series of the AP (usually one).
-_SERIES = (
-    "SELECT (p.ts - :start) / :step AS k, avg(p.value) FROM points AS p "
-    "WHERE p.series_id IN "
-    "(SELECT id FROM series WHERE measurement = :measurement AND ap = :ap AND field = :field) "
-    "AND p.ts >= :start AND p.ts < :end GROUP BY k"
+_OLDEST = (
+    "INSERT INTO meta (key, value) VALUES ('oldest_ms', ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = min(value, excluded.value)"
 )
 
-# (measurement, tag items in the caller's order): cheap to build per sample; two orders of
-# the same tags are two keys but map to the same canonical JSON, hence the same series.
 _TagKey = tuple[str, tuple[tuple[str, str], ...]]
+_Row = tuple[Any, ...]
 
 
 class _TagSet:
-    """One (measurement, tags) seen by this process, checked once, with its field ids."""
+    """One (measurement, tags) seen by this process, checked once; ids once committed."""
 
-    __slots__ = ("ap", "ids", "measurement", "tags_json")
+    __slots__ = ("ap", "id", "is_ap", "measurement", "tags", "tags_json")
 
-    def __init__(self, measurement: str, ap: str, tags_json: str) -> None:
+    def __init__(self, measurement: str, tags: dict[str, str], tags_json: str) -> None:
         self.measurement = measurement
-        self.ap = ap
+        self.tags = tags
         self.tags_json = tags_json
-        # field -> series id; only ever holds committed ids (see _register_series)
-        self.ids: dict[str, int] = {}
+        self.ap = tags.get("ap", "")
+        self.is_ap = measurement == AP_MEASUREMENT
+        self.id: tuple[int, int | None] | None = None  # (tagset id, ap id) once committed
 
 
-# What one pass over a batch yields: point rows, newest point per series, fields whose
-# series has no id yet, and descriptions of the dropped non-finite values.
-_Pass = tuple[
-    list[tuple[int, int, float]], dict[int, tuple[int, float]], set[tuple[_TagSet, str]], list[str]
-]
+class _Batch:
+    """A checked batch turned into rows, or what must be registered first."""
+
+    __slots__ = ("dropped", "missing_metrics", "missing_tagsets", "others", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[_Row] = []  # ap_raw rows in the bound column order
+        self.others: list[tuple[int, str, int, float]] = []
+        self.missing_tagsets: set[_TagSet] = set()
+        self.missing_metrics: set[str] = set()
+        self.dropped: list[str] = []
 
 
 def open_embedded(url: str) -> EmbeddedStore:
@@ -138,7 +127,24 @@ def open_embedded(url: str) -> EmbeddedStore:
             f"embedded store URL needs an absolute directory, like embedded:///var/lib/citywifi"
             f" (three slashes); got {url!r}"
         )
-    return EmbeddedStore(Path(path))
+    return EmbeddedStore(Path(path), retention=_retention(url, parts.query))
+
+
+def _retention(url: str, query: str) -> Retention:
+    known = {"raw_days", "fine_days", "rollup_days"}
+    days: dict[str, float] = {}
+    for name, values in parse_qs(query, keep_blank_values=True).items():
+        if name not in known:
+            raise StoreError(
+                f"unknown option {name!r} in {url!r}; known: {', '.join(sorted(known))}"
+            )
+        try:
+            days[name] = float(values[-1])
+        except ValueError:
+            raise StoreError(f"{name} must be a number of days in {url!r}") from None
+        if not math.isfinite(days[name]) or days[name] <= 0:
+            raise StoreError(f"{name} must be a positive number of days in {url!r}")
+    return Retention(**days)
 
 
 class EmbeddedStore:
@@ -147,27 +153,41 @@ class EmbeddedStore:
     Safe to share between threads; several processes may open the same directory.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, retention: Retention | None = None) -> None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create metric store directory {directory}: {exc}") from exc
         self.path = directory / DB_FILENAME
+        self.retention = retention or Retention()
         self._pool = ConnectionPool(self.path)
-        # Series ids are never reused while a store exists, so ids cached from committed
-        # rows stay true even when another process adds series.
         self._tagsets: dict[_TagKey, _TagSet] = {}
-        # For reads: series id -> (ap, field) of measurement "ap", ap -> its series ids, and
-        # the highest id loaded, so new series (from any process) load incrementally.
-        self._ap_field: dict[int, tuple[str, str]] = {}
-        self._ap_ids: dict[str, list[int]] = {}
-        self._loaded_id = 0
+        self._ap_ids: dict[str, int] = {}  # for reads; AP ids are never reused
         self._names_lock = threading.Lock()
         # One writer per process at a time: threads queue here instead of polling SQLite's
         # busy handler; other processes still wait on busy_timeout.
         self._write_lock = threading.Lock()
+        # (ap id, hour) pairs this process has marked dirty, valid while the store-wide
+        # compaction counter still reads _seen_compactions.
+        self._marked: set[tuple[int, int]] = set()
+        self._seen_compactions = -1
+        self._last_prune = -math.inf
+        self._prune_behind = False
+        self._metrics: list[str] = []
+        self._index: dict[str, int] = {}
+        self._insert_raw = ""
+        self._upsert_latest = ""
         try:
-            self._init_schema()
+            with self._pool.connection() as conn:
+                try:
+                    init_schema(conn, self.path)
+                    ensure_vocabulary(conn)
+                    self._load_metrics(conn)
+                except sqlite3.Error as exc:
+                    _rollback(conn)
+                    raise StoreError(
+                        f"cannot open metric store {self.path}: {plain_message(exc)}"
+                    ) from exc
         except BaseException:
             self._pool.close()
             raise
@@ -175,7 +195,7 @@ class EmbeddedStore:
     # -- port ------------------------------------------------------------------------------
 
     def write(self, samples: Sequence[Sample]) -> None:
-        """Store a batch in one transaction; last write wins per (series, ts).
+        """Store a batch in one transaction; last write wins per (AP, time, field).
 
         A non-finite value (NaN, ±inf) is dropped — that field of that sample only — with
         one warning per batch: it is a symptom of a bad derivation or a device glitch, and
@@ -185,79 +205,59 @@ class EmbeddedStore:
         """
         if not samples:
             return
-        rows, newest, missing, dropped = self._one_pass(samples)
-        while missing:  # rare: first batch, a new AP, a retagged AP, a new metric
-            self._register_series(missing)
-            rows, newest, missing, dropped = self._one_pass(samples)
-        if dropped:
+        batch = self._prepare(samples)
+        while batch.missing_tagsets or batch.missing_metrics:  # rare: new AP, tags, metric
+            self._register(batch.missing_tagsets, batch.missing_metrics)
+            batch = self._prepare(samples)
+        if batch.dropped:
             log.warning(
                 "dropped %d non-finite field value(s) from a batch of %d samples; first: %s",
-                len(dropped),
+                len(batch.dropped),
                 len(samples),
-                dropped[0],
+                batch.dropped[0],
             )
-        if not rows:
-            return
-        latest_rows = [(sid, ts, value) for sid, (ts, value) in newest.items()]
-        with self._write_lock, self._pool.connection() as conn:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(_UPSERT_POINT, rows)
-                conn.executemany(_UPSERT_LATEST, latest_rows)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(conn)
-                raise StoreError(
-                    f"could not write {len(rows)} values to {self.path}: "
-                    f"{plain_message(exc)}; nothing of this batch was stored"
-                ) from exc
-            except BaseException:
-                _rollback(conn)
-                raise
+        if batch.rows or batch.others:
+            self._store(batch)
+        self._maybe_prune()
 
     def latest(self, aps: Collection[str] | None = None) -> dict[str, Latest]:
-        """Newest value and time of each field per AP; APs with no data are absent.
-
-        An AP that changed tags has several series; per field the newest point wins.
-        """
+        """Newest value and time of each field per AP; APs with no data are absent."""
         if aps is not None and not aps:
             return {}
+        query = "SELECT a.name, l.* FROM latest AS l JOIN aps AS a ON a.id = l.ap_id"
+        params: tuple[str, ...] = ()
+        if aps is not None:
+            query += " WHERE a.name IN (SELECT value FROM json_each(?))"
+            params = (json.dumps(sorted(set(aps))),)
         with self._pool.connection() as conn:
             try:
-                if aps is None:
-                    rows = conn.execute(_LATEST_ALL).fetchall()
-                    if rows and max(row[0] for row in rows) > self._loaded_id:
-                        self._load_names(conn)
-                else:
-                    self._load_names(conn)
-                    ids = [sid for ap in set(aps) for sid in self._ap_ids.get(ap, ())]
-                    rows = conn.execute(_LATEST_SOME, (json.dumps(ids),)).fetchall()
+                cursor = conn.execute(query, params)
+                rows = cursor.fetchall()
             except sqlite3.Error as exc:
                 raise StoreError(f"could not read {self.path}: {plain_message(exc)}") from exc
-        # (ap, field) -> (ts, series id, value); the series id breaks ties toward the newer
-        # series so the answer does not depend on row order.
-        names = self._ap_field
-        best: dict[tuple[str, str], tuple[int, int, float]] = {}
-        for sid, ts, value in rows:
-            name = names.get(sid)
-            if name is None:  # another measurement
-                continue
-            current = best.get(name)
-            if current is None or (ts, sid) > current[:2]:
-                best[name] = (ts, sid, value)
-        values: dict[str, dict[str, float]] = {}
-        times: dict[str, dict[str, float]] = {}
-        for (ap, field), (ts, _sid, value) in best.items():
-            values.setdefault(ap, {})[field] = value
-            times.setdefault(ap, {})[field] = ts / 1000
-        return {ap: Latest(ap=ap, values=values[ap], times=times[ap]) for ap in values}
+        columns = [d[0] for d in cursor.description]
+        # (value position, time position, metric) per metric column of this snapshot
+        pairs = [
+            (i, columns.index("t_" + name[2:]), name[2:])
+            for i, name in enumerate(columns)
+            if name.startswith("v_")
+        ]
+        result: dict[str, Latest] = {}
+        for row in rows:
+            values = {m: row[v] for v, _t, m in pairs if row[v] is not None}
+            if values:
+                times = {m: row[t] / 1000 for v, t, m in pairs if row[v] is not None}
+                result[row[0]] = Latest(ap=row[0], values=values, times=times)
+        return result
 
     def series(self, ap: str, metric: str, start: float, end: float, step: float) -> list[Point]:
         """Bucket means over [start, end); every bucket present, empty ones as None.
 
-        Raises ValueError for a step under one millisecond (the storage resolution) or
-        non-finite bounds: those are caller bugs, not store failures. ``end <= start``
-        is an empty window.
+        Windows whose start and step are whole hours (or 5-minute buckets) read the
+        rollups up to the last such boundary and raw rows after it — rollups being the
+        only data left once raw rows are past retention; other windows read raw rows.
+        Raises ValueError for a step under one millisecond or non-finite bounds: those
+        are caller bugs. ``end <= start`` is an empty window.
         """
         if not all(math.isfinite(x) for x in (start, end, step)):
             raise ValueError(f"series window must be finite: {start=}, {end=}, {step=}")
@@ -266,22 +266,67 @@ class EmbeddedStore:
             raise ValueError(f"series step must be at least 0.001 s, got {step!r}")
         if end_ms <= start_ms:
             return []
-        count = -((start_ms - end_ms) // step_ms)  # ceil division in integers
-        params = {
-            "start": start_ms,
-            "end": end_ms,
-            "step": step_ms,
-            "measurement": AP_MEASUREMENT,
-            "ap": ap,
-            "field": metric,
-        }
+        count = -((start_ms - end_ms) // step_ms)
+        sums: dict[int, float] = {}
+        if check_metric_name(metric):
+            resolution, cut = "raw", end_ms
+            for width, name in ((HOUR_MS, "1h"), (FINE_MS, "5m")):
+                if start_ms % width == 0 and step_ms % width == 0:
+                    resolution, cut = name, end_ms // width * width
+                    break
+            params = {"start": start_ms, "end": end_ms, "step": step_ms, "cut": cut}
+            with self._pool.connection() as conn:
+                try:
+                    if metric not in self._index:
+                        self._load_metrics(conn)
+                    ap_id = self._ap_id(conn, ap)
+                    if ap_id is not None and metric in self._index:
+                        params["ap"] = ap_id
+                        for k, total, n in conn.execute(series_sql(metric, resolution), params):
+                            sums[k] = total / n
+                except sqlite3.Error as exc:
+                    raise StoreError(f"could not read {self.path}: {plain_message(exc)}") from exc
+        return [Point(ts=start + k * step, value=sums.get(k)) for k in range(count)]
+
+    def aggregate(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "ap",
+        keys: Collection[str] | None = None,
+    ) -> list[Aggregate]:
+        """Totals over [start, end) per value of tag ``by``, from hourly and 5-minute
+        rollups for whole buckets and raw rows for the edges and for hours not yet
+        rolled up — the same numbers as summing the raw rows."""
+        if by not in GROUP_BY:
+            raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUP_BY)}")
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise ValueError(f"aggregate window must be finite: {start=}, {end=}")
+        start_ms, end_ms = _ms(start), _ms(end)
+        if end_ms <= start_ms or (keys is not None and not keys):
+            return []
+        sql = aggregate_sql(plan_window(start_ms, end_ms), by, keys is not None)
+        params = {"keys": json.dumps(sorted(set(keys)))} if keys is not None else {}
         with self._pool.connection() as conn:
             try:
-                rows = conn.execute(_SERIES, params).fetchall()
+                rows = conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise StoreError(f"could not read {self.path}: {plain_message(exc)}") from exc
-        means: dict[int, float] = dict(rows)
-        return [Point(ts=start + k * step, value=means.get(k)) for k in range(count)]
+        return [
+            Aggregate(
+                key=key,
+                aps=aps,
+                polls=int(polls),
+                polls_ok=int(polls_ok),
+                rx_bytes=rx,
+                tx_bytes=tx,
+                clients_max=cmax,
+                clients_mean=csum / cn if cn else None,
+                sessions_max=smax,
+                sessions_mean=ssum / sn if sn else None,
+            )
+            for key, aps, polls, polls_ok, rx, tx, cmax, csum, cn, smax, ssum, sn in rows
+        ]
 
     def close(self) -> None:
         self._pool.close()
@@ -292,123 +337,279 @@ class EmbeddedStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- internals -------------------------------------------------------------------------
+    # -- maintenance -----------------------------------------------------------------------
 
-    def _init_schema(self) -> None:
-        """Create or check the schema; safe when several processes open a new store at once."""
-        with self._pool.connection() as conn:
-            try:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version == SCHEMA_VERSION:
-                    return
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"metric store {self.path} has schema version {version}, newer than "
-                        f"this citywifi understands ({SCHEMA_VERSION}); upgrade citywifi"
-                    )
-                conn.execute("BEGIN IMMEDIATE")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(conn)
-                raise StoreError(
-                    f"cannot open metric store {self.path}: {plain_message(exc)}"
-                ) from exc
+    def compact(self, limit: int = 2000) -> int:
+        """Roll up to ``limit`` closed dirty hours now; returns how many were done.
 
-    def _load_names(self, conn: sqlite3.Connection) -> None:
-        """Learn series created since the last call, by this process or another one.
-
-        Series rows commit before their first point, so every id found in ``latest`` is
-        already in ``series`` when this runs.
+        Writes do this by themselves a little at a time; bulk loads (benchmarks, history
+        seeding) may call it until it returns 0 to leave no backlog for readers.
         """
-        with self._names_lock:
-            for sid, measurement, ap, field in conn.execute(_NEW_SERIES, (self._loaded_id,)):
-                if measurement == AP_MEASUREMENT:
-                    self._ap_field[sid] = (ap, field)
-                    self._ap_ids.setdefault(ap, []).append(sid)
-                self._loaded_id = sid
-
-    def _one_pass(self, samples: Sequence[Sample]) -> _Pass:
-        """Check a batch and turn it into rows, before any write.
-
-        The hot loop of ingest: per sample one dict lookup for its tag set, per field one
-        for its series id; everything checkable per tag set is checked once, when the tag
-        set is first seen.
-        """
-        rows: list[tuple[int, int, float]] = []
-        newest: dict[int, tuple[int, float]] = {}
-        missing: set[tuple[_TagSet, str]] = set()
-        dropped: list[str] = []
-        tagsets = self._tagsets
-        isfinite = math.isfinite
-        for index, sample in enumerate(samples):
-            try:
-                key = (sample.measurement, tuple(sample.tags.items()))
-                tagset = tagsets.get(key)
-            except TypeError:  # an unhashable tag value
-                raise StoreError(
-                    f"sample {index} has a tag that is not a string: {sample!r}"
-                ) from None
-            if tagset is None:  # setdefault: racing threads must share one _TagSet
-                tagset = tagsets.setdefault(key, _new_tagset(index, sample))
-            ts = sample.ts
-            if not isfinite(ts):
-                raise StoreError(f"sample {index} has a non-finite time: {sample!r}")
-            ts_ms = round(ts * 1000)
-            ids = tagset.ids
-            for name, raw in sample.fields.items():
-                value = raw if type(raw) is float else _number(index, sample, name, raw)
-                if not isfinite(value):
-                    dropped.append(f"{name}={raw!r} in {sample!r}")
-                    continue
-                sid = ids.get(name)
-                if sid is None:
-                    missing.add((tagset, name))
-                    continue
-                rows.append((sid, ts_ms, value))
-                seen = newest.get(sid)
-                if seen is None or ts_ms >= seen[0]:
-                    newest[sid] = (ts_ms, value)
-        return rows, newest, missing, dropped
-
-    def _register_series(self, missing: set[tuple[_TagSet, str]]) -> None:
-        """Give each new (measurement, field, tags) an id, creating its row if need be.
-
-        Committed on its own, before the points: a series row without points is invisible
-        through the port, so a failed batch still "stores nothing", and the id cache only
-        ever holds committed ids (a rolled-back id could be handed to another series).
-        """
-        found: list[tuple[_TagSet, str, int]] = []
         with self._write_lock, self._pool.connection() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                for tagset, field in missing:
-                    ident = (tagset.measurement, field, tagset.tags_json)
-                    conn.execute(
-                        "INSERT INTO series (measurement, field, ap, tags) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (measurement, field, tags) DO NOTHING",
-                        (*ident[:2], tagset.ap, ident[2]),
-                    )
-                    (sid,) = conn.execute(
-                        "SELECT id FROM series WHERE measurement = ? AND field = ? AND tags = ?",
-                        ident,
-                    ).fetchone()
-                    found.append((tagset, field, sid))
+                pairs = closed_dirty(conn, limit)
+                compact_pairs(conn, pairs, metric_columns(conn))
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 _rollback(conn)
+                raise StoreError(f"could not compact {self.path}: {plain_message(exc)}") from exc
+            except BaseException:
+                _rollback(conn)
+                raise
+            self._marked.clear()
+        return len(pairs)
+
+    def prune(self, now: float | None = None, steps: int = PRUNE_STEPS) -> bool:
+        """Do up to ``steps`` chunks of retention work; True while more remains."""
+        now_ms = _ms(time.time() if now is None else now)
+        for _ in range(steps):
+            with self._write_lock, self._pool.connection() as conn:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    did = prune_step(conn, self.retention, metric_columns(conn), now_ms)
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    _rollback(conn)
+                    raise StoreError(
+                        f"could not apply retention to {self.path}: {plain_message(exc)}"
+                    ) from exc
+                except BaseException:
+                    _rollback(conn)
+                    raise
+                self._marked.clear()
+            if not did:
+                return False
+        return True
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _maybe_prune(self) -> None:
+        """Retention after a write: once a minute, or again at once while behind."""
+        now = time.monotonic()
+        if self._prune_behind or now - self._last_prune >= PRUNE_INTERVAL_S:
+            self._last_prune = now
+            self._prune_behind = self.prune()
+
+    def _store(self, batch: _Batch) -> None:
+        rows = batch.rows
+        pairs = {(row[0], row[1] // HOUR_MS) for row in rows}
+        latest_rows = _latest_rows(rows)
+        times = [row[1] for row in rows] + [row[2] for row in batch.others]
+        with self._write_lock, self._pool.connection() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                generation = meta_get(conn, "compactions")
+                if generation != self._seen_compactions:  # someone compacted: recheck all
+                    self._marked.clear()
+                new = [p for p in pairs if p not in self._marked]
+                if new:
+                    now = int(time.time())
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO dirty (ap_id, hour, marked) VALUES (?, ?, ?)",
+                        [(ap, hour, now) for ap, hour in new],
+                    )
+                    clear_rollups(conn, new)
+                conn.executemany(self._insert_raw, rows)
+                conn.executemany(self._upsert_latest, latest_rows)
+                if batch.others:
+                    conn.executemany(_OTHER_POINT, batch.others)
+                conn.execute(_NEWEST, (max(times),))
+                conn.execute(_OLDEST, (min(times),))
+                compacted = closed_dirty(
+                    conn, COMPACT_BASE + len(new), int(time.time() - COMPACT_QUIET_S)
+                )
+                if compacted:
+                    compact_pairs(conn, compacted, metric_columns(conn))
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                self._marked.clear()
                 raise StoreError(
-                    f"could not register {len(missing)} new series in {self.path}: "
+                    f"could not write {len(rows) + len(batch.others)} rows to {self.path}: "
                     f"{plain_message(exc)}; nothing of this batch was stored"
                 ) from exc
             except BaseException:
                 _rollback(conn)
+                self._marked.clear()
                 raise
-        for tagset, field, sid in found:
-            tagset.ids[field] = sid
+            self._marked.update(new)
+            self._marked.difference_update(compacted)
+            self._seen_compactions = (generation or 0) + (1 if compacted else 0)
+
+    def _prepare(self, samples: Sequence[Sample]) -> _Batch:
+        """Check a batch and turn it into rows, before any write.
+
+        The hot loop of ingest: per sample one dict lookup for its tag set and a copy of
+        an all-NULL row, per field one lookup of its column; everything checkable per tag
+        set is checked once, when the tag set is first seen.
+        """
+        batch = _Batch()
+        rows, others, dropped = batch.rows, batch.others, batch.dropped
+        tagsets = self._tagsets
+        index = self._index
+        blank = [None] * (3 + len(self._metrics))
+        isfinite = math.isfinite
+        for n, sample in enumerate(samples):
+            try:
+                key = (sample.measurement, tuple(sample.tags.items()))
+                tagset = tagsets.get(key)
+            except TypeError:  # an unhashable tag value
+                raise StoreError(f"sample {n} has a tag that is not a string: {sample!r}") from None
+            if tagset is None:  # setdefault: racing threads must share one _TagSet
+                tagset = tagsets.setdefault(key, _new_tagset(n, sample))
+            ts = sample.ts
+            if not isfinite(ts):
+                raise StoreError(f"sample {n} has a non-finite time: {sample!r}")
+            ts_ms = round(ts * 1000)
+            ids = tagset.id
+            if ids is None:
+                batch.missing_tagsets.add(tagset)
+            if tagset.is_ap:
+                row: list[Any] = blank.copy()
+                empty = True
+                for name, raw in sample.fields.items():
+                    value = raw if type(raw) is float else _number(n, sample, name, raw)
+                    if not isfinite(value):
+                        dropped.append(f"{name}={raw!r} in {sample!r}")
+                        continue
+                    i = index.get(name)
+                    if i is None:
+                        if not (isinstance(name, str) and check_metric_name(name)):
+                            raise StoreError(f"sample {n} has a bad field name {name!r}")
+                        batch.missing_metrics.add(name)
+                        continue
+                    row[i] = value
+                    empty = False
+                if ids is not None and not empty:
+                    row[0], row[1], row[2] = ids[1], ts_ms, ids[0]
+                    rows.append(tuple(row))
+            else:
+                for name, raw in sample.fields.items():
+                    value = raw if type(raw) is float else _number(n, sample, name, raw)
+                    if not isfinite(value):
+                        dropped.append(f"{name}={raw!r} in {sample!r}")
+                    elif ids is not None:
+                        others.append((ids[0], name, ts_ms, value))
+        return batch
+
+    def _register(self, tagsets: set[_TagSet], metrics: set[str]) -> None:
+        """Give new tag sets (and their APs) ids and new metrics columns.
+
+        Committed on its own, before the rows: a tag set or a column without rows is
+        invisible through the port, so a failed batch still "stores nothing", and the
+        id cache only ever holds committed ids.
+        """
+        found: list[tuple[_TagSet, int, int | None]] = []
+        with self._write_lock, self._pool.connection() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                if metrics:
+                    add_metrics(conn, sorted(metrics))
+                for tagset in tagsets:
+                    ap_id = None
+                    if tagset.is_ap:
+                        conn.execute(
+                            "INSERT INTO aps (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+                            (tagset.ap,),
+                        )
+                        (ap_id,) = conn.execute(
+                            "SELECT id FROM aps WHERE name = ?", (tagset.ap,)
+                        ).fetchone()
+                    grouping = [tagset.tags.get(t, "") for t in _GROUPING]
+                    conn.execute(
+                        "INSERT INTO tagsets (measurement, tags, ap_id, site, district, partner,"
+                        " profile) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (measurement, tags) DO NOTHING",
+                        (tagset.measurement, tagset.tags_json, ap_id, *grouping),
+                    )
+                    (tid,) = conn.execute(
+                        "SELECT id FROM tagsets WHERE measurement = ? AND tags = ?",
+                        (tagset.measurement, tagset.tags_json),
+                    ).fetchone()
+                    found.append((tagset, tid, ap_id))
+                conn.execute("COMMIT")
+                if metrics:
+                    self._load_metrics(conn)
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise StoreError(
+                    f"could not register {len(tagsets)} new tag sets and {len(metrics)} "
+                    f"new metrics in {self.path}: {plain_message(exc)}; "
+                    f"nothing of this batch was stored"
+                ) from exc
+            except BaseException:
+                _rollback(conn)
+                raise
+        for tagset, tid, ap_id in found:
+            tagset.id = (tid, ap_id)
+
+    def _load_metrics(self, conn: sqlite3.Connection) -> None:
+        """Learn the metric columns (this or another process may have added some) and
+        build the insert statements for that column order."""
+        metrics = metric_columns(conn)
+        with self._names_lock:
+            if metrics == self._metrics:
+                return
+            columns = ", ".join(f'"m_{m}"' for m in metrics)
+            marks = ", ".join("?" * (3 + len(metrics)))
+            merge = ", ".join(f'"m_{m}" = coalesce(excluded."m_{m}", "m_{m}")' for m in metrics)
+            self._insert_raw = (
+                f"INSERT INTO ap_raw (ap_id, ts, tagset_id, {columns}) VALUES ({marks}) "
+                f"ON CONFLICT (ap_id, ts) DO UPDATE SET tagset_id = excluded.tagset_id, {merge}"
+            )
+            # latest: the value and its time per metric, each kept unless this row's time
+            # for it is at least as new (">=": rewriting the newest point updates it).
+            names = ", ".join(f'"v_{m}", "t_{m}"' for m in metrics)
+            picks = ", ".join(
+                f"?{i + 4}, iif(?{i + 4} IS NULL, NULL, ?2)" for i in range(len(metrics))
+            )
+            newer = [
+                f'excluded."t_{m}" >= coalesce(latest."t_{m}", excluded."t_{m}")' for m in metrics
+            ]
+            sets = ", ".join(
+                f'"v_{m}" = iif({cond}, excluded."v_{m}", latest."v_{m}"), '
+                f'"t_{m}" = iif({cond}, excluded."t_{m}", latest."t_{m}")'
+                for m, cond in zip(metrics, newer, strict=True)
+            )
+            self._upsert_latest = (
+                f"INSERT INTO latest (ap_id, {names}) SELECT ?1, {picks} WHERE ?3 IS NOT NULL "
+                f"ON CONFLICT (ap_id) DO UPDATE SET {sets}"
+            )
+            self._metrics = metrics
+            self._index = {m: 3 + i for i, m in enumerate(metrics)}
+
+    def _ap_id(self, conn: sqlite3.Connection, ap: str) -> int | None:
+        ap_id = self._ap_ids.get(ap)
+        if ap_id is None:
+            row = conn.execute("SELECT id FROM aps WHERE name = ?", (ap,)).fetchone()
+            if row is None:
+                return None
+            ap_id = self._ap_ids[ap] = int(row[0])
+        return ap_id
+
+
+def _latest_rows(rows: list[_Row]) -> list[_Row]:
+    """The rows the ``latest`` table needs: per AP the newest, and an older one only if
+    it has a metric no newer row of the batch has (a collector batch: one row per AP)."""
+    by_ap: dict[int, list[_Row]] = {}
+    for row in rows:
+        by_ap.setdefault(row[0], []).append(row)
+    out: list[_Row] = []
+    for group in by_ap.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        group.sort(key=lambda r: r[1])  # stable: a later duplicate time stays later
+        covered: set[int] = set()
+        kept: list[_Row] = []
+        for row in reversed(group):
+            present = {i for i in range(3, len(row)) if row[i] is not None}
+            if not present <= covered:
+                kept.append(row)
+                covered |= present
+        out.extend(reversed(kept))
+    return out
 
 
 def _new_tagset(index: int, sample: Sample) -> _TagSet:
@@ -418,11 +619,10 @@ def _new_tagset(index: int, sample: Sample) -> _TagSet:
         raise StoreError(f"sample {index} has no measurement name: {sample!r}")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
         raise StoreError(f"sample {index} has a tag that is not a string: {sample!r}")
-    ap = tags.get("ap", "")
-    if measurement == AP_MEASUREMENT and not ap:
+    if measurement == AP_MEASUREMENT and not tags.get("ap"):
         raise StoreError(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
     tags_json = json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return _TagSet(measurement, ap, tags_json)
+    return _TagSet(measurement, tags, tags_json)
 
 
 def _number(index: int, sample: Sample, name: str, raw: object) -> float:

@@ -32,6 +32,17 @@ Reads, portable across 1.x, 2.x and 3.x:
   AND time < end GROUP BY time(<step>ms, <offset>ms) fill(none)``. ``GROUP BY time``
   aligns buckets to the epoch; the offset ``start mod step`` moves them onto ``start``, so
   each returned time is exactly a port bucket start; missing buckets become None.
+- ``aggregate``: three statements in one request, all ``FROM "ap" WHERE time >= start
+  AND time < end [AND ("<by>" = 'k1' OR ..)] GROUP BY "<by>", "ap"``:
+  ``count("reachable"), sum("rx_bytes_delta"), sum("tx_bytes_delta"), max/sum/count of
+  "clients" and of "hotspot_sessions"``; ``count("reachable")`` with ``"reachable" = 1``
+  added to the WHERE clause (successful polls, exactly); and ``count(*)`` (which APs
+  have any sample). Grouping also by ``ap`` is how distinct APs are counted: InfluxQL 1.x
+  cannot ``count(distinct(..))`` a tag, and ``SHOW TAG VALUES`` takes no time range in
+  1.6. The rows, one per (group, AP) — a few thousand for a city — are added up here;
+  means are the group's sum over its count, so over samples, never a mean of AP means.
+  A group whose tag is empty (points without the tag) is dropped here. More than
+  ``_MAX_AP_FILTER`` keys are filtered here rather than in the WHERE clause.
 
 Identifiers are double-quoted and string literals single-quoted with InfluxQL's
 backslash escapes, so an AP id with quotes cannot end the literal. The database must
@@ -43,14 +54,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from citywifi.errors import StoreError
+from citywifi.errors import StoreError, StoreRejected
 from timeseries.lines import ApiWriter, http_error_message, to_lines
-from timeseries.port import AP_MEASUREMENT, Latest, Point, Sample
+from timeseries.port import (
+    AP_MEASUREMENT,
+    GROUP_BY,
+    Aggregate,
+    GroupBy,
+    Latest,
+    Point,
+    Sample,
+)
 from timeseries.urls import ServerURL, basic_authorization, parse_server_url
 
 __all__ = [
@@ -210,6 +230,81 @@ class InfluxDBStore:
                         means[(ts - start_ms) // step_ms] = float(value)
         return [Point(ts=start + k * step, value=means.get(k)) for k in range(count)]
 
+    def aggregate(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "ap",
+        keys: Collection[str] | None = None,
+    ) -> list[Aggregate]:
+        """Totals per value of tag ``by`` over [start, end): three statements, one request.
+
+        The server adds per (group, AP); the groups' totals, means (sum / count, so over
+        samples, not over APs) and distinct APs are put together here. See the module
+        docstring for why.
+        """
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise ValueError(f"aggregate window must be finite: {start=}, {end=}")
+        if by not in GROUP_BY:
+            raise ValueError(f"aggregate by must be one of {', '.join(GROUP_BY)}, got {by!r}")
+        wanted: set[str] | None = None
+        if keys is not None:
+            wanted = {k for k in keys if k}  # an empty tag value is no group
+            if not wanted:
+                return []
+        start_ms, end_ms = _ms(start), _ms(end)
+        if end_ms <= start_ms:
+            return []
+        group = influxql_identifier(by)
+        where = f"time >= {start_ms}ms AND time < {end_ms}ms"
+        if wanted is not None and len(wanted) <= _MAX_AP_FILTER:
+            where += (
+                " AND ("
+                + " OR ".join(f"{group} = {influxql_string(k)}" for k in sorted(wanted))
+                + ")"
+            )
+        group_by = group if by == "ap" else f"{group}, {influxql_identifier('ap')}"
+        reachable = influxql_identifier("reachable")
+
+        def select(columns: str, condition: str = "") -> str:
+            return (
+                f"SELECT {columns} FROM {influxql_identifier(AP_MEASUREMENT)} "
+                f"WHERE {condition}{where} GROUP BY {group_by}"
+            )
+
+        statements = ";".join(
+            (
+                select(
+                    ", ".join(f"{fn}({influxql_identifier(f)})" for fn, f in _AGGREGATE_COLUMNS)
+                ),
+                select(f"count({reachable})", f"{reachable} = 1 AND "),
+                select("count(*)"),
+            )
+        )
+        results = self._query(statements, "aggregate")
+        if len(results) != 3:
+            raise StoreError(
+                f"{self.url} answered {len(results)} result(s) to 3 aggregate statements"
+            )
+        per_ap, ok, present = results
+        totals: dict[str, _GroupTotals] = {}
+
+        def rows(result: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+            for series in result.get("series", []):
+                key = series.get("tags", {}).get(by, "")
+                if key and (wanted is None or key in wanted):
+                    for row in series["values"]:
+                        yield key, row[1:]  # row[0] is the time, 0 without GROUP BY time
+
+        for key, row in rows(present):
+            if any(row):
+                totals.setdefault(key, _GroupTotals()).aps += 1
+        for key, row in rows(per_ap):
+            totals.setdefault(key, _GroupTotals()).add(row)
+        for key, row in rows(ok):
+            totals.setdefault(key, _GroupTotals()).polls_ok += int(row[0] or 0)
+        return [totals[key].aggregate(key) for key in sorted(totals)]
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -271,7 +366,9 @@ class InfluxDBStore:
                 if response.status_code == 204:
                     return
                 if response.status_code not in _RETRY_STATUSES or last:
-                    raise StoreError(
+                    # 400: the lines themselves were refused (bad data), never worth resending.
+                    refused = StoreRejected if response.status_code == 400 else StoreError
+                    raise refused(
                         f"{self.url} refused a write of {count} line(s): {_influx_error(response)}"
                     )
                 reason = f"HTTP {response.status_code}"
@@ -306,6 +403,82 @@ class InfluxDBStore:
             if "error" in result:
                 raise StoreError(f"{self.url} could not answer a {what} query: {result['error']}")
         return results
+
+
+# The columns of the aggregate() statement, in the order _GroupTotals.add reads them.
+_AGGREGATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("count", "reachable"),
+    ("sum", "rx_bytes_delta"),
+    ("sum", "tx_bytes_delta"),
+    ("max", "clients"),
+    ("sum", "clients"),
+    ("count", "clients"),
+    ("max", "hotspot_sessions"),
+    ("sum", "hotspot_sessions"),
+    ("count", "hotspot_sessions"),
+)
+
+
+@dataclass
+class _GroupTotals:
+    """One group's running totals while the per-(group, AP) rows are added up.
+
+    None stays None until a row has a value: a group without any sample of a metric
+    reports None for it, never 0.
+    """
+
+    aps: int = 0
+    polls: int = 0
+    polls_ok: int = 0
+    rx: float | None = None
+    tx: float | None = None
+    clients_max: float | None = None
+    clients_sum: float = 0.0
+    clients_count: int = 0
+    sessions_max: float | None = None
+    sessions_sum: float = 0.0
+    sessions_count: int = 0
+
+    def add(self, row: list[Any]) -> None:
+        """Add one (group, AP) row of the main statement (columns as _AGGREGATE_COLUMNS)."""
+        polls, rx, tx, c_max, c_sum, c_count, s_max, s_sum, s_count = row
+        self.polls += int(polls or 0)
+        self.rx = _plus(self.rx, rx)
+        self.tx = _plus(self.tx, tx)
+        self.clients_max = _larger(self.clients_max, c_max)
+        self.clients_sum += float(c_sum or 0.0)
+        self.clients_count += int(c_count or 0)
+        self.sessions_max = _larger(self.sessions_max, s_max)
+        self.sessions_sum += float(s_sum or 0.0)
+        self.sessions_count += int(s_count or 0)
+
+    def aggregate(self, key: str) -> Aggregate:
+        return Aggregate(
+            key=key,
+            aps=self.aps,
+            polls=self.polls,
+            polls_ok=self.polls_ok,
+            rx_bytes=self.rx,
+            tx_bytes=self.tx,
+            clients_max=self.clients_max,
+            clients_mean=self.clients_sum / self.clients_count if self.clients_count else None,
+            sessions_max=self.sessions_max,
+            sessions_mean=(
+                self.sessions_sum / self.sessions_count if self.sessions_count else None
+            ),
+        )
+
+
+def _plus(total: float | None, value: float | None) -> float | None:
+    if value is None:
+        return total
+    return float(value) if total is None else total + float(value)
+
+
+def _larger(current: float | None, value: float | None) -> float | None:
+    if value is None:
+        return current
+    return float(value) if current is None else max(current, float(value))
 
 
 def influxql_identifier(name: str) -> str:

@@ -44,7 +44,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from citywifi.errors import StoreError
+from citywifi.errors import StoreError, StoreRejected
 from timeseries.port import AP_MEASUREMENT, Sample
 
 __all__ = ["ApiWriter", "http_error_message", "to_lines"]
@@ -102,41 +102,43 @@ def _checked(
     """One sample's line key (measurement, sorted tags, ms) and finite float fields."""
     measurement = sample.measurement
     if not isinstance(measurement, str) or not measurement:
-        raise StoreError(f"sample {index} has no measurement name: {sample!r}")
+        raise StoreRejected(f"sample {index} has no measurement name: {sample!r}")
     _printable(index, sample, "measurement name", measurement)
     try:
         tags = dict(sample.tags)
     except (TypeError, ValueError):
-        raise StoreError(f"sample {index} has tags that are not a mapping: {sample!r}") from None
+        raise StoreRejected(f"sample {index} has tags that are not a mapping: {sample!r}") from None
     for key, tag_value in tags.items():
         if not (isinstance(key, str) and isinstance(tag_value, str)):
-            raise StoreError(f"sample {index} has a tag that is not a string: {sample!r}")
+            raise StoreRejected(f"sample {index} has a tag that is not a string: {sample!r}")
         _printable(index, sample, "tag", key + tag_value)
         if tag_value.endswith("\\"):
-            raise StoreError(
+            raise StoreRejected(
                 f"sample {index} tag {key!r} ends with a backslash, which line protocol "
                 f"cannot carry: {sample!r}"
             )
         if key in extra:
-            raise StoreError(
+            raise StoreRejected(
                 f"sample {index} has tag {key!r}, which this store adds itself: {sample!r}"
             )
     if measurement == AP_MEASUREMENT and not tags.get("ap"):
-        raise StoreError(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
+        raise StoreRejected(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
     ts = sample.ts
     if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
-        raise StoreError(f"sample {index} has a non-finite time: {sample!r}")
+        raise StoreRejected(f"sample {index} has a non-finite time: {sample!r}")
     fields: dict[str, float] = {}
     for name, raw in sample.fields.items():
         if not isinstance(name, str) or not name:
-            raise StoreError(f"sample {index} has a field without a name: {sample!r}")
+            raise StoreRejected(f"sample {index} has a field without a name: {sample!r}")
         _printable(index, sample, "field name", name)
         if type(raw) is float:
             value = raw
         elif isinstance(raw, int | float):  # bool is an int: reachable=True stores 1.0
             value = float(raw)
         else:  # not float(raw): float("3") would let a string through
-            raise StoreError(f"sample {index} field {name!r} is not a number ({raw!r}): {sample!r}")
+            raise StoreRejected(
+                f"sample {index} field {name!r} is not a number ({raw!r}): {sample!r}"
+            )
         if not math.isfinite(value):
             dropped.append(f"{name}={raw!r} in {sample!r}")
             continue
@@ -148,7 +150,7 @@ def _checked(
 
 def _printable(index: int, sample: Sample, what: str, text: str) -> None:
     if any(ch in text for ch in _LINE_BREAKS):
-        raise StoreError(f"sample {index} has a line break in a {what}: {sample!r}")
+        raise StoreRejected(f"sample {index} has a line break in a {what}: {sample!r}")
 
 
 class _PerWriteRetry(WritesRetry):
@@ -216,7 +218,10 @@ class ApiWriter:
             )
         except ApiException as exc:
             body = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
-            raise StoreError(
+            # 400/422: the server read the lines and refused them (bad data): resending
+            # the same batch cannot succeed. Anything else may pass later.
+            refused = StoreRejected if exc.status in (400, 422) else StoreError
+            raise refused(
                 f"{self._shown} refused a write of {len(lines)} line(s): "
                 f"{http_error_message(exc.status, str(body or exc.reason or ''))}"
             ) from None

@@ -51,6 +51,21 @@ How the port maps onto VictoriaMetrics:
   also stops VictoriaMetrics from aligning ``start`` to a multiple of ``step``); a last,
   partial bucket is one instant query whose window ends at ``end - 1 ms``. Times are sent
   as RFC 3339 with milliseconds, which the server parses exactly.
+- ``aggregate`` is one instant query: a ``union`` of eleven parts, each marked with a
+  ``citywifi_part`` label so the answers can be told apart, e.g.
+  ``sum by (partner) (sum_over_time({__name__="ap_rx_bytes_delta",partner!=""}[Wms]))``.
+  Polls are ``count_over_time`` of ``ap_reachable``, successful polls
+  ``count_eq_over_time(.., 1)`` (exactly "reachable == 1", not a sum that a stray value
+  would skew), maxima ``max by (max_over_time)``; means are sent back as the group's sum
+  and count of raw samples and divided here, so an AP polled more often weighs more,
+  as it does in the embedded store (a mean of per-series means would not). Distinct APs
+  are ``count by (<by>) (count by (<by>, ap) (count_over_time(ap_*[W])))``. Exactly
+  [start, end): the rollup window is ``end - start`` and the query time ``end - 1 ms``,
+  the same trick as ``series``; an explicit window is used as given (no staleness
+  extension), and ``*_over_time`` rollups read only samples inside it. Empty tag values
+  are never stored (see :mod:`timeseries.lines`), so ``<by>!=""`` drops the samples that
+  belong to no group; ``keys`` become one anchored ``=~`` alternation with RE2 signs
+  escaped.
 
 What the server must be told (``citywifi timeseries check`` reports each):
 
@@ -76,7 +91,15 @@ import httpx
 
 from citywifi.errors import StoreError
 from timeseries.lines import ApiWriter, http_error_message, to_lines
-from timeseries.port import AP_MEASUREMENT, Latest, Point, Sample
+from timeseries.port import (
+    AP_MEASUREMENT,
+    GROUP_BY,
+    Aggregate,
+    GroupBy,
+    Latest,
+    Point,
+    Sample,
+)
 from timeseries.urls import ServerURL, basic_authorization, parse_server_url
 
 __all__ = ["VMEndpoints", "VictoriaMetricsStore", "endpoints", "open_victoriametrics"]
@@ -98,6 +121,8 @@ DEFAULT_LATEST_WINDOW_S = 3600.0
 _MAX_POINTS_PER_QUERY = 10_000
 # Marks the tlast_over_time half of the latest() union; not a name citywifi uses as a tag.
 _TIME_MARK = "citywifi_latest_time"
+# Names each part of the aggregate() union (polls, rx_bytes …); not a citywifi tag either.
+_PART_MARK = "citywifi_part"
 _TENANT = re.compile(r"^\d{1,10}(:\d{1,10})?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -302,6 +327,37 @@ class VictoriaMetricsStore:
             Point(ts=start + k * step, value=_finite_or_none(means.get(k))) for k in range(count)
         ]
 
+    def aggregate(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "ap",
+        keys: Collection[str] | None = None,
+    ) -> list[Aggregate]:
+        """Totals per value of tag ``by`` over [start, end), in one instant query.
+
+        See the module docstring for the query's shape and why it is exact.
+        """
+        start_ms, end_ms = _window_ms(start, end)
+        if by not in GROUP_BY:
+            raise ValueError(f"aggregate by must be one of {', '.join(GROUP_BY)}, got {by!r}")
+        wanted: set[str] | None = None
+        if keys is not None:
+            wanted = {k for k in keys if k}  # an empty tag value is no group
+            if not wanted:
+                return []
+        if end_ms <= start_ms:
+            return []
+        query = _aggregate_query(by, self._group_matcher(by, wanted), end_ms - start_ms)
+        params = {"query": query, "time": _rfc3339(end_ms - 1)}
+        parts: dict[str, dict[str, float]] = {}
+        for item in self._query("/api/v1/query", params, "aggregate"):
+            labels = item["metric"]
+            key, part = labels.get(by, ""), labels.get(_PART_MARK, "")
+            if key and part and (wanted is None or key in wanted):
+                parts.setdefault(key, {})[part] = float(item["value"][1])
+        return [_aggregate_of(key, parts[key]) for key in sorted(parts)]
+
     def close(self) -> None:
         self._writer.close()
         self._http.close()
@@ -351,6 +407,18 @@ class VictoriaMetricsStore:
                 alternatives = "|".join(sorted(_re2_escape(ap) for ap in aps))
                 ap_matcher = f",ap=~{promql_string(alternatives)}"
         return f"{{{name_matcher}{ap_matcher}{self._filters}}}"
+
+    def _group_matcher(self, by: str, keys: set[str] | None) -> str:
+        """Matchers for aggregate(): a non-empty ``by`` label (only ``keys`` when given),
+        then the store's own filters; starts with a comma."""
+        if keys is None:
+            group = f',{by}!=""'
+        elif len(keys) == 1:
+            group = f",{by}={promql_string(next(iter(keys)))}"
+        else:
+            alternatives = "|".join(sorted(_re2_escape(k) for k in keys))
+            group = f",{by}=~{promql_string(alternatives)}"
+        return group + self._filters
 
     def _query(self, path: str, params: dict[str, str], what: str) -> list[dict[str, Any]]:
         params = {**params, "nocache": "1"}
@@ -402,6 +470,73 @@ def _authorization(parsed: ServerURL) -> str | None:
     if parsed.user is not None:
         return basic_authorization(parsed.user, parsed.password or "")
     return None
+
+
+# The parts of one aggregate() query: name -> (rollup over each series, how series of a
+# group combine, field). Sums and counts are kept apart so means are sum / count over the
+# raw samples of the whole group, never a mean of per-series means.
+_PARTS: dict[str, tuple[str, str, str]] = {
+    "polls": ("count_over_time", "sum", "reachable"),
+    "polls_ok": ("count_eq_over_time", "sum", "reachable"),
+    "rx_bytes": ("sum_over_time", "sum", "rx_bytes_delta"),
+    "tx_bytes": ("sum_over_time", "sum", "tx_bytes_delta"),
+    "clients_max": ("max_over_time", "max", "clients"),
+    "clients_sum": ("sum_over_time", "sum", "clients"),
+    "clients_count": ("count_over_time", "sum", "clients"),
+    "sessions_max": ("max_over_time", "max", "hotspot_sessions"),
+    "sessions_sum": ("sum_over_time", "sum", "hotspot_sessions"),
+    "sessions_count": ("count_over_time", "sum", "hotspot_sessions"),
+}
+
+
+def _aggregate_query(by: GroupBy, matchers: str, window_ms: int) -> str:
+    """One MetricsQL ``union`` of every part of an aggregate, each marked by a label.
+
+    ``matchers`` (group and store filters) starts with a comma; each part is
+    ``<combine> by (<by>) (<rollup>({__name__="ap_<field>"<matchers>}[<window>]))``, and the
+    distinct APs are ``count by (<by>) (count by (<by>, ap) (count_over_time(ap_*)))``.
+    """
+    window = f"[{window_ms}ms]"
+    pieces = []
+    for part, (rollup, combine, field) in _PARTS.items():
+        name = promql_string(f"{AP_MEASUREMENT}_{field}")
+        series = f"{{__name__={name}{matchers}}}{window}"
+        rolled = (
+            f"{rollup}({series}, 1)" if rollup == "count_eq_over_time" else f"{rollup}({series})"
+        )
+        pieces.append(f'label_set({combine} by ({by}) ({rolled}), "{_PART_MARK}", "{part}")')
+    every = f'{{__name__=~"{AP_MEASUREMENT}_.+"{matchers}}}{window}'
+    per_ap = by if by == "ap" else f"{by}, ap"
+    aps = f"count by ({by}) (count by ({per_ap}) (count_over_time({every})))"
+    pieces.append(f'label_set({aps}, "{_PART_MARK}", "aps")')
+    return "union(" + ", ".join(pieces) + ")"
+
+
+def _aggregate_of(key: str, parts: dict[str, float]) -> Aggregate:
+    """Build one group's Aggregate from its parts; a part absent means no such sample."""
+
+    def mean(total: str, count: str) -> float | None:
+        n = parts.get(count)
+        return parts[total] / n if n and total in parts else None
+
+    return Aggregate(
+        key=key,
+        aps=round(parts.get("aps", 0.0)),
+        polls=round(parts.get("polls", 0.0)),
+        polls_ok=round(parts.get("polls_ok", 0.0)),
+        rx_bytes=parts.get("rx_bytes"),
+        tx_bytes=parts.get("tx_bytes"),
+        clients_max=parts.get("clients_max"),
+        clients_mean=mean("clients_sum", "clients_count"),
+        sessions_max=parts.get("sessions_max"),
+        sessions_mean=mean("sessions_sum", "sessions_count"),
+    )
+
+
+def _window_ms(start: float, end: float) -> tuple[int, int]:
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise ValueError(f"aggregate window must be finite: {start=}, {end=}")
+    return _ms(start), _ms(end)
 
 
 def _mean(selector: str, window_ms: int) -> str:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import threading
+from collections import defaultdict
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from timeseries import MetricStore, Point, Sample, StoreError
+from timeseries import GROUP_BY, Aggregate, GroupBy, MetricStore, Point, Sample, StoreError
 
 T0 = 1_700_000_000.0  # a round minute, UTC
 
@@ -293,3 +296,313 @@ def test_threads_writing_the_same_new_series_at_once_lose_nothing(store: MetricS
     for i in range(10):
         points = store.series(f"ap-{i}", "clients", T0, T0 + 60 * threads, 60)
         assert values(points) == [float(k) for k in range(threads)]
+
+
+# -- aggregate -----------------------------------------------------------------------------
+#
+# Every expectation is either written out by hand or computed by ``reference`` below, a
+# plain reading of the port's definition over the very samples written; the hand-written
+# cases keep the reference itself honest.
+
+AGG_FIELDS = (
+    "rx_bytes",
+    "tx_bytes",
+    "clients_max",
+    "clients_mean",
+    "sessions_max",
+    "sessions_mean",
+)
+
+
+def fleet_sample(
+    ap: str, ts: float, site: str, district: str, partner: str, **fields: float
+) -> Sample:
+    tags = {"ap": ap, "site": site, "district": district, "partner": partner, "profile": "x"}
+    return Sample("ap", tags, fields, ts)
+
+
+def reference(
+    samples: list[Sample],
+    start: float,
+    end: float,
+    by: GroupBy,
+    keys: Collection[str] | None = None,
+) -> list[Aggregate]:
+    """The port's aggregate, computed the obvious way in Python."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for s in samples:
+        key = s.tags.get(by, "")
+        if s.measurement == "ap" and start <= s.ts < end and key and (keys is None or key in keys):
+            groups[key].append(s)
+
+    def values_of(group: list[Sample], name: str) -> list[float]:
+        return [s.fields[name] for s in group if name in s.fields]
+
+    out = []
+    for key in sorted(groups):
+        group = groups[key]
+        reach, rx, tx = (
+            values_of(group, n) for n in ("reachable", "rx_bytes_delta", "tx_bytes_delta")
+        )
+        clients, sessions = values_of(group, "clients"), values_of(group, "hotspot_sessions")
+        out.append(
+            Aggregate(
+                key=key,
+                aps=len({s.tags["ap"] for s in group}),
+                polls=len(reach),
+                polls_ok=sum(1 for v in reach if v == 1),
+                rx_bytes=sum(rx) if rx else None,
+                tx_bytes=sum(tx) if tx else None,
+                clients_max=max(clients) if clients else None,
+                clients_mean=sum(clients) / len(clients) if clients else None,
+                sessions_max=max(sessions) if sessions else None,
+                sessions_mean=sum(sessions) / len(sessions) if sessions else None,
+            )
+        )
+    return out
+
+
+def assert_aggregates(actual: list[Aggregate], expected: list[Aggregate]) -> None:
+    """Counts and keys exactly; float fields to rounding (servers add in their own order)."""
+    assert [a.key for a in actual] == [e.key for e in expected]
+    for a, e in zip(actual, expected, strict=True):
+        assert (a.key, a.aps, a.polls, a.polls_ok) == (e.key, e.aps, e.polls, e.polls_ok)
+        for name in AGG_FIELDS:
+            got, want = getattr(a, name), getattr(e, name)
+            assert (got is None) == (want is None), (a.key, name, got, want)
+            if want is not None:
+                assert got == pytest.approx(want, rel=1e-12), (a.key, name)
+
+
+def small_fleet() -> list[Sample]:
+    """Four APs on three sites, two districts, one sponsored partner and one unsponsored."""
+    s = fleet_sample
+    return [
+        # ap-1, site-a, north, partner p1: up twice, once down
+        s("ap-1", T0, "site-a", "north", "p1", reachable=1, clients=2, rx_bytes_delta=100,
+          tx_bytes_delta=10, hotspot_sessions=1),
+        s("ap-1", T0 + 60, "site-a", "north", "p1", reachable=1, clients=4, rx_bytes_delta=300,
+          tx_bytes_delta=30, hotspot_sessions=3),
+        s("ap-1", T0 + 120, "site-a", "north", "p1", reachable=0),
+        # ap-2, site-a, north, partner p1: one poll
+        s("ap-2", T0 + 30, "site-a", "north", "p1", reachable=1, clients=9, rx_bytes_delta=5,
+          tx_bytes_delta=0),
+        # ap-3, site-b, south, partner p2
+        s("ap-3", T0, "site-b", "south", "p2", reachable=1, clients=1, rx_bytes_delta=7,
+          tx_bytes_delta=70, hotspot_sessions=0),
+        # ap-4, site-c, south, no partner
+        s("ap-4", T0, "site-c", "south", "", reachable=1, clients=6, rx_bytes_delta=1000,
+          tx_bytes_delta=2000),
+    ]  # fmt: skip
+
+
+def test_aggregate_by_partner_written_out(store: MetricStore) -> None:
+    store.write(small_fleet())
+
+    got = store.aggregate(T0, T0 + 3600, by="partner")
+
+    assert got == [
+        Aggregate("p1", aps=2, polls=4, polls_ok=3, rx_bytes=405.0, tx_bytes=40.0,
+                  clients_max=9.0, clients_mean=5.0, sessions_max=3.0, sessions_mean=2.0),
+        Aggregate("p2", aps=1, polls=1, polls_ok=1, rx_bytes=7.0, tx_bytes=70.0,
+                  clients_max=1.0, clients_mean=1.0, sessions_max=0.0, sessions_mean=0.0),
+    ]  # fmt: skip
+    assert got[0].availability == 0.75
+
+
+def test_aggregate_by_ap_written_out(store: MetricStore) -> None:
+    store.write(small_fleet())
+
+    got = {a.key: a for a in store.aggregate(T0, T0 + 3600)}  # by="ap" is the default
+
+    assert sorted(got) == ["ap-1", "ap-2", "ap-3", "ap-4"]
+    assert got["ap-1"] == Aggregate(
+        "ap-1", aps=1, polls=3, polls_ok=2, rx_bytes=400.0, tx_bytes=40.0,
+        clients_max=4.0, clients_mean=3.0, sessions_max=3.0, sessions_mean=2.0,
+    )  # fmt: skip
+    # ap-2 and ap-4 never reported hotspot sessions: None, not a made-up 0
+    assert (got["ap-2"].sessions_max, got["ap-2"].sessions_mean) == (None, None)
+    assert got["ap-4"].rx_bytes == 1000.0
+
+
+@pytest.mark.parametrize("by", GROUP_BY)
+def test_aggregate_groups_by_each_tag(store: MetricStore, by: GroupBy) -> None:
+    samples = small_fleet()
+    store.write(samples)
+
+    got = store.aggregate(T0, T0 + 3600, by=by)
+
+    assert_aggregates(got, reference(samples, T0, T0 + 3600, by))
+    assert [a.key for a in got] == sorted(a.key for a in got)
+
+
+def test_aggregate_keys_filter(store: MetricStore) -> None:
+    samples = small_fleet()
+    store.write(samples)
+
+    got = store.aggregate(T0, T0 + 3600, by="site", keys=["site-c", "site-a", "nowhere"])
+    assert [a.key for a in got] == ["site-a", "site-c"]
+    assert_aggregates(got, reference(samples, T0, T0 + 3600, "site", {"site-a", "site-c"}))
+
+    assert [a.key for a in store.aggregate(T0, T0 + 3600, "ap", {"ap-3"})] == ["ap-3"]
+    assert store.aggregate(T0, T0 + 3600, "ap", []) == []
+    assert store.aggregate(T0, T0 + 3600, "partner", ["nobody"]) == []
+
+
+def test_aggregate_keys_are_matched_literally(store: MetricStore) -> None:
+    """Keys are ids, not patterns: quotes, dots and regex signs match only themselves."""
+    odd = ['ap."1"', "ap.*", "ap|x", "ap\\y", "ap'z"]
+    store.write([fleet_sample(k, T0, "s", "d", "p", reachable=1) for k in [*odd, "apX1X"]])
+
+    assert [a.key for a in store.aggregate(T0, T0 + 60, "ap", ["ap.*"])] == ["ap.*"]
+    assert [a.key for a in store.aggregate(T0, T0 + 60, "ap", odd)] == sorted(odd)
+    assert len(store.aggregate(T0, T0 + 60, "ap")) == len(odd) + 1
+
+
+def test_aggregate_window_is_start_inclusive_end_exclusive(store: MetricStore) -> None:
+    store.write(
+        [
+            ap_sample("ap-1", T0 - 0.001, reachable=1, rx_bytes_delta=1000),  # before: out
+            ap_sample("ap-1", T0, reachable=1, rx_bytes_delta=1),  # at start: in
+            ap_sample("ap-1", T0 + 30, reachable=0, rx_bytes_delta=2),
+            ap_sample("ap-1", T0 + 59.999, reachable=1, rx_bytes_delta=4),  # last ms: in
+            ap_sample("ap-1", T0 + 60, reachable=1, rx_bytes_delta=1000),  # at end: out
+        ]
+    )
+
+    [got] = store.aggregate(T0, T0 + 60)
+    assert (got.polls, got.polls_ok, got.rx_bytes) == (3, 2, 7.0)
+    # the neighbouring windows see the excluded samples, each exactly once
+    assert store.aggregate(T0 - 60, T0)[0].rx_bytes == 1000.0
+    assert store.aggregate(T0 + 60, T0 + 120)[0].rx_bytes == 1000.0
+    assert store.aggregate(T0 - 60, T0 + 120)[0].rx_bytes == 2007.0
+
+
+def test_aggregate_of_an_empty_window_or_store_is_empty(store: MetricStore) -> None:
+    assert store.aggregate(T0, T0 + 3600) == []
+    store.write([ap_sample("ap-1", T0, reachable=1)])
+    assert store.aggregate(T0 + 60, T0 + 3600) == []
+    assert store.aggregate(T0, T0) == []
+
+
+def test_aggregate_none_is_no_sample_and_zero_is_zero(store: MetricStore) -> None:
+    store.write(
+        [
+            ap_sample("ap-down", T0, reachable=0),
+            ap_sample("ap-down", T0 + 60, reachable=0),
+            ap_sample("ap-idle", T0, reachable=1, clients=0, rx_bytes_delta=0, tx_bytes_delta=0),
+            ap_sample("ap-cpu", T0, cpu_pct=12),  # a sample without reachable: no poll
+        ]
+    )
+
+    got = {a.key: a for a in store.aggregate(T0, T0 + 3600)}
+    down, idle, cpu = got["ap-down"], got["ap-idle"], got["ap-cpu"]
+    assert (down.aps, down.polls, down.polls_ok, down.availability) == (1, 2, 0, 0.0)
+    assert [getattr(down, n) for n in AGG_FIELDS] == [None] * len(AGG_FIELDS)
+    assert (idle.rx_bytes, idle.tx_bytes, idle.clients_max, idle.clients_mean) == (0, 0, 0, 0)
+    assert (idle.sessions_max, idle.sessions_mean) == (None, None)
+    assert (cpu.aps, cpu.polls, cpu.polls_ok, cpu.availability) == (1, 0, 0, None)
+
+
+def test_aggregate_leaves_out_samples_with_an_empty_group_tag(store: MetricStore) -> None:
+    store.write(
+        [
+            fleet_sample("ap-1", T0, "s1", "d1", "", reachable=1, clients=5),
+            fleet_sample("ap-2", T0, "s2", "d1", "acme", reachable=1, clients=1),
+        ]
+    )
+
+    assert [a.key for a in store.aggregate(T0, T0 + 60, by="partner")] == ["acme"]
+    assert store.aggregate(T0, T0 + 60, by="partner", keys=[""]) == []
+    [district] = store.aggregate(T0, T0 + 60, by="district")
+    assert (district.key, district.aps, district.clients_mean) == ("d1", 2, 3.0)
+
+
+def test_aggregate_mean_is_over_samples_not_a_mean_of_ap_means(store: MetricStore) -> None:
+    store.write(
+        [
+            *(ap_sample("ap-busy", T0 + 60 * k, clients=1, hotspot_sessions=2) for k in range(3)),
+            ap_sample("ap-rare", T0, clients=9, hotspot_sessions=10),
+        ]
+    )
+
+    [site] = store.aggregate(T0, T0 + 3600, by="site")
+    assert site.clients_mean == 3.0  # (1+1+1+9)/4; a mean of the AP means would be 5
+    assert site.sessions_mean == 4.0  # (2+2+2+10)/4, not 6
+    assert (site.clients_max, site.sessions_max) == (9.0, 10.0)
+
+
+def test_aggregate_availability_is_ok_polls_over_polls(store: MetricStore) -> None:
+    pattern = [1, 1, 0, 1, 0, 1, 1, 1]
+    store.write([ap_sample("ap-1", T0 + 60 * k, reachable=r) for k, r in enumerate(pattern)])
+
+    [got] = store.aggregate(T0, T0 + 3600)
+    assert (got.polls, got.polls_ok) == (8, 6)
+    assert got.availability == 0.75
+
+
+def test_aggregate_follows_an_ap_that_moved_site(store: MetricStore) -> None:
+    store.write([ap_sample("ap-1", T0, site="old", reachable=1, rx_bytes_delta=1)])
+    store.write([ap_sample("ap-1", T0 + 60, site="new", reachable=1, rx_bytes_delta=2)])
+
+    [ap] = store.aggregate(T0, T0 + 3600)
+    assert (ap.aps, ap.polls, ap.rx_bytes) == (1, 2, 3.0)
+    by_site = {a.key: a.rx_bytes for a in store.aggregate(T0, T0 + 3600, by="site")}
+    assert by_site == {"new": 2.0, "old": 1.0}
+
+
+def test_aggregate_counts_a_replayed_batch_once(store: MetricStore) -> None:
+    batch = [ap_sample("ap-1", T0 + 60 * k, reachable=1, rx_bytes_delta=10) for k in range(5)]
+    store.write(batch)
+    store.write(batch[2:])  # a spool replay after a timeout that had in fact succeeded
+
+    [got] = store.aggregate(T0, T0 + 3600)
+    assert (got.polls, got.rx_bytes) == (5, 50.0)
+
+
+def test_aggregate_ignores_other_measurements(store: MetricStore) -> None:
+    store.write([Sample("collector", {"ap": "ap-9", "site": "s"}, {"reachable": 1}, T0)])
+    assert store.aggregate(T0, T0 + 60) == []
+
+
+def mini_month(aps: int = 10, days: int = 2, step: float = 300.0) -> list[Sample]:
+    """A small, realistic fleet: polls every ``step`` s, some down, uneven traffic."""
+    rng = random.Random(20231114)
+    samples = []
+    for i in range(aps):
+        site, district = f"site-{i // 2}", f"district-{i % 3}"
+        partner = "" if i % 4 == 3 else f"partner-{i % 2}"
+        for k in range(int(days * 86400 / step)):
+            ts = T0 + k * step + (i % 5)  # APs polled a few seconds apart
+            if rng.random() < 0.03:
+                samples.append(
+                    fleet_sample(f"ap-{i:02d}", ts, site, district, partner, reachable=0)
+                )
+                continue
+            fields = {
+                "reachable": 1.0,
+                "clients": float(rng.randrange(0, 40)),
+                "rx_bytes_delta": float(rng.randrange(0, 50_000_000)),
+                "tx_bytes_delta": float(rng.randrange(0, 10_000_000)),
+                "cpu_pct": rng.random() * 100,
+            }
+            if i % 3:  # only some APs run a hotspot
+                fields["hotspot_sessions"] = float(rng.randrange(0, 25))
+            samples.append(fleet_sample(f"ap-{i:02d}", ts, site, district, partner, **fields))
+    return samples
+
+
+def test_aggregate_of_a_mini_month_matches_python(store: MetricStore) -> None:
+    samples = mini_month()
+    for first in range(0, len(samples), 2000):
+        store.write(samples[first : first + 2000])
+
+    whole = (T0, T0 + 2 * 86400)
+    cut = (T0 + 3 * 3600 + 2, T0 + 29 * 3600 + 1)  # boundaries between polls of some APs
+    for by in GROUP_BY:
+        for start, end in (whole, cut):
+            assert_aggregates(store.aggregate(start, end, by), reference(samples, start, end, by))
+    keys = {"partner-1", "site-3", "ap-07"}
+    for by in GROUP_BY:
+        want = reference(samples, *cut, by, keys)
+        assert_aggregates(store.aggregate(*cut, by, keys), want)

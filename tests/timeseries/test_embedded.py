@@ -70,10 +70,12 @@ def test_opening_creates_the_directory_and_a_wal_database(tmp_path: Path) -> Non
         assert (directory / DB_FILENAME).is_file()
         assert sql(directory, "PRAGMA journal_mode") == [("wal",)]
         assert sql(directory, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-        assert sql(directory, "SELECT measurement, field, ap, tags FROM series") == [
-            ("ap", "clients", "ap-1", '{"ap":"ap-1","site":"s1"}')
+        assert sql(directory, "SELECT measurement, tags, site FROM tagsets") == [
+            ("ap", '{"ap":"ap-1","site":"s1"}', "s1")
         ]
-        assert sql(directory, "SELECT ts, value FROM points") == [(int(T0 * 1000), 1.0)]
+        assert sql(directory, "SELECT ts, m_clients, m_reachable FROM ap_raw") == [
+            (int(T0 * 1000), 1.0, None)
+        ]
 
 
 def test_data_survives_closing_and_reopening(tmp_path: Path) -> None:
@@ -123,7 +125,7 @@ def test_a_batch_failing_midway_in_sqlite_leaves_nothing(tmp_path: Path) -> None
         # a trigger makes SQLite itself fail after earlier rows of the batch were inserted
         conn = sqlite3.connect(store.path)
         conn.execute(
-            "CREATE TRIGGER boom BEFORE INSERT ON points WHEN NEW.value = 666 "
+            "CREATE TRIGGER boom BEFORE INSERT ON ap_raw WHEN NEW.m_clients = 666 "
             "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
         )
         conn.commit()
@@ -136,7 +138,7 @@ def test_a_batch_failing_midway_in_sqlite_leaves_nothing(tmp_path: Path) -> None
 
         assert set(store.latest()) == {"ap-0"}
         assert store.latest()["ap-0"].times["clients"] == T0
-        assert sql(tmp_path, "SELECT count(*) FROM points") == [(1,)]
+        assert sql(tmp_path, "SELECT count(*) FROM ap_raw") == [(1,)]
         # the store stays usable, including the series registered for the failed batch
         store.write([ap_sample("ap-new", T0 + 120, clients=2)])
         assert store.latest()["ap-new"].values["clients"] == 2.0

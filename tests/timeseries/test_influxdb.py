@@ -190,3 +190,58 @@ def test_a_retention_policy_is_used_for_writes_and_reads(influxdb_server: Influx
         store.write([ap_sample("ap-1", T0, clients=1)])
         assert store.latest()["ap-1"].values == {"clients": 1.0}
         assert default_rp.latest() == {}
+
+
+# -- aggregate ---------------------------------------------------------------------------------
+
+
+def test_aggregate_is_three_statements_in_one_request(recorder: Recorder) -> None:  # noqa: F811
+    # the recorder answers one empty result; a real server answers one per statement
+    with (
+        open_store(f"influxdb+{recorder.base}?db=city") as store,
+        pytest.raises(StoreError, match="1 result"),
+    ):
+        store.aggregate(T0, T0 + 60, by="partner", keys=["acme", "x' OR 1=1"])
+    [request] = recorder.requests
+    statements = request.query["q"][0].split(";")
+    assert len(statements) == 3
+    where = (
+        "WHERE time >= 1700000000000ms AND time < 1700000060000ms"
+        " AND (\"partner\" = 'acme' OR \"partner\" = 'x\\' OR 1=1')"
+        ' GROUP BY "partner", "ap"'
+    )
+    assert statements[0].startswith('SELECT count("reachable"), sum("rx_bytes_delta"), ')
+    assert statements[0].endswith('FROM "ap" ' + where)
+    assert (
+        statements[1]
+        == 'SELECT count("reachable") FROM "ap" WHERE "reachable" = 1 AND ' + where[6:]
+    )
+    assert statements[2] == 'SELECT count(*) FROM "ap" ' + where
+
+
+def test_aggregate_asks_nothing_for_no_keys_or_an_empty_window(recorder: Recorder) -> None:  # noqa: F811
+    with open_store(f"influxdb+{recorder.base}?db=city") as store:
+        assert store.aggregate(T0, T0 + 60, keys=[]) == []
+        assert store.aggregate(T0, T0 + 60, keys=[""]) == []
+        assert store.aggregate(T0 + 60, T0) == []
+        with pytest.raises(ValueError, match="must be one of"):
+            store.aggregate(T0, T0 + 60, by="profile")  # type: ignore[arg-type]
+    assert recorder.requests == []
+
+
+def test_aggregate_for_many_keys_filters_here(influxdb_server: InfluxDBServer) -> None:
+    with open_store(influxdb_server.store_url()) as store:
+        store.write([ap_sample(f"ap-{i}", T0, reachable=1, clients=i) for i in range(300)])
+        wanted = {f"ap-{i}" for i in range(0, 300, 2)} | {"ap-missing"}
+        got = store.aggregate(T0, T0 + 60, keys=wanted)
+        assert {a.key for a in got} == wanted - {"ap-missing"}
+        assert all(a.clients_max == float(a.key[3:]) for a in got)
+
+
+def test_aggregate_odd_keys_do_not_inject(influxdb_server: InfluxDBServer) -> None:
+    odd = ['o\'brien "st"', "x' OR ap =~ /.*/ OR ap='y", "back\\slash", "ünï 🛜"]
+    with open_store(influxdb_server.store_url()) as store:
+        store.write([ap_sample(k, T0, reachable=1, clients=i) for i, k in enumerate(odd)])
+        assert [a.key for a in store.aggregate(T0, T0 + 60)] == sorted(odd)
+        [only] = store.aggregate(T0, T0 + 60, keys=[odd[1]])
+        assert (only.key, only.clients_max) == (odd[1], 1.0)

@@ -255,3 +255,82 @@ def test_latest_looks_back_only_over_its_window(
         assert set(store.latest()) == {"new"}
         # series is not limited by the window
         assert store.series("old", "clients", now - 3600, now - 3540, 60)[0].value == 1.0
+
+
+# -- aggregate ---------------------------------------------------------------------------------
+
+
+def test_aggregate_is_one_instant_query_ending_a_millisecond_before_end(
+    recorder: Recorder,  # noqa: F811
+) -> None:
+    with open_store(f"victoriametrics+{recorder.base}?extra_label=city=north") as store:
+        assert store.aggregate(T0, T0 + 86_400, by="partner", keys=["acme", "a.b|c"]) == []
+    [request] = recorder.requests
+    assert request.path == "/api/v1/query"
+    assert request.query["time"] == ["2023-11-15T22:13:19.999Z"]
+    assert request.query["nocache"] == ["1"]
+    query = request.query["query"][0]
+    assert query.startswith("union(")
+    assert "[86400000ms]" in query and "count_eq_over_time(" in query
+    # keys as one anchored alternation with regex signs escaped, plus the store's label
+    assert '{__name__="ap_rx_bytes_delta",partner=~"a\\\\.b\\\\|c|acme",city="north"}' in query
+    assert "count by (partner) (count by (partner, ap) (" in query
+
+
+def test_aggregate_without_keys_needs_a_non_empty_group_label(recorder: Recorder) -> None:  # noqa: F811
+    with open_store(f"victoriametrics+{recorder.base}") as store:
+        store.aggregate(T0, T0 + 60, by="district")
+        store.aggregate(T0, T0 + 60, by="ap")
+    district, ap = (r.query["query"][0] for r in recorder.requests)
+    assert 'district!=""' in district
+    assert "count by (ap) (count by (ap) (" in ap  # by ap: each AP is its own group
+
+
+def test_aggregate_asks_nothing_for_no_keys_or_an_empty_window(recorder: Recorder) -> None:  # noqa: F811
+    with open_store(f"victoriametrics+{recorder.base}") as store:
+        assert store.aggregate(T0, T0 + 60, keys=[]) == []
+        assert store.aggregate(T0, T0 + 60, keys=[""]) == []
+        assert store.aggregate(T0 + 60, T0) == []
+        with pytest.raises(ValueError, match="must be one of"):
+            store.aggregate(T0, T0 + 60, by="profile")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="finite"):
+            store.aggregate(T0, float("inf"))
+    assert recorder.requests == []
+
+
+def test_aggregate_over_a_month_is_exact_at_both_ends(
+    victoriametrics_server: VictoriaMetricsServer,
+) -> None:
+    """A 31-day window crossing VictoriaMetrics' monthly partitions: the window is the
+    rollup's lookbehind, evaluated at end - 1 ms, so (end - 31 d - 1 ms, end - 1 ms] is
+    exactly [start, end) for millisecond times, however long the window."""
+    start, end = 1_696_118_400.0 + 86_400 * 20, 1_696_118_400.0 + 86_400 * 51  # Oct 21 - Nov 21
+    with open_store(victoriametrics_server.store_url()) as store:
+        store.write(
+            [
+                ap_sample("a", start - 0.001, reachable=1, rx_bytes_delta=1000),
+                ap_sample("a", start, reachable=1, rx_bytes_delta=1),
+                ap_sample("a", start + 86_400 * 11, reachable=0, rx_bytes_delta=2),  # November
+                ap_sample("a", end - 0.001, reachable=1, rx_bytes_delta=4),
+                ap_sample("a", end, reachable=1, rx_bytes_delta=1000),
+            ]
+        )
+        [got] = store.aggregate(start, end)
+    assert (got.aps, got.polls, got.polls_ok, got.rx_bytes) == (1, 3, 2, 7.0)
+
+
+def test_aggregate_keeps_deployments_apart_and_odd_keys_literal(
+    victoriametrics_server: VictoriaMetricsServer,
+) -> None:
+    odd = ['o\'brien "st"', "p.*", "back\\slash", "ünï 🛜"]
+    with (
+        open_store(victoriametrics_server.store_url()) as north,
+        open_store(victoriametrics_server.store_url()) as south,
+    ):
+        north.write([ap_sample(k, T0, reachable=1, clients=i) for i, k in enumerate(odd)])
+        south.write([ap_sample("p.*", T0, reachable=1, clients=50)])
+        assert [a.key for a in north.aggregate(T0, T0 + 60)] == sorted(odd)
+        [only] = north.aggregate(T0, T0 + 60, keys=["p.*"])
+        assert (only.key, only.clients_max) == ("p.*", 1.0)
+        [theirs] = south.aggregate(T0, T0 + 60)
+        assert theirs.clients_max == 50.0
