@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Sequence
@@ -80,17 +79,15 @@ REPLAY_BACKOFF_MAX_S = 10.0
 # is still undecided is rejected whole rather than hammering the store.
 ISOLATION_WRITES = 64
 
-# Until every backend raises StoreRejected, the rejections they raise as plain
-# StoreError, recognised by their words: a sample refused by the port's checks before
-# anything is sent ("sample 3 has ..."), or an HTTP 400/422 answer to a write (a line the
-# server cannot parse or store). Anything else (unreachable, timeout, 5xx, 401/403/404,
-# a locked or closed file) is treated as transient: spooled and retried, never dropped.
-_REJECTION_WORDS = re.compile(r"^sample \d+ |refused a write of \d+ line\(s\): HTTP 4(00|22)\b")
-
 
 def is_rejection(exc: StoreError) -> bool:
-    """True if resending the same batch cannot succeed (bad data), False if it may."""
-    return isinstance(exc, StoreRejected) or bool(_REJECTION_WORDS.search(str(exc)))
+    """True if resending the same batch cannot succeed (bad data), False if it may.
+
+    Backends raise StoreRejected for samples their checks refuse and for HTTP 400/422
+    answers to a write; anything else (unreachable, timeout, 5xx, 401/403/404, a locked
+    file) is transient: spooled and retried, never dropped.
+    """
+    return isinstance(exc, StoreRejected)
 
 
 class BatchWriter:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from citywifi.errors import StoreError
+from citywifi.errors import StoreError, StoreRejected
 from timeseries._sqlite import ConnectionPool, plain_message
 from timeseries.embedded_maintenance import (
     Retention,
@@ -59,7 +59,17 @@ from timeseries.embedded_schema import (
     init_schema,
     metric_columns,
 )
-from timeseries.port import AP_MEASUREMENT, GROUP_BY, Aggregate, GroupBy, Latest, Point, Sample
+from timeseries.port import (
+    AP_MEASUREMENT,
+    GROUP_BY,
+    Aggregate,
+    GroupBy,
+    Latest,
+    Point,
+    Sample,
+    series_window,
+    to_ms,
+)
 
 __all__ = ["DB_FILENAME", "SCHEMA_VERSION", "EmbeddedStore", "Retention", "open_embedded"]
 
@@ -259,14 +269,15 @@ class EmbeddedStore:
         Raises ValueError for a step under one millisecond or non-finite bounds: those
         are caller bugs. ``end <= start`` is an empty window.
         """
-        if not all(math.isfinite(x) for x in (start, end, step)):
-            raise ValueError(f"series window must be finite: {start=}, {end=}, {step=}")
-        start_ms, end_ms, step_ms = _ms(start), _ms(end), _ms(step)
-        if step_ms < 1:
-            raise ValueError(f"series step must be at least 0.001 s, got {step!r}")
-        if end_ms <= start_ms:
+        window = series_window(start, end, step)
+        if window is None:
             return []
-        count = -((start_ms - end_ms) // step_ms)
+        start_ms, end_ms, step_ms, count = (
+            window.start_ms,
+            window.end_ms,
+            window.step_ms,
+            window.buckets,
+        )
         sums: dict[int, float] = {}
         if check_metric_name(metric):
             resolution, cut = "raw", end_ms
@@ -302,7 +313,7 @@ class EmbeddedStore:
             raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUP_BY)}")
         if not (math.isfinite(start) and math.isfinite(end)):
             raise ValueError(f"aggregate window must be finite: {start=}, {end=}")
-        start_ms, end_ms = _ms(start), _ms(end)
+        start_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= start_ms or (keys is not None and not keys):
             return []
         sql = aggregate_sql(plan_window(start_ms, end_ms), by, keys is not None)
@@ -362,7 +373,7 @@ class EmbeddedStore:
 
     def prune(self, now: float | None = None, steps: int = PRUNE_STEPS) -> bool:
         """Do up to ``steps`` chunks of retention work; True while more remains."""
-        now_ms = _ms(time.time() if now is None else now)
+        now_ms = to_ms(time.time() if now is None else now)
         for _ in range(steps):
             with self._write_lock, self._pool.connection() as conn:
                 try:
@@ -616,11 +627,11 @@ def _new_tagset(index: int, sample: Sample) -> _TagSet:
     """Check what is fixed per (measurement, tags) and make its canonical JSON."""
     measurement, tags = sample.measurement, dict(sample.tags)
     if not isinstance(measurement, str) or not measurement:
-        raise StoreError(f"sample {index} has no measurement name: {sample!r}")
+        raise StoreRejected(f"sample {index} has no measurement name: {sample!r}")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-        raise StoreError(f"sample {index} has a tag that is not a string: {sample!r}")
+        raise StoreRejected(f"sample {index} has a tag that is not a string: {sample!r}")
     if measurement == AP_MEASUREMENT and not tags.get("ap"):
-        raise StoreError(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
+        raise StoreRejected(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
     tags_json = json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _TagSet(measurement, tags, tags_json)
 
@@ -630,11 +641,7 @@ def _number(index: int, sample: Sample, name: str, raw: object) -> float:
     if isinstance(raw, int | float):  # bool is an int: reachable=True stores 1.0
         return float(raw)
     # not float(raw) for everything: float("3") would let a string through
-    raise StoreError(f"sample {index} field {name!r} is not a number ({raw!r}): {sample!r}")
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
+    raise StoreRejected(f"sample {index} field {name!r} is not a number ({raw!r}): {sample!r}")
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -70,6 +70,8 @@ from timeseries.port import (
     Latest,
     Point,
     Sample,
+    series_window,
+    to_ms,
 )
 from timeseries.urls import ServerURL, basic_authorization, parse_server_url
 
@@ -207,14 +209,15 @@ class InfluxDBStore:
 
     def series(self, ap: str, metric: str, start: float, end: float, step: float) -> list[Point]:
         """Bucket means over [start, end); every bucket present, empty ones as None."""
-        if not all(math.isfinite(x) for x in (start, end, step)):
-            raise ValueError(f"series window must be finite: {start=}, {end=}, {step=}")
-        start_ms, end_ms, step_ms = _ms(start), _ms(end), _ms(step)
-        if step_ms < 1:
-            raise ValueError(f"series step must be at least 0.001 s, got {step!r}")
-        if end_ms <= start_ms:
+        window = series_window(start, end, step)
+        if window is None:
             return []
-        count = -((start_ms - end_ms) // step_ms)
+        start_ms, end_ms, step_ms, count = (
+            window.start_ms,
+            window.end_ms,
+            window.step_ms,
+            window.buckets,
+        )
         query = (
             f"SELECT mean({influxql_identifier(metric)}) "
             f"FROM {influxql_identifier(AP_MEASUREMENT)} "
@@ -252,7 +255,7 @@ class InfluxDBStore:
             wanted = {k for k in keys if k}  # an empty tag value is no group
             if not wanted:
                 return []
-        start_ms, end_ms = _ms(start), _ms(end)
+        start_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= start_ms:
             return []
         group = influxql_identifier(by)
@@ -501,10 +504,6 @@ def _influx_error(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         body = response.text
     return http_error_message(response.status_code, body)
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
 
 
 def _plain(exc: httpx.HTTPError) -> str:

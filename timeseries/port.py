@@ -12,6 +12,7 @@ A *metric* is a field name; the series of a metric for one AP is keyed by the ``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -82,6 +83,38 @@ class Aggregate:
     def availability(self) -> float | None:
         """Share of successful polls, the SLA's definition; None without polls."""
         return self.polls_ok / self.polls if self.polls else None
+
+
+def to_ms(seconds: float) -> int:
+    """Epoch seconds as whole milliseconds: the resolution every backend stores."""
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A series request in whole milliseconds, so every backend buckets alike."""
+
+    start_ms: int
+    end_ms: int
+    step_ms: int
+
+    @property
+    def buckets(self) -> int:
+        """ceil((end - start) / step): the last bucket may be partial."""
+        return -((self.start_ms - self.end_ms) // self.step_ms)
+
+
+def series_window(start: float, end: float, step: float) -> Window | None:
+    """The checked window of a ``series`` call; None when empty (``end <= start``).
+
+    Non-finite bounds or a step under one millisecond raise ValueError: caller bugs.
+    """
+    if not all(math.isfinite(x) for x in (start, end, step)):
+        raise ValueError(f"series window must be finite: {start=}, {end=}, {step=}")
+    window = Window(to_ms(start), to_ms(end), to_ms(step))
+    if window.step_ms < 1:
+        raise ValueError(f"series step must be at least 0.001 s, got {step!r}")
+    return window if window.end_ms > window.start_ms else None
 
 
 class MetricStore(Protocol):

@@ -99,6 +99,8 @@ from timeseries.port import (
     Latest,
     Point,
     Sample,
+    series_window,
+    to_ms,
 )
 from timeseries.urls import ServerURL, basic_authorization, parse_server_url
 
@@ -258,7 +260,7 @@ class VictoriaMetricsStore:
             if not aps:
                 return {}
         selector = self._selector(f'__name__=~"{AP_MEASUREMENT}_.+"', aps)
-        window = f"[{_ms(self.latest_window_s)}ms]"
+        window = f"[{to_ms(self.latest_window_s)}ms]"
         newest = f"last_over_time({selector}{window}) keep_metric_names"
         when = f"tlast_over_time({selector}{window}) keep_metric_names"
         query = f'union({newest}, label_set({when}, "{_TIME_MARK}", "1"))'
@@ -294,14 +296,15 @@ class VictoriaMetricsStore:
 
     def series(self, ap: str, metric: str, start: float, end: float, step: float) -> list[Point]:
         """Bucket means over [start, end); every bucket present, empty ones as None."""
-        if not all(math.isfinite(x) for x in (start, end, step)):
-            raise ValueError(f"series window must be finite: {start=}, {end=}, {step=}")
-        start_ms, end_ms, step_ms = _ms(start), _ms(end), _ms(step)
-        if step_ms < 1:
-            raise ValueError(f"series step must be at least 0.001 s, got {step!r}")
-        if end_ms <= start_ms:
+        window = series_window(start, end, step)
+        if window is None:
             return []
-        count = -((start_ms - end_ms) // step_ms)
+        start_ms, end_ms, step_ms, count = (
+            window.start_ms,
+            window.end_ms,
+            window.step_ms,
+            window.buckets,
+        )
         full = (end_ms - start_ms) // step_ms
         selector = self._selector(f"__name__={promql_string(AP_MEASUREMENT + '_' + metric)}", {ap})
         means: dict[int, float] = {}
@@ -536,7 +539,7 @@ def _aggregate_of(key: str, parts: dict[str, float]) -> Aggregate:
 def _window_ms(start: float, end: float) -> tuple[int, int]:
     if not (math.isfinite(start) and math.isfinite(end)):
         raise ValueError(f"aggregate window must be finite: {start=}, {end=}")
-    return _ms(start), _ms(end)
+    return to_ms(start), to_ms(end)
 
 
 def _mean(selector: str, window_ms: int) -> str:
@@ -560,10 +563,6 @@ def _re2_escape(text: str) -> str:
 def _rfc3339(ms: int) -> str:
     moment = datetime.fromtimestamp(ms // 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
 
 
 def _finite_or_none(value: float | None) -> float | None:

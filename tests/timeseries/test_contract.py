@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from timeseries import GROUP_BY, Aggregate, GroupBy, MetricStore, Point, Sample, StoreError
+from citywifi.errors import StoreRejected
+from timeseries import GROUP_BY, Aggregate, GroupBy, MetricStore, Point, Sample
 
 T0 = 1_700_000_000.0  # a round minute, UTC
 
@@ -226,7 +227,8 @@ def test_a_batch_with_an_invalid_sample_stores_nothing(
     good = [ap_sample(f"ap-{i}", T0, clients=i) for i in range(10)]
     bad = ap_sample("ap-bad", T0, clients=bad_value)  # type: ignore[arg-type]
 
-    with pytest.raises(StoreError, match="ap-bad"):
+    # StoreRejected: bad data, which the collector's spool must not retry forever
+    with pytest.raises(StoreRejected, match="ap-bad"):
         store.write([*good, bad])
 
     assert store.latest() == {}
@@ -234,7 +236,7 @@ def test_a_batch_with_an_invalid_sample_stores_nothing(
 
 
 def test_an_ap_sample_needs_an_ap_tag(store: MetricStore) -> None:
-    with pytest.raises(StoreError, match="'ap' tag"):
+    with pytest.raises(StoreRejected, match="'ap' tag"):
         store.write([ap_sample("ap-1", T0, clients=1), Sample("ap", {"site": "s"}, {"x": 1}, T0)])
     assert store.latest() == {}
 
