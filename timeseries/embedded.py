@@ -97,6 +97,8 @@ _OLDEST = (
 
 _TagKey = tuple[str, tuple[tuple[str, str], ...]]
 _Row = tuple[Any, ...]
+_Names = tuple[str, ...]
+_FLOATS = {float}
 
 
 class _TagSet:
@@ -119,7 +121,8 @@ class _Batch:
     __slots__ = ("dropped", "missing_metrics", "missing_tagsets", "others", "rows")
 
     def __init__(self) -> None:
-        self.rows: list[_Row] = []  # ap_raw rows in the bound column order
+        # ap_raw rows: the metrics a sample has, and (ap id, ts, tag set id, *their values)
+        self.rows: list[tuple[_Names, _Row]] = []
         self.others: list[tuple[int, str, int, float]] = []
         self.missing_tagsets: set[_TagSet] = set()
         self.missing_metrics: set[str] = set()
@@ -187,6 +190,8 @@ class EmbeddedStore:
         self._index: dict[str, int] = {}
         self._insert_raw = ""
         self._upsert_latest = ""
+        # per tuple of metric names (all known), the two statements for rows of just those
+        self._statements: dict[_Names, tuple[str, str]] = {}
         try:
             with self._pool.connection() as conn:
                 try:
@@ -404,9 +409,14 @@ class EmbeddedStore:
 
     def _store(self, batch: _Batch) -> None:
         rows = batch.rows
-        pairs = {(row[0], row[1] // HOUR_MS) for row in rows}
-        latest_rows = _latest_rows(rows)
-        times = [row[1] for row in rows] + [row[2] for row in batch.others]
+        keys = {(row[0], row[1]) for _names, row in rows}
+        pairs = {(ap, ts // HOUR_MS) for ap, ts in keys}
+        times = [ts for _ap, ts in keys] + [row[2] for row in batch.others]
+        if len(keys) == len(rows):  # no (AP, time) twice: the order of rows is free
+            work = self._grouped(rows)
+        else:  # last write wins in batch order: full-width rows, one statement each
+            full = self._full_width(rows)
+            work = [(self._insert_raw, full, self._upsert_latest, _latest_rows(full))]
         with self._write_lock, self._pool.connection() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -421,8 +431,10 @@ class EmbeddedStore:
                         [(ap, hour, now) for ap, hour in new],
                     )
                     clear_rollups(conn, new)
-                conn.executemany(self._insert_raw, rows)
-                conn.executemany(self._upsert_latest, latest_rows)
+                for insert_raw, raw_rows, upsert_latest, latest_rows in work:
+                    conn.executemany(insert_raw, raw_rows)
+                    if latest_rows:
+                        conn.executemany(upsert_latest, latest_rows)
                 if batch.others:
                     conn.executemany(_OTHER_POINT, batch.others)
                 conn.execute(_NEWEST, (max(times),))
@@ -451,15 +463,19 @@ class EmbeddedStore:
     def _prepare(self, samples: Sequence[Sample]) -> _Batch:
         """Check a batch and turn it into rows, before any write.
 
-        The hot loop of ingest: per sample one dict lookup for its tag set and a copy of
-        an all-NULL row, per field one lookup of its column; everything checkable per tag
-        set is checked once, when the tag set is first seen.
+        The hot loop of ingest: per sample one dict lookup for its tag set and one for
+        its tuple of field names; a sample of known metrics with float, finite values
+        (nearly all) is checked with a few C-level calls and kept as its names and a row
+        of just its values, written by statements for that set of metrics (rows without
+        a metric cost nothing for it). Anything else takes the field-by-field path.
+        Everything checkable per tag set is checked once, when the tag set is first seen.
         """
         batch = _Batch()
         rows, others, dropped = batch.rows, batch.others, batch.dropped
         tagsets = self._tagsets
         index = self._index
-        blank = [None] * (3 + len(self._metrics))
+        known = self._statements
+        floats = _FLOATS
         isfinite = math.isfinite
         for n, sample in enumerate(samples):
             try:
@@ -477,9 +493,20 @@ class EmbeddedStore:
             if ids is None:
                 batch.missing_tagsets.add(tagset)
             if tagset.is_ap:
-                row: list[Any] = blank.copy()
-                empty = True
-                for name, raw in sample.fields.items():
+                fields = sample.fields
+                names = tuple(fields)
+                values = tuple(fields.values())
+                if (
+                    names in known
+                    and set(map(type, values)) == floats
+                    and isfinite(sum(values))  # a NaN or an inf anywhere makes it non-finite
+                ):  # the usual sample: known metrics, float values, all finite
+                    if ids is not None:
+                        rows.append((names, (ids[1], ts_ms, ids[0], *values)))
+                    continue
+                kept_names: list[str] = []
+                kept_values: list[float] = []
+                for name, raw in fields.items():
                     value = raw if type(raw) is float else _number(n, sample, name, raw)
                     if not isfinite(value):
                         dropped.append(f"{name}={raw!r} in {sample!r}")
@@ -490,11 +517,13 @@ class EmbeddedStore:
                             raise StoreError(f"sample {n} has a bad field name {name!r}")
                         batch.missing_metrics.add(name)
                         continue
-                    row[i] = value
-                    empty = False
-                if ids is not None and not empty:
-                    row[0], row[1], row[2] = ids[1], ts_ms, ids[0]
-                    rows.append(tuple(row))
+                    kept_names.append(name)
+                    kept_values.append(value)
+                if ids is not None and kept_names:
+                    names = tuple(kept_names)
+                    if names not in known:
+                        self._statements_for(names)
+                    rows.append((names, (ids[1], ts_ms, ids[0], *kept_values)))
             else:
                 for name, raw in sample.fields.items():
                     value = raw if type(raw) is float else _number(n, sample, name, raw)
@@ -503,6 +532,73 @@ class EmbeddedStore:
                     elif ids is not None:
                         others.append((ids[0], name, ts_ms, value))
         return batch
+
+    def _statements_for(self, names: _Names) -> tuple[str, str]:
+        """The ap_raw insert and the latest upsert for rows of just these (known) metrics.
+
+        The same effect as the full-width statements on a row with NULL elsewhere: a
+        metric the row lacks is left as it is, in ap_raw and in latest.
+        """
+        statements = self._statements.get(names)
+        if statements is None:
+            if len(self._statements) >= 4096:  # field names in ever new orders: start over
+                self._statements.clear()
+            columns = ", ".join(f'"m_{m}"' for m in names)
+            marks = ", ".join("?" * (3 + len(names)))
+            merge = ", ".join(f'"m_{m}" = excluded."m_{m}"' for m in names)
+            insert_raw = (
+                f"INSERT INTO ap_raw (ap_id, ts, tagset_id, {columns}) VALUES ({marks}) "
+                f"ON CONFLICT (ap_id, ts) DO UPDATE SET tagset_id = excluded.tagset_id, {merge}"
+            )
+            latest_names = ", ".join(f'"v_{m}", "t_{m}"' for m in names)
+            picks = ", ".join(f"?{i + 4}, ?2" for i in range(len(names)))
+            newer = [
+                f'excluded."t_{m}" >= coalesce(latest."t_{m}", excluded."t_{m}")' for m in names
+            ]
+            sets = ", ".join(
+                f'"v_{m}" = iif({cond}, excluded."v_{m}", latest."v_{m}"), '
+                f'"t_{m}" = iif({cond}, excluded."t_{m}", latest."t_{m}")'
+                for m, cond in zip(names, newer, strict=True)
+            )
+            upsert_latest = (
+                f"INSERT INTO latest (ap_id, {latest_names}) VALUES (?1, {picks}) "
+                f"ON CONFLICT (ap_id) DO UPDATE SET {sets}"
+            )
+            statements = self._statements[names] = (insert_raw, upsert_latest)
+        return statements
+
+    def _grouped(
+        self, rows: list[tuple[_Names, _Row]]
+    ) -> list[tuple[str, list[_Row], str, list[_Row]]]:
+        """Rows (no (AP, time) twice) by the metrics they have, each group with its
+        statements and the rows ``latest`` needs (see :func:`_latest_rows`)."""
+        groups: dict[_Names, list[_Row]] = {}
+        for names, row in rows:
+            group = groups.get(names)
+            if group is None:
+                group = groups[names] = []
+            group.append(row)
+        # usually one row per AP; otherwise only the rows latest() can still see
+        wanted = None if len({row[0] for _n, row in rows}) == len(rows) else _latest_needed(rows)
+        out = []
+        for names, group in groups.items():
+            insert_raw, upsert_latest = self._statements_for(names)
+            latest = group if wanted is None else [r for r in group if id(r) in wanted]
+            out.append((insert_raw, group, upsert_latest, latest))
+        return out
+
+    def _full_width(self, rows: list[tuple[_Names, _Row]]) -> list[_Row]:
+        """Rows in the full ap_raw column order, NULL where a row lacks a metric."""
+        index = self._index
+        blank = [None] * (3 + len(self._metrics))
+        out: list[_Row] = []
+        for names, row in rows:
+            full: list[Any] = blank.copy()
+            full[0], full[1], full[2] = row[0], row[1], row[2]
+            for name, value in zip(names, row[3:], strict=True):
+                full[index[name]] = value
+            out.append(tuple(full))
+        return out
 
     def _register(self, tagsets: set[_TagSet], metrics: set[str]) -> None:
         """Give new tag sets (and their APs) ids and new metrics columns.
@@ -621,6 +717,23 @@ def _latest_rows(rows: list[_Row]) -> list[_Row]:
                 covered |= present
         out.extend(reversed(kept))
     return out
+
+
+def _latest_needed(rows: list[tuple[_Names, _Row]]) -> set[int]:
+    """:func:`_latest_rows` for rows without a repeated (AP, time): the ``id`` of each
+    row ``latest`` needs — per AP the newest, and older ones only for metrics it lacks."""
+    by_ap: dict[int, list[tuple[_Names, _Row]]] = {}
+    for item in rows:
+        by_ap.setdefault(item[1][0], []).append(item)
+    needed: set[int] = set()
+    for group in by_ap.values():
+        group.sort(key=lambda item: item[1][1])
+        covered: set[str] = set()
+        for names, row in reversed(group):
+            if not covered.issuperset(names):
+                needed.add(id(row))
+                covered.update(names)
+    return needed
 
 
 def _new_tagset(index: int, sample: Sample) -> _TagSet:
