@@ -11,7 +11,6 @@ colon, ``count-only`` as a bare number, the ``bad command name`` error).
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -60,7 +59,6 @@ class Hardware:
     cpu_mhz: int
     total_memory: int
     total_hdd: int
-    hotspot_permille: int  # share of associated clients logged in to the hotspot
 
 
 _BOARDS: dict[str, tuple[str, str, int, int, int, int]] = {
@@ -76,7 +74,6 @@ _BOARDS: dict[str, tuple[str, str, int, int, int, int]] = {
 def hardware(seed: str, board: str) -> Hardware:
     """The board's fixed facts; unknown boards get the RB951's."""
     arch, cpu, cores, mhz, memory_mib, hdd_mib = _BOARDS.get(board, _BOARDS["RB951Ui-2HnD"])
-    rng = random.Random(f"routeros:{seed}")
     return Hardware(
         board=board or "RB951Ui-2HnD",
         architecture=arch,
@@ -85,7 +82,6 @@ def hardware(seed: str, board: str) -> Hardware:
         cpu_mhz=mhz,
         total_memory=memory_mib * 1024 * 1024,
         total_hdd=hdd_mib * 1024 * 1024,
-        hotspot_permille=rng.randint(600, 900),
     )
 
 

@@ -277,12 +277,7 @@ class EmbeddedStore:
         window = series_window(start, end, step)
         if window is None:
             return []
-        start_ms, end_ms, step_ms, count = (
-            window.start_ms,
-            window.end_ms,
-            window.step_ms,
-            window.buckets,
-        )
+        start_ms, end_ms, step_ms, count = window
         sums: dict[int, float] = {}
         if check_metric_name(metric):
             resolution, cut = "raw", end_ms

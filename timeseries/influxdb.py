@@ -212,12 +212,7 @@ class InfluxDBStore:
         window = series_window(start, end, step)
         if window is None:
             return []
-        start_ms, end_ms, step_ms, count = (
-            window.start_ms,
-            window.end_ms,
-            window.step_ms,
-            window.buckets,
-        )
+        start_ms, end_ms, step_ms, count = window
         query = (
             f"SELECT mean({influxql_identifier(metric)}) "
             f"FROM {influxql_identifier(AP_MEASUREMENT)} "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from citywifi.errors import StoreError
 
@@ -90,18 +90,13 @@ def to_ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """A series request in whole milliseconds, so every backend buckets alike."""
 
     start_ms: int
     end_ms: int
     step_ms: int
-
-    @property
-    def buckets(self) -> int:
-        """ceil((end - start) / step): the last bucket may be partial."""
-        return -((self.start_ms - self.end_ms) // self.step_ms)
+    buckets: int  # ceil((end - start) / step): the last bucket may be partial
 
 
 def series_window(start: float, end: float, step: float) -> Window | None:
@@ -111,10 +106,12 @@ def series_window(start: float, end: float, step: float) -> Window | None:
     """
     if not all(math.isfinite(x) for x in (start, end, step)):
         raise ValueError(f"series window must be finite: {start=}, {end=}, {step=}")
-    window = Window(to_ms(start), to_ms(end), to_ms(step))
-    if window.step_ms < 1:
+    start_ms, end_ms, step_ms = to_ms(start), to_ms(end), to_ms(step)
+    if step_ms < 1:
         raise ValueError(f"series step must be at least 0.001 s, got {step!r}")
-    return window if window.end_ms > window.start_ms else None
+    if end_ms <= start_ms:
+        return None
+    return Window(start_ms, end_ms, step_ms, -((start_ms - end_ms) // step_ms))
 
 
 class MetricStore(Protocol):

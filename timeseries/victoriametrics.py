@@ -299,12 +299,7 @@ class VictoriaMetricsStore:
         window = series_window(start, end, step)
         if window is None:
             return []
-        start_ms, end_ms, step_ms, count = (
-            window.start_ms,
-            window.end_ms,
-            window.step_ms,
-            window.buckets,
-        )
+        start_ms, end_ms, step_ms, count = window
         full = (end_ms - start_ms) // step_ms
         selector = self._selector(f"__name__={promql_string(AP_MEASUREMENT + '_' + metric)}", {ap})
         means: dict[int, float] = {}
