@@ -20,8 +20,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.routes import aps, health, sites, status, web
-from citywifi.errors import StoreError
-from citywifi.settings import Settings
+from core.errors import StoreError
+from core.settings import Settings
 from inventory.db import make_engine, session_factory
 from timeseries import open_store
 

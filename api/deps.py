@@ -13,7 +13,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from citywifi.settings import Settings
+from core.settings import Settings
 from timeseries import MetricStore
 
 MAX_LIMIT = 5000

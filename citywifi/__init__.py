@@ -1,26 +1,15 @@
-"""citywifi: network management for a city's public WiFi."""
+"""citywifi: network management for a city's public WiFi.
 
-from citywifi.errors import (
-    CitywifiError,
-    ConfigError,
-    InventoryError,
-    PollError,
-    SimulatorError,
-    StoreError,
-    StoreRejected,
-)
-from citywifi.settings import Settings, load_settings
+This package is the top layer: the ``citywifi`` command and the wiring of its processes
+(demo, simulate, history). Nothing below imports it; the shared bottom (errors, settings,
+logging, AP states) is :mod:`core`.
+"""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
 
-__all__ = [
-    "CitywifiError",
-    "ConfigError",
-    "InventoryError",
-    "PollError",
-    "Settings",
-    "SimulatorError",
-    "StoreError",
-    "StoreRejected",
-    "load_settings",
-]
+try:
+    __version__ = version("citywifi")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = ["__version__"]

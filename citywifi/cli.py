@@ -1,7 +1,7 @@
 """The ``citywifi`` command: thin wiring from flags to settings to the packages.
 
 Options given here override ``CITYWIFI_*`` variables, which override ``citywifi.toml``;
-an option left out leaves the lower layers in charge (see citywifi.settings).
+an option left out leaves the lower layers in charge (see core.settings).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from citywifi.errors import CitywifiError
-from citywifi.log import setup_logging
-from citywifi.settings import Settings, load_settings
+from core.errors import CitywifiError
+from core.log import setup_logging
+from core.settings import Settings, load_settings
 
 app = typer.Typer(
     help="citywifi: network management for a city's public WiFi.",

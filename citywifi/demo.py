@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citywifi.errors import SimulatorError
-from citywifi.settings import Settings
+from core.errors import SimulatorError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn

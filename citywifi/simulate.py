@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from citywifi.errors import SimulatorError
-from citywifi.settings import Settings
+from core.errors import SimulatorError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from simulators.city import City

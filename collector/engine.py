@@ -29,8 +29,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from citywifi.errors import StoreError, StoreRejected
-from citywifi.settings import Settings
 from collector import profiles
 from collector.derive import CounterReading
 from collector.health import ApHealth
@@ -48,6 +46,8 @@ from collector.ssh_poll import (
     poll_ssh,
     ssh_profile,
 )
+from core.errors import StoreError, StoreRejected
+from core.settings import Settings
 from inventory.db import transaction
 from inventory.models import ApStatus
 from inventory.queries import ApStatusUpdate, PollTarget, enabled_aps, record_status

@@ -12,10 +12,10 @@ import asyncio
 import json
 from dataclasses import dataclass
 
-from citywifi.errors import PollError
 from collector import profiles
 from collector.poll import PollResult, poll_ap
 from collector.snmp import PysnmpScraper, Scraper, SnmpTarget
+from core.errors import PollError
 from timeseries.vocabulary import AP_METRICS
 
 

@@ -16,7 +16,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from citywifi.errors import PollError
 from collector import profiles
 from collector.derive import CounterReading, derive_rates
 from collector.profiles import (
@@ -38,6 +37,7 @@ from collector.profiles import (
     scalar_object,
 )
 from collector.snmp import Missing, Scraper, SnmpTarget, Value, oid_in
+from core.errors import PollError
 
 log = logging.getLogger(__name__)
 

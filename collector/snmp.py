@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from citywifi.errors import PollError
+from core.errors import PollError
 
 
 class Missing(enum.Enum):

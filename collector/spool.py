@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from citywifi.errors import ConfigError
+from core.errors import ConfigError
 from timeseries import Sample
 
 __all__ = ["Spool", "SpooledBatch", "decode_batch", "encode_batch"]

@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citywifi.errors import InventoryError
+from core.errors import InventoryError
 from inventory.csvformat import read_csv
 from inventory.geojsonformat import read_geojson
 from inventory.mapping import TABLES

@@ -25,6 +25,7 @@ python=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
 
 .venv/bin/ruff check .
+.venv/bin/lint-imports
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/pytest "$@"

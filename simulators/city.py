@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators import names
 from simulators.device import Device
 from simulators.device_mib import Identity, build_mib

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators.city import City
 from simulators.faults import KINDS, FaultBook, FaultError, UnknownFault
 

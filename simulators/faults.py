@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators.city import City
 
 AP_KINDS = ("ap_down", "ap_reboot", "silent", "overload", "flapping", "slow", "malformed")

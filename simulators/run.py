@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators.agent import SnmpAgentProtocol
 from simulators.city import SSH_PORT, City
 from simulators.control import bind_control_socket, serve_control

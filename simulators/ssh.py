@@ -27,7 +27,7 @@ from typing import Literal
 import asyncssh
 from asyncssh.misc import TermModes, TermSize
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators import cli_openwrt, cli_routeros
 from simulators.city import SSH_PORT, SSH_USERNAME, SSID, City, SimAp, ssh_password
 from simulators.device import Device

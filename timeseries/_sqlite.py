@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from citywifi.errors import StoreError
+from core.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 

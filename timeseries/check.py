@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from citywifi.errors import StoreError
+from core.errors import StoreError
 from timeseries import MetricStore, Sample, open_store
 from timeseries.urls import parse_duration, redact
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from citywifi.errors import StoreError, StoreRejected
+from core.errors import StoreError, StoreRejected
 from timeseries._sqlite import ConnectionPool, plain_message
 from timeseries.embedded_maintenance import (
     Retention,

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from citywifi.errors import StoreError
+from core.errors import StoreError
 from timeseries.vocabulary import AP_METRICS
 
 SCHEMA_VERSION = 2

@@ -60,7 +60,7 @@ from typing import Any
 
 import httpx
 
-from citywifi.errors import StoreError, StoreRejected
+from core.errors import StoreError, StoreRejected
 from timeseries.lines import ApiWriter, http_error_message, to_lines
 from timeseries.port import (
     AP_MEASUREMENT,

@@ -44,7 +44,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
-from citywifi.errors import StoreError, StoreRejected
+from core.errors import StoreError, StoreRejected
 from timeseries.port import AP_MEASUREMENT, Sample
 
 __all__ = ["ApiWriter", "http_error_message", "to_lines"]

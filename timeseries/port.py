@@ -17,9 +17,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
-from citywifi.errors import StoreError
-
-AP_MEASUREMENT = "ap"
+from core.errors import StoreError
+from timeseries.vocabulary import AP_MEASUREMENT
 
 __all__ = [
     "AP_MEASUREMENT",

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-from citywifi.errors import StoreError
+from core.errors import StoreError
 
 __all__ = [
     "SECRET_PARAMS",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # Query parameters whose values are secrets; never shown anywhere. The same names
-# citywifi.settings.redact_url hides, so a URL reads the same in settings and in errors.
+# core.settings.redact_url hides, so a URL reads the same in settings and in errors.
 SECRET_PARAMS = frozenset({"token", "password", "pass", "secret", "key", "auth"})
 _REDACTED = "***"
 

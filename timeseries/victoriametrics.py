@@ -89,7 +89,7 @@ from typing import Any
 
 import httpx
 
-from citywifi.errors import StoreError
+from core.errors import StoreError
 from timeseries.lines import ApiWriter, http_error_message, to_lines
 from timeseries.port import (
     AP_MEASUREMENT,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from timeseries.port import AP_MEASUREMENT
+# The measurement every AP sample belongs to.
+AP_MEASUREMENT = "ap"
 
 # Identity tags on every ``ap`` sample; ``partner`` is "" for unsponsored sites.
 AP_TAGS: tuple[str, ...] = ("ap", "site", "district", "partner", "profile")

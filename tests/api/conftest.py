@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 import timeseries
 from api.app import create_app
-from citywifi.errors import StoreError
-from citywifi.settings import Settings
+from core.errors import StoreError
+from core.settings import Settings
 from inventory.db import make_engine, transaction
 from inventory.models import AccessPoint, ApStatus, CredentialProfile, District, Partner, Site
 from timeseries.port import Latest, Point, Sample

@@ -5,7 +5,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
 from api.deps import get_session
-from citywifi.settings import Settings
+from core.settings import Settings
 from tests.api.conftest import FakeStore
 
 

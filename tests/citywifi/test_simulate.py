@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from citywifi.errors import SimulatorError
 from citywifi.simulate import load_fault_rates, make_clock
+from core.errors import SimulatorError
 from simulators.faults import FaultRates
 
 

@@ -13,11 +13,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, select
 
-from citywifi.errors import StoreError
-from citywifi.settings import Settings
 from collector.engine import BatchWriter, Collector
 from collector.snmp import FakeScraper, SnmpTarget, VarBinds
 from collector.ssh_poll import SshCommand, SshProfile, SshResult, SshTarget
+from core.errors import StoreError
+from core.settings import Settings
 from inventory import import_file
 from inventory.db import make_engine, transaction
 from inventory.models import ApStatus

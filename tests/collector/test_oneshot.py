@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from citywifi.errors import PollError
 from collector.oneshot import poll_once
 from collector.poll import PollResult, poll_ap
 from collector.snmp import PysnmpScraper, SnmpTarget
+from core.errors import PollError
 from simulators.city import City, SimAp, build_city
 from simulators.run import run_simulator
 from tests.simulators.conftest import free_udp_port, loopback_base

@@ -19,9 +19,9 @@ import pytest
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import api
 
-from citywifi.errors import PollError
 from collector import ber
 from collector.snmp import Missing, PysnmpScraper, SnmpTarget, _convert
+from core.errors import PollError
 
 T = TypeVar("T")
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from citywifi.errors import PollError
 from collector.snmp import Missing, PysnmpScraper, SnmpTarget
+from core.errors import PollError
 from simulators.city import SimAp
 from tests.simulators.helpers import Running
 from tests.simulators.test_v3_live import serve_city

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from citywifi.errors import ConfigError, StoreError, StoreRejected
-from citywifi.settings import Settings
 from collector.engine import BatchWriter, is_rejection
 from collector.selfmetrics import SelfMetrics
 from collector.spool import Spool, decode_batch, encode_batch
+from core.errors import ConfigError, StoreError, StoreRejected
+from core.settings import Settings
 from inventory.queries import ApStatusUpdate
 from timeseries import Sample
 

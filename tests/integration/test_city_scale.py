@@ -16,8 +16,8 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from citywifi.settings import Settings
 from collector.engine import Collector
+from core.settings import Settings
 from inventory import import_file
 from inventory.db import make_engine
 from simulators.city import build_city

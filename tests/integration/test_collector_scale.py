@@ -24,8 +24,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from citywifi.settings import Settings
 from collector.engine import Collector
+from core.settings import Settings
 from inventory import import_file
 from inventory.db import make_engine, transaction
 from inventory.models import ApStatus

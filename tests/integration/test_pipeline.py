@@ -15,8 +15,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from citywifi.settings import Settings
 from collector.engine import Collector, CycleReport
+from core.settings import Settings
 from inventory import import_file
 from inventory.db import make_engine
 from tests.integration.conftest import Proc, citywifi_env, free_port, wait_for

@@ -31,7 +31,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from citywifi.settings import Settings
+from core.settings import Settings
 from inventory import import_file
 from inventory.db import make_engine, transaction
 from inventory.models import ApStatus

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from citywifi.errors import InventoryError
+from core.errors import InventoryError
 from inventory import import_file
 from inventory.models import AccessPoint, Site
 from tests.inventory.helpers import CITY, DATA, counts, snapshot, write

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from citywifi.errors import InventoryError
+from core.errors import InventoryError
 from inventory import export_yaml, import_file
 from inventory.db import make_engine
 from inventory.models import DemandPoint, District

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from citywifi.errors import InventoryError
+from core.errors import InventoryError
 from inventory import import_file, validate_file
 from inventory.models import AccessPoint, CredentialProfile, Site
 from tests.inventory.helpers import CITY, counts, line_of, snapshot, write

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators.city import SimAp, build_city
 from simulators.run import run_simulator
 from tests.simulators.helpers import Running, require_tool

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from inventory.schemas import InventoryDoc
 from simulators.city import build_city, ssh_password
 from simulators.run import write_inventory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators.city import City, build_city
 from simulators.control import bind_control_socket, create_control_app
 from simulators.faults import FaultBook

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import asyncssh
 import pytest
 
-from citywifi.errors import SimulatorError
+from core.errors import SimulatorError
 from simulators import cli_routeros
 from simulators.city import build_city
 from simulators.device import Device

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from citywifi.errors import StoreRejected
+from core.errors import StoreRejected
 from timeseries import GROUP_BY, Aggregate, GroupBy, MetricStore, Point, Sample
 
 T0 = 1_700_000_000.0  # a round minute, UTC

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from citywifi.settings import Settings, load_settings, redact_url
+from core.settings import Settings, load_settings, redact_url
 
 
 @pytest.fixture(autouse=True)

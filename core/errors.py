@@ -3,9 +3,10 @@
     CitywifiError
     ├── ConfigError        settings or a URL that cannot work, said in plain words
     ├── InventoryError     an inventory file or row that cannot be imported (file:line)
+    ├── DatabaseError      the inventory database is missing, behind or unreachable
     ├── StoreError         the metric store is unreachable or refused an operation
     │   └── StoreRejected  ... refused a write for its data: resending it cannot help
-    ├── PollError          one device could not be polled (timeout, bad answer)
+    ├── PollError          one device could not be polled (``cause``: timeout, refused, ...)
     └── SimulatorError     the simulated city could not start (address in use, ...)
 
 Every package raises only these, so a caller can catch ``CitywifiError`` at a boundary
@@ -13,6 +14,8 @@ Every package raises only these, so a caller can catch ``CitywifiError`` at a bo
 """
 
 from __future__ import annotations
+
+from core.states import PollCause
 
 
 class CitywifiError(Exception):
@@ -31,6 +34,11 @@ class InventoryError(CitywifiError):
         super().__init__("\n".join(problems))
 
 
+class DatabaseError(CitywifiError):
+    """The inventory database cannot be used as it is (behind its migrations, unknown
+    schema, unreachable); the message names the command that fixes it."""
+
+
 class StoreError(CitywifiError):
     pass
 
@@ -47,7 +55,12 @@ class StoreRejected(StoreError):
 
 
 class PollError(CitywifiError):
-    pass
+    """One device could not be polled. ``cause`` says why as data (timeout, refused,
+    auth failure, malformed answer), so callers never search the message text."""
+
+    def __init__(self, message: str, cause: PollCause = PollCause.TIMEOUT) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class SimulatorError(CitywifiError):
