@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.states import ApState
+
 
 class Base(DeclarativeBase):
     pass
@@ -112,7 +114,7 @@ class ApStatus(Base):
     ap_id: Mapped[str] = mapped_column(
         ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True
     )
-    state: Mapped[str] = mapped_column(String(16), default="unknown")  # up/down/unknown
+    state: Mapped[str] = mapped_column(String(16), default=ApState.UNKNOWN.value)
     since: Mapped[float | None] = mapped_column(Float, default=None)  # state entered at
     last_seen: Mapped[float | None] = mapped_column(Float, default=None)  # last answer
     last_poll: Mapped[float | None] = mapped_column(Float, default=None)
@@ -122,3 +124,23 @@ class ApStatus(Base):
     polls_attempted: Mapped[int] = mapped_column(Integer, default=0)
     polls_ok: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    last_cause: Mapped[str | None] = mapped_column(String(16), default=None)  # PollCause
+
+
+class ApEvent(Base):
+    """One change of an AP's state (core.states.Transition), appended by the collector.
+
+    The fault engine correlates these and the AP page lists them; rows are never updated.
+    """
+
+    __tablename__ = "ap_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ap_id: Mapped[str] = mapped_column(
+        ForeignKey("access_points.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[float] = mapped_column(Float, index=True)
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(16))  # PollCause
+    detail: Mapped[str | None] = mapped_column(String(500), default=None)

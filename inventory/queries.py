@@ -7,12 +7,15 @@ touch the database a fixed number of times per call, whatever the number of APs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from inventory.models import AccessPoint, ApStatus, CredentialProfile, Site
+from core.states import ApState, PollCause, Transition
+from inventory.models import AccessPoint, ApEvent, ApStatus, CredentialProfile, Site
 
 CHUNK = 500
 
@@ -84,47 +87,124 @@ def enabled_aps(session: Session) -> list[PollTarget]:
 
 @dataclass(frozen=True)
 class ApStatusUpdate:
-    """The collector's latest conclusion about one AP; times are UTC epoch seconds."""
+    """The collector's latest conclusion about one AP; times are UTC epoch seconds.
+
+    ``attempted`` and ``answered`` are the polls since the previous update (deltas),
+    added to the row's counters in SQL: two collectors, or a collector restarted from an
+    old snapshot, can never overwrite each other's counts.
+    """
 
     ap_id: str
-    state: str
+    state: ApState
     since: float | None
     last_seen: float | None
     last_poll: float | None
     consecutive_failures: int
     detected_profile: str | None
     last_error: str | None
-    polls_attempted: int = 0
-    polls_ok: int = 0
+    last_cause: PollCause | None = None
+    attempted: int = 0
+    answered: int = 0
 
 
 def record_status(session: Session, updates: Iterable[ApStatusUpdate]) -> None:
-    """Upsert status rows in bulk: one SELECT per 500 APs, one INSERT and one UPDATE batch.
+    """Upsert status rows with ``INSERT … ON CONFLICT``: counters added in SQL, the rest
+    of the row replaced by the newest update.
 
     The caller owns the transaction. Updates for APs no longer in the inventory (deleted
-    while a poll was in flight) are dropped rather than failing the whole cycle. If the
-    same AP appears twice, the last update wins.
+    while a poll was in flight) are dropped rather than failing the whole cycle. Several
+    updates for one AP are merged first: their deltas summed, the last one's state kept.
     """
-    latest = {u.ap_id: asdict(u) for u in updates}
-    if not latest:
+    merged: dict[str, ApStatusUpdate] = {}
+    for update in updates:
+        before = merged.get(update.ap_id)
+        if before is not None:
+            update = replace(
+                update,
+                attempted=before.attempted + update.attempted,
+                answered=before.answered + update.answered,
+            )
+        merged[update.ap_id] = update
+    if not merged:
         return
-    known: set[str] = set()
-    has_status: set[str] = set()
-    ids = sorted(latest)
-    for start in range(0, len(ids), CHUNK):
-        query = (
-            select(AccessPoint.id, ApStatus.ap_id)
-            .outerjoin(ApStatus, ApStatus.ap_id == AccessPoint.id)
-            .where(AccessPoint.id.in_(ids[start : start + CHUNK]))
+    known = _existing_aps(session, sorted(merged))
+    rows = [
+        {
+            "ap_id": u.ap_id,
+            "state": str(u.state),
+            "since": u.since,
+            "last_seen": u.last_seen,
+            "last_poll": u.last_poll,
+            "consecutive_failures": u.consecutive_failures,
+            "detected_profile": u.detected_profile,
+            "last_error": u.last_error,
+            "last_cause": None if u.last_cause is None else str(u.last_cause),
+            "polls_attempted": u.attempted,
+            "polls_ok": u.answered,
+        }
+        for ap_id, u in sorted(merged.items())
+        if ap_id in known
+    ]
+    if not rows:
+        return
+    insert = _dialect_insert(session)
+    for start in range(0, len(rows), CHUNK):
+        statement = insert(ApStatus).values(rows[start : start + CHUNK])
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[ApStatus.ap_id],
+            set_={
+                "state": excluded.state,
+                "since": excluded.since,
+                "last_seen": excluded.last_seen,
+                "last_poll": excluded.last_poll,
+                "consecutive_failures": excluded.consecutive_failures,
+                "detected_profile": excluded.detected_profile,
+                "last_error": excluded.last_error,
+                "last_cause": excluded.last_cause,
+                "polls_attempted": ApStatus.polls_attempted + excluded.polls_attempted,
+                "polls_ok": ApStatus.polls_ok + excluded.polls_ok,
+            },
         )
-        for ap_id, status_id in session.execute(query):
-            known.add(ap_id)
-            if status_id is not None:
-                has_status.add(ap_id)
-    new = [latest[ap_id] for ap_id in ids if ap_id in known and ap_id not in has_status]
-    changed = [latest[ap_id] for ap_id in ids if ap_id in has_status]
-    if new:
-        # render_nulls keeps rows with and without None in one executemany batch.
-        session.execute(insert(ApStatus).execution_options(render_nulls=True), new)
-    if changed:
-        session.execute(update(ApStatus), changed)
+        session.execute(statement)
+
+
+def record_transitions(session: Session, transitions: Iterable[Transition]) -> None:
+    """Append AP state transitions to ``ap_events`` (the caller owns the transaction).
+    Transitions of APs no longer in the inventory are dropped, like their status."""
+    items = list(transitions)
+    if not items:
+        return
+    known = _existing_aps(session, sorted({t.ap_id for t in items}))
+    rows = [
+        {
+            "ap_id": t.ap_id,
+            "at": t.at,
+            "from_state": str(t.from_state),
+            "to_state": str(t.to_state),
+            "cause": str(t.cause),
+            "detail": None if t.detail is None else t.detail[:500],
+        }
+        for t in items
+        if t.ap_id in known
+    ]
+    if rows:
+        session.execute(insert(ApEvent), rows)
+
+
+def _existing_aps(session: Session, ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        known.update(session.scalars(select(AccessPoint.id).where(AccessPoint.id.in_(chunk))))
+    return known
+
+
+def _dialect_insert(session: Session) -> Any:
+    """The INSERT construct with ``on_conflict_do_update`` for this database."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"status upserts need SQLite or PostgreSQL, not {name}")
