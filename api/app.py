@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.routes import aps, health, sites, status, web
 from core.errors import StoreError
 from core.settings import Settings
-from inventory.db import make_engine, session_factory
+from inventory.db import open_inventory, session_factory
 from timeseries import open_store
 
 _MAX_SHOWN_INPUT = 60
@@ -80,7 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.db_url)
+        # Never creates or upgrades: serving an empty or outdated inventory would only
+        # hide the mistake (DatabaseError says which command fixes it).
+        engine = open_inventory(settings.db_url, create=False)
         try:
             store = open_store(settings.store_url)
         except BaseException:

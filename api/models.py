@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from inventory.schemas import ApPublic, ApState, SitePublic
+from core.states import ApState, PollCause
+from inventory.schemas import ApPublic, SitePublic
 
 
 class _Out(BaseModel):
@@ -50,16 +51,38 @@ class StatusRow(_Out):
     name: str
     site_id: str
     site_name: str
-    district: str | None
-    partner: str | None
+    district: str | None  # id
+    district_name: str | None
+    partner: str | None  # id
+    partner_name: str | None
     state: ApState
     since: datetime | None
     last_seen: datetime | None
+    # Live figures, only for an AP that is up: a down AP's last values are not current,
+    # and showing them as such misleads (null, with last_sample_at to say "last known at").
     clients: float | None
     uptime_s: float | None
     rx_bps: float | None
     tx_bps: float | None
+    last_sample_at: datetime | None = None  # newest metric sample of this AP, any state
     availability: float | None = None  # successful / attempted polls, 0..1, since first poll
+
+
+class ApEventPublic(_Out):
+    """One change of an AP's state, as the collector recorded it."""
+
+    id: int
+    ap_id: str
+    at: datetime
+    from_state: ApState
+    to_state: ApState
+    cause: PollCause
+    detail: str | None
+
+
+class ApEventsPublic(_Out):
+    data: list[ApEventPublic]
+    count: int  # all events matching the filters, not the page size
 
 
 class StatusSummary(_Out):

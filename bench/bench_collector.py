@@ -49,7 +49,7 @@ from collector import profiles
 from collector.derive import CounterReading
 from collector.poll import Layout, PollResult, poll_ap, walk
 from collector.profiles import Profile
-from collector.snmp import PysnmpScraper, SnmpTarget
+from collector.snmp import NetworkScraper, SnmpTarget, build_target
 from timeseries import AP_MEASUREMENT, Sample
 from timeseries.embedded import EmbeddedStore
 
@@ -159,20 +159,18 @@ def load_aps(inventory: Path, timeout_s: float) -> list[Ap]:
     for row in doc["aps"]:
         snmp = creds[row["credentials"]]
         site = sites.get(row["site"], {})
-        if str(snmp["version"]) == "3":
-            target = SnmpTarget(
-                row["host"],
-                row["snmp_port"],
-                "",
-                user=snmp["user"],
-                auth_protocol=snmp.get("auth_protocol"),
-                auth_key=snmp.get("auth_key"),
-                priv_protocol=snmp.get("priv_protocol"),
-                priv_key=snmp.get("priv_key"),
-                timeout_s=timeout_s,
-            )
-        else:
-            target = SnmpTarget(row["host"], row["snmp_port"], snmp["community"], timeout_s)
+        target = build_target(
+            row["host"],
+            row["snmp_port"],
+            version=str(snmp["version"]),
+            community=snmp.get("community"),
+            user=snmp.get("user"),
+            auth_protocol=snmp.get("auth_protocol"),
+            auth_key=snmp.get("auth_key"),
+            priv_protocol=snmp.get("priv_protocol"),
+            priv_key=snmp.get("priv_key"),
+            timeout_s=timeout_s,
+        )
         aps.append(
             Ap(
                 row["id"],
@@ -278,8 +276,8 @@ class Variants:
         self.aps = aps
         self.in_flight = in_flight
         self.bare = BarePysnmp()
-        self.own = PysnmpScraper()
-        self.old = PysnmpScraper(v2c="pysnmp")
+        self.own = NetworkScraper()
+        self.old = NetworkScraper(v2c="pysnmp")
         self.store = EmbeddedStore(store_dir)
         self.readings: dict[tuple[str, str], CounterReading | None] = {}
         self.layouts: dict[tuple[str, str], Layout | None] = {}

@@ -1,7 +1,7 @@
 """Benchmark the collector's SNMP cost: CPU per 15-OID GET poll, v2c vs v3 authPriv.
 
 A plain script, not a test. A small simulated city is served from a background thread
-(its own event loop); the collector's PysnmpScraper polls it from the main thread, and
+(its own event loop); the collector's NetworkScraper polls it from the main thread, and
 only the main thread's CPU time is counted (``time.thread_time``), so the simulator's
 share of the work is left out. Every poll is bounded by the scraper's timeout and the
 whole run by ``--max-seconds``.
@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 
-from collector.snmp import PysnmpScraper, SnmpTarget
+from collector.snmp import NetworkScraper, SnmpTarget, build_target
 from simulators.agent import SnmpAgentProtocol
 from simulators.city import City, SimAp, build_city
 from simulators.responder import Responder
@@ -74,11 +74,13 @@ def serve(city: City) -> tuple[asyncio.AbstractEventLoop, asyncio.Event, threadi
 
 def target(ap: SimAp) -> SnmpTarget:
     if ap.v3 is None:
-        return SnmpTarget(ap.host, ap.snmp_port, ap.community, timeout_s=2, retries=1)
-    return SnmpTarget(
+        return build_target(
+            ap.host, ap.snmp_port, version="2c", community=ap.community, timeout_s=2, retries=1
+        )
+    return build_target(
         ap.host,
         ap.snmp_port,
-        "",
+        version="3",
         timeout_s=2,
         retries=1,
         user=ap.v3.user,
@@ -89,7 +91,7 @@ def target(ap: SimAp) -> SnmpTarget:
     )
 
 
-async def measure(scraper: PysnmpScraper, name: str, aps: list[SimAp], rounds: int) -> None:
+async def measure(scraper: NetworkScraper, name: str, aps: list[SimAp], rounds: int) -> None:
     targets = [target(ap) for ap in aps]
     # First contact (v3: engine discovery and key localisation) is timed apart.
     start = time.thread_time()
@@ -108,7 +110,7 @@ async def measure(scraper: PysnmpScraper, name: str, aps: list[SimAp], rounds: i
 
 
 async def run(city: City, rounds: int) -> None:
-    scraper = PysnmpScraper()
+    scraper = NetworkScraper()
     try:
         v2c = [ap for ap in city.aps if ap.v3 is None]
         v3 = [ap for ap in city.aps if ap.v3 is not None]

@@ -105,7 +105,7 @@ def main() -> None:
 
     elapsed = t1 - t0
     polls = sum(delta(k) for k in after if k.startswith("citywifi_polls_total:"))
-    ok = delta("citywifi_polls_total:ok")
+    ok = delta("citywifi_polls_total:answered")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     print(f"{args.aps} APs every {interval:g} s (asked: {args.per_minute:,} APs/min)")
     print(f"measured over {elapsed:.0f} s after {args.warm_up_intervals} warm-up intervals:")

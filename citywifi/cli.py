@@ -7,43 +7,104 @@ an option left out leaves the lower layers in charge (see core.settings).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
+import os
+import re
 import signal
+import socket
 import sys
+import tempfile
+import traceback
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from core.errors import CitywifiError
+from citywifi import __version__
+from citywifi.lifeline import arm_from_environment
+from core.errors import CitywifiError, ConfigError
 from core.log import setup_logging
-from core.settings import Settings, load_settings
+from core.settings import Settings, load_settings, redact_url
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="citywifi: network management for a city's public WiFi.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help texts say "[env CITYWIFI_...]": not markup to strip
 )
 inventory_app = typer.Typer(help="Import and export sites, APs, partners and credentials.")
 app.add_typer(inventory_app, name="inventory")
 timeseries_app = typer.Typer(help="The metric store: check that it works as configured.")
 app.add_typer(timeseries_app, name="timeseries")
+db_app = typer.Typer(
+    help="The inventory database's schema: see where it stands, bring it to the current one."
+    " serve, collect and inventory export refuse a database that is behind (they never"
+    " change a schema on their own); `citywifi db upgrade` brings it up to date."
+)
+app.add_typer(db_app, name="db")
 
 log = logging.getLogger("citywifi")
 
+#: Settings field -> the option that sets it, for error messages naming what was typed.
+OPTION_OF = {
+    "data_dir": "--data-dir",
+    "log_level": "--log-level",
+    "poll_interval_s": "--interval",
+    "metrics_port": "--metrics-port",
+    "shard": "--shard",
+    "api_host": "--host",
+    "api_port": "--port",
+}
+
+
+@dataclass
+class Globals:
+    """What the options before the command say: setting overrides, and --debug."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+    debug: bool = False
+
+
+def _globals(ctx: typer.Context) -> Globals:
+    obj = ctx.find_object(Globals)
+    return obj if obj is not None else Globals()
+
 
 def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
-    """Settings from the global options, this command's options, env and toml."""
-    merged = {**(ctx.obj or {}), **overrides}
+    """Settings from the global options, this command's options, env and toml.
+
+    A bad value is one line per problem (which setting, where it was set, what is
+    allowed) and exit status 2, like any other usage error."""
+    merged = {**_globals(ctx).overrides, **overrides}
     try:
-        settings = load_settings(**merged)
-    except Exception as exc:  # pydantic's ValidationError: say it in one block and stop
-        typer.echo(f"error: invalid settings:\n{exc}", err=True)
-        raise typer.Exit(2) from exc
+        settings = load_settings(options=OPTION_OF, **merged)
+    except ConfigError as exc:
+        _fail(ctx, exc, status=2)
     setup_logging(settings.log_level)
     return settings
+
+
+def _fail(ctx: typer.Context, exc: BaseException, status: int = 1) -> NoReturn:
+    """Say what went wrong in one ``error:`` line per line of the message, and exit.
+
+    The traceback is for developers: ``--debug`` prints it first."""
+    if _globals(ctx).debug:
+        traceback.print_exception(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        message = f"{exc.strerror}{where}"
+    else:
+        message = str(exc) or type(exc).__name__
+    for line in message.splitlines() or [message]:
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(status) from exc
 
 
 def _stop_event_on_signals() -> asyncio.Event:
@@ -56,6 +117,12 @@ def _stop_event_on_signals() -> asyncio.Event:
     return stop
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"citywifi {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
@@ -65,8 +132,15 @@ def _global(
     log_level: Annotated[
         str | None, typer.Option(help="DEBUG, INFO, WARNING or ERROR [env CITYWIFI_LOG_LEVEL].")
     ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On an error, print the traceback too.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
-    ctx.obj = {"data_dir": data_dir, "log_level": log_level}
+    ctx.obj = Globals({"data_dir": data_dir, "log_level": log_level}, debug)
 
 
 @app.command("config")
@@ -190,7 +264,7 @@ def simulate(
         speed=speed,
     )
     settings = _settings(ctx)
-    _run_sync(lambda: run_simulate(settings, options, _stop_event_on_signals))
+    _run_sync(ctx, lambda: run_simulate(settings, options, _stop_event_on_signals))
 
 
 @app.command()
@@ -218,14 +292,16 @@ def collect(
 ) -> None:
     """Poll every enabled AP and write metrics to the store.
 
+    The inventory database must exist at the current schema (else: `citywifi db
+    upgrade`, or `citywifi inventory import` for a new one).
     SIGTERM or Ctrl-C: in-flight polls finish, samples and states are flushed, exit 0."""
     settings = _settings(ctx, poll_interval_s=interval, metrics_port=metrics_port, shard=shard)
     from collector.engine import Collector
-    from inventory.db import make_engine
+    from inventory.db import open_inventory
     from timeseries import open_store
 
     async def main() -> None:
-        engine = make_engine(settings.db_url)
+        engine = open_inventory(settings.db_url, create=False)
         store = open_store(settings.store_url)
         collector = Collector(settings, engine, store)
         try:
@@ -238,7 +314,7 @@ def collect(
             store.close()
             engine.dispose()
 
-    _run(main())
+    _run(ctx, main())
 
 
 @app.command()
@@ -247,11 +323,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[env CITYWIFI_API_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env CITYWIFI_API_PORT]")] = None,
 ) -> None:
-    """Serve the API and the web page."""
+    """Serve the API and the web page.
+
+    The inventory database must exist at the current schema (else: `citywifi db
+    upgrade`, or `citywifi inventory import` for a new one)."""
     settings = _settings(ctx, api_host=host, api_port=port)
     import uvicorn
 
     from api.app import create_app
+    from inventory.db import open_inventory
+
+    _run_sync(ctx, lambda: open_inventory(settings.db_url, create=False).dispose())
 
     typer.echo(f"citywifi API and status page on http://{settings.api_host}:{settings.api_port}/")
     uvicorn.run(
@@ -276,15 +358,23 @@ def demo(
     control_port: Annotated[
         int, typer.Option(min=0, max=65535, help="The simulator's fault control API (0: none).")
     ] = 8099,
+    ssh_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The simulated APs' SSH port.")
+    ] = 2222,
     random_faults: Annotated[
         bool, typer.Option(help="Let faults arise at random in the simulated city.")
     ] = False,
 ) -> None:
-    """Simulated city → collector → embedded store → API and page, in one command."""
+    """Simulated city → collector → embedded store → API and page, in one command.
+
+    State lives in <data dir>/demo, emptied at start and locked while the demo runs (one
+    demo per data dir); the demo makes its own new database there. SIGTERM or Ctrl-C
+    stops it and its child processes cleanly; they also end if the demo is killed."""
     settings = _settings(ctx)
     from citywifi.demo import run_demo
 
     _run_sync(
+        ctx,
         lambda: run_demo(
             settings,
             aps=aps,
@@ -294,13 +384,15 @@ def demo(
             seed=seed,
             snmp_port=snmp_port,
             control_port=control_port,
+            ssh_port=ssh_port,
             random_faults=random_faults,
-        )
+        ),
     )
 
 
 @app.command()
 def poll(
+    ctx: typer.Context,
     host: Annotated[str, typer.Argument(help="The device's address.")],
     port: Annotated[int, typer.Option(min=1, max=65535)] = 161,
     community: Annotated[str, typer.Option(help="SNMPv2c community.")] = "public",
@@ -317,26 +409,60 @@ def poll(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Poll one device once and print the normalised metrics and the detected profile."""
+    from collector import profiles
     from collector.oneshot import poll_once
-    from collector.snmp import SnmpTarget
+    from collector.snmp import build_target
 
-    if v3_user and not auth_key:
-        typer.echo("error: --v3-user needs --auth-key", err=True)
-        raise typer.Exit(2)
-    target = SnmpTarget(
-        host,
-        port,
-        "" if v3_user else community,
-        timeout_s=timeout,
-        retries=1,
-        user=v3_user or None,
-        auth_protocol=auth_proto if v3_user else None,
-        auth_key=auth_key if v3_user else None,
-        priv_protocol=priv_proto if v3_user and priv_key else None,
-        priv_key=priv_key if v3_user else None,
-    )
-    shot = _run_sync(lambda: asyncio.run(poll_once(target, profile, rate_interval)))
+    def prepare() -> Any:
+        if profile != profiles.AUTO:
+            profiles.get(profile)  # an unknown name: ConfigError listing the known ones
+        address = _address_of(host)
+        if v3_user is None:
+            return build_target(
+                address, port, version="2c", community=community, timeout_s=timeout, retries=1
+            )
+        return build_target(
+            address,
+            port,
+            version="3",
+            user=v3_user,
+            auth_protocol=auth_proto,
+            auth_key=auth_key,
+            priv_protocol=priv_proto if priv_key else None,
+            priv_key=priv_key,
+            timeout_s=timeout,
+            retries=1,
+        )
+
+    target = _run_sync(ctx, prepare, status=2)
+    shot = _run_sync(ctx, lambda: asyncio.run(poll_once(target, profile, rate_interval)))
     typer.echo(shot.as_json() if as_json else shot.as_table())
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _address_of(host: str) -> str:
+    """The IP address to poll: ``host`` itself, or what its name resolves to.
+
+    Checked before any lookup, so a typo (``999.1.1.1``, a stray space) is said plainly
+    instead of surfacing as a resolver error from deep inside the SNMP stack."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if (
+        len(host) > 253
+        or not all(_HOST_LABEL.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ConfigError(f"{host!r} is neither an IP address nor a host name")
+    try:
+        found = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+    except OSError as exc:
+        raise ConfigError(f"cannot resolve host name {host!r}: {exc.strerror or exc}") from exc
+    return str(found[0][4][0])
 
 
 @inventory_app.command("import")
@@ -345,18 +471,21 @@ def inventory_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     dry_run: Annotated[bool, typer.Option(help="Validate only; change nothing.")] = False,
 ) -> None:
-    """Import YAML (all sections) or CSV (sites or APs); all rows or none."""
+    """Import YAML (all sections) or CSV (sites or APs); all rows or none.
+
+    Creates the inventory database if there is none; refuses one that is behind its
+    schema (run `citywifi db upgrade`)."""
     settings = _settings(ctx)
     from inventory import import_file, validate_file
-    from inventory.db import make_engine
+    from inventory.db import open_inventory
 
-    engine = make_engine(settings.db_url)
+    engine = _run_sync(ctx, lambda: open_inventory(settings.db_url, create=True))
     try:
         if dry_run:
-            _run_sync(lambda: validate_file(engine, file))
+            _run_sync(ctx, lambda: validate_file(engine, file))
             typer.echo(f"{file}: valid, nothing imported (dry run)")
         else:
-            report = _run_sync(lambda: import_file(engine, file))
+            report = _run_sync(ctx, lambda: import_file(engine, file))
             typer.echo(report.summary())
     finally:
         engine.dispose()
@@ -369,22 +498,92 @@ def inventory_export(
         Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")
     ] = None,
 ) -> None:
-    """Write the inventory as YAML (the import format). It contains credentials."""
+    """Write the inventory as YAML (the import format). It contains credentials.
+
+    Reads the configured database (named on stderr) and refuses when there is none or
+    it is behind its schema (run `citywifi db upgrade`). A file is written 0600."""
     settings = _settings(ctx)
     from inventory import export_yaml
-    from inventory.db import make_engine
+    from inventory.db import open_inventory
 
-    engine = make_engine(settings.db_url)
+    typer.echo(f"reading inventory from {redact_url(settings.db_url)}", err=True)
+    engine = _run_sync(ctx, lambda: open_inventory(settings.db_url, create=False))
     try:
-        text = export_yaml(engine)
+        text = _run_sync(ctx, lambda: export_yaml(engine))
     finally:
         engine.dispose()
+    import yaml
+
+    if not any((yaml.safe_load(text) or {}).values()):
+        typer.echo("warning: the inventory is empty: the export holds nothing", err=True)
     typer.echo("note: the export contains SNMP and SSH credentials in clear", err=True)
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _run_sync(ctx, lambda: write_private(output, text))
         typer.echo(f"wrote {output}", err=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), atomically.
+
+    Exports hold device credentials, so the file is never world-readable, not even for
+    a moment: the temporary file is created 0600 by mkstemp, then renamed over ``path``
+    (a failure leaves ``path`` as it was and no temporary behind)."""
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file asked for, not the temporary
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the database's schema revision and whether it is the current one."""
+    settings = _settings(ctx)
+    from inventory import migrations
+
+    where = migrations.database_name(settings.db_url)
+    found = _run_sync(ctx, lambda: migrations.inspect_url(settings.db_url))
+    head = migrations.head()
+    if found.revision is None:
+        typer.echo(f"{where}: empty, no schema (run `citywifi db upgrade`)")
+    elif not found.stamped:
+        typer.echo(
+            f"{where}: made before migrations, as {found.revision}; behind {head}"
+            " (run `citywifi db upgrade`)"
+        )
+    elif found.revision == head:
+        typer.echo(f"{where}: {found.revision} (current)")
+    else:
+        typer.echo(f"{where}: {found.revision}, behind {head} (run `citywifi db upgrade`)")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Bring the database's schema to the current one, keeping its data.
+
+    Creates the schema in a new or empty database; recognises and upgrades one made
+    before migrations existed."""
+    settings = _settings(ctx)
+    from inventory import migrations
+
+    where = migrations.database_name(settings.db_url)
+    before, after = _run_sync(ctx, lambda: migrations.upgrade(settings.db_url))
+    if before == after:
+        typer.echo(f"{where}: already at {after}")
+    else:
+        typer.echo(f"{where}: upgraded from {before or 'nothing'} to {after}")
 
 
 @timeseries_app.command("check")
@@ -398,29 +597,33 @@ def timeseries_check(
     settings = _settings(ctx)
     from timeseries.check import check_store
 
-    report = _run_sync(lambda: check_store(url or settings.store_url))
+    report = _run_sync(ctx, lambda: check_store(url or settings.store_url))
     for line in report.lines():
         typer.echo(line)
     if not report.ok:
         raise typer.Exit(1)
 
 
-def _run(coro: Any) -> None:
-    _run_sync(lambda: asyncio.run(coro))
+def _run(ctx: typer.Context, coro: Any) -> None:
+    _run_sync(ctx, lambda: asyncio.run(coro))
 
 
-def _run_sync(fn: Any) -> Any:
-    """Run a command body; a CitywifiError becomes one clear message and exit status 1."""
+def _run_sync(ctx: typer.Context, fn: Callable[[], T], status: int = 1) -> T:
+    """Run a command body; an expected failure becomes one clear message and ``status``.
+
+    Expected: citywifi's own errors, and the environment refusing (a file that cannot
+    be written, a port in use: OSError). Anything else is a bug and keeps its traceback.
+    """
     try:
         return fn()
-    except CitywifiError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    except (CitywifiError, OSError) as exc:
+        _fail(ctx, exc, status)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 
 
 def main() -> None:
+    arm_from_environment()  # a child of `citywifi demo` ends when the demo does
     app(prog_name="citywifi")
 
 

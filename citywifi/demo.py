@@ -4,11 +4,25 @@ The simulator and the collector run as child processes — the same commands an 
 would run, each with its own core to use — and the API runs here. The demo keeps its
 state in ``<data dir>/demo``, emptied at start, so a demo never mixes with a real
 inventory or with an earlier demo of another size.
+
+Two rules keep a demo from hurting the next one:
+
+- Its children end with it, however it ends. SIGTERM and Ctrl-C are a clean stop (the
+  collector first, then the simulator, so no AP is seen down on the way out); SIGKILL
+  or a crash cannot be handled here, so each child asks the kernel to end it when the
+  demo dies (:mod:`citywifi.lifeline`). The children run in their own process group:
+  a terminal's Ctrl-C reaches the demo alone, which stops them in that order.
+- One demo per state directory: an exclusive lock (``<data dir>/demo.lock``) is taken
+  before the directory is emptied, and the children inherit it, so it is held until
+  the last process that writes there has gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -16,10 +30,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
-from core.errors import SimulatorError
+from citywifi.lifeline import child_environment
+from core.errors import CitywifiError, SimulatorError
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,19 +45,116 @@ if TYPE_CHECKING:
 log = logging.getLogger("citywifi.demo")
 
 SIMULATOR_START_TIMEOUT_S = 120.0
+CHILD_STOP_TIMEOUT_S = 15.0
+#: How long a new demo waits for the children of a demo that died to finish stopping.
+ORPHAN_WAIT_S = 15.0
+LOCK_NAME = "demo.lock"
+
+Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
 
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "citywifi", *args], env=env)
+class DemoBusy(CitywifiError):
+    """Another live demo holds this state directory."""
+
+
+class _Stop(BaseException):
+    """Raised by the SIGTERM/SIGINT handler: unwind, stopping the children on the way.
+
+    A BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`_Stop` once; later ones are ignored, so a second
+    signal cannot interrupt the children's orderly stop. uvicorn takes the signals over
+    while it serves and re-raises them here when it is done."""
+    stopping = False
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def demo_lock(data_dir: Path, *, orphan_wait_s: float = ORPHAN_WAIT_S) -> Iterator[int]:
+    """Hold ``<data_dir>.lock``'s exclusive flock; yield its file descriptor.
+
+    The lock file lives next to the state directory (which is emptied under it) and
+    holds the demo's PID for the message a second demo prints. If the demo named there
+    is dead but the lock is still held, its children are finishing their stop: wait for
+    them a little rather than fail.
+    """
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = data_dir.parent / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + orphan_wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            if holder.isdigit() and _pid_alive(int(holder)):
+                raise DemoBusy(
+                    f"{data_dir} is in use by another demo (PID {holder}); stop it, or give"
+                    " this one another --data-dir"
+                )
+            if time.monotonic() >= deadline:
+                raise DemoBusy(
+                    f"{data_dir} is still held by the processes of a stopped demo"
+                    f" (PID {holder or 'unknown'}) after {orphan_wait_s:.0f} s"
+                )
+            time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _spawn(args: list[str], env: dict[str, str], lock_fd: int) -> subprocess.Popen[bytes]:
+    """A ``citywifi`` child tied to this process (lifeline) that inherits the lock."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "citywifi", *args],
+        env=child_environment(env),
+        pass_fds=(lock_fd,),
+        process_group=0,
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes], name: str) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=CHILD_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in 15 s; killing it", name)
+            log.warning("%s did not stop in %.0f s; killing it", name, CHILD_STOP_TIMEOUT_S)
             proc.kill()
             proc.wait()
 
@@ -65,15 +179,51 @@ def run_demo(
     seed: int,
     snmp_port: int,
     control_port: int = 8099,
+    ssh_port: int = 2222,
     random_faults: bool = False,
+) -> None:
+    """Run the demo until the duration, SIGTERM or Ctrl-C (a clean stop, returns) or a
+    child's death (raises SimulatorError)."""
+    data_dir = (settings.data_dir / "demo").resolve()
+    children: Children = []
+    try:
+        with _stop_on_signals(), demo_lock(data_dir) as lock_fd:
+            try:
+                _run(settings, data_dir, lock_fd, children, aps=aps, port=port,
+                     interval=interval, duration=duration, seed=seed, snmp_port=snmp_port,
+                     control_port=control_port, ssh_port=ssh_port,
+                     random_faults=random_faults)  # fmt: skip
+            finally:
+                for name, proc in reversed(children):
+                    _stop(proc, name)
+    except _Stop as stop:
+        print(f"citywifi demo: stopped ({stop})", flush=True)
+        return
+    print("citywifi demo: stopped", flush=True)
+
+
+def _run(
+    settings: Settings,
+    data_dir: Path,
+    lock_fd: int,
+    children: Children,
+    *,
+    aps: int,
+    port: int,
+    interval: float,
+    duration: float | None,
+    seed: int,
+    snmp_port: int,
+    control_port: int,
+    ssh_port: int,
+    random_faults: bool,
 ) -> None:
     import uvicorn
 
     from api.app import create_app
     from inventory import import_file
-    from inventory.db import make_engine
+    from inventory.db import open_inventory
 
-    data_dir = (settings.data_dir / "demo").resolve()
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     demo_settings = settings.model_copy(
@@ -91,61 +241,58 @@ def run_demo(
         "CITYWIFI_POLL_INTERVAL_S": str(interval),
         "CITYWIFI_LOG_LEVEL": settings.log_level,
     }
-    for key in ("CITYWIFI_DATABASE_URL", "CITYWIFI_TIMESERIES_URL"):
+    for key in ("CITYWIFI_DATABASE_URL", "CITYWIFI_TIMESERIES_URL", "CITYWIFI_SPOOL_DIR"):
         env.pop(key, None)
     inventory_file = data_dir / "city.yaml"
 
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    simulate = {
+        "--aps": aps,
+        "--seed": seed,
+        "--snmp-port": snmp_port,
+        "--ssh-port": ssh_port,
+        "--control-port": control_port,
+        "--districts-out": data_dir / "districts.geojson",
+        "--demand-out": data_dir / "demand.csv",
+        "--inventory-out": inventory_file,  # written last: the sign that all is served
+    }
+    args = [str(part) for option in simulate.items() for part in option]
+    faults = "--random-faults" if random_faults else "--no-random-faults"
+    sim = _spawn(["simulate", *args, faults], env, lock_fd)
+    children.append(("simulator", sim))
+    _wait_for_file(inventory_file, sim, SIMULATOR_START_TIMEOUT_S)
+    engine = open_inventory(demo_settings.db_url, create=True)  # the demo's own, new
     try:
-        simulate = {
-            "--aps": aps,
-            "--seed": seed,
-            "--snmp-port": snmp_port,
-            "--control-port": control_port,
-            "--districts-out": data_dir / "districts.geojson",
-            "--demand-out": data_dir / "demand.csv",
-            "--inventory-out": inventory_file,  # written last: the sign that all is served
-        }
-        args = [str(part) for option in simulate.items() for part in option]
-        faults = "--random-faults" if random_faults else "--no-random-faults"
-        sim = _spawn(["simulate", *args, faults], env)
-        children.append(("simulator", sim))
-        _wait_for_file(inventory_file, sim, SIMULATOR_START_TIMEOUT_S)
-        engine = make_engine(demo_settings.db_url)
         for name in ("city.yaml", "districts.geojson", "demand.csv"):
             log.info(import_file(engine, data_dir / name).summary())
-        engine.dispose()
-        children.append(("collector", _spawn(["collect"], env)))
-
-        config = uvicorn.Config(
-            create_app(demo_settings),
-            host=demo_settings.api_host,
-            port=port,
-            log_level="warning",
-        )
-        server = uvicorn.Server(config)
-        url = f"http://{demo_settings.api_host}:{port}/"
-        print(f"citywifi demo: {aps} simulated APs, polled every {interval:g} s", flush=True)
-        print(f"citywifi demo: open {url}  (API: {url}api/v1/status; Ctrl-C stops)", flush=True)
-        if control_port:
-            print(
-                f"citywifi demo: break things with the simulator's control API on "
-                f"http://127.0.0.1:{control_port}/faults (see docs/simulator.md)",
-                flush=True,
-            )
-        asyncio.run(_serve(server, children, duration))
     finally:
-        for name, proc in reversed(children):
-            _stop(proc, name)
-    print("citywifi demo: stopped", flush=True)
+        engine.dispose()
+    children.append(("collector", _spawn(["collect"], env, lock_fd)))
+
+    config = uvicorn.Config(
+        create_app(demo_settings),
+        host=demo_settings.api_host,
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    url = f"http://{demo_settings.api_host}:{port}/"
+    print(f"citywifi demo: {aps} simulated APs, polled every {interval:g} s", flush=True)
+    print(f"citywifi demo: open {url}  (API: {url}api/v1/status; Ctrl-C stops)", flush=True)
+    if control_port:
+        print(
+            f"citywifi demo: break things with the simulator's control API on "
+            f"http://127.0.0.1:{control_port}/faults (see docs/simulator.md)",
+            flush=True,
+        )
+    broken = asyncio.run(_serve(server, children, duration))
+    if broken is not None:
+        raise SimulatorError(f"{broken}; the demo stopped")
 
 
-async def _serve(
-    server: uvicorn.Server,
-    children: list[tuple[str, subprocess.Popen[bytes]]],
-    duration: float | None,
-) -> None:
-    """Serve until Ctrl-C, the duration, or a child dying (then the demo is broken)."""
+async def _serve(server: uvicorn.Server, children: Children, duration: float | None) -> str | None:
+    """Serve until a signal, the duration, or a child dying (then the demo is broken:
+    say which child, returned)."""
+    broken: list[str] = []
 
     async def watch() -> None:
         deadline = None if duration is None else time.monotonic() + duration
@@ -154,7 +301,7 @@ async def _serve(
                 server.should_exit = True
             for name, proc in children:
                 if proc.poll() is not None:
-                    log.error("%s exited with status %s; stopping the demo", name, proc.returncode)
+                    broken.append(f"the {name} exited with status {proc.returncode}")
                     server.should_exit = True
             await asyncio.sleep(0.2)
 
@@ -163,3 +310,4 @@ async def _serve(
         await server.serve()
     finally:
         watcher.cancel()
+    return broken[0] if broken else None

@@ -116,7 +116,7 @@ def run_simulate(
 
     def ready() -> None:
         if opts.inventory_out is not None:
-            write_inventory(city, opts.inventory_out)
+            write_inventory(city, opts.inventory_out, ssh_port=opts.ssh_port)
         log.info(
             "simulating %d APs from %s on UDP port %d", opts.aps, opts.base_address, opts.snmp_port
         )

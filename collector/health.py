@@ -1,47 +1,70 @@
-"""Up/down state per AP, with a consecutive-failure threshold.
+"""Up/down state per AP, with a consecutive-failure threshold; changes returned as data.
 
 One lost UDP packet must not page the NOC, so an AP goes ``down`` only after
 ``threshold`` failed polls in a row; one answer brings it back ``up``. ``since`` is when
 the current state began, which is what an engineer asks first ("down since when?").
-Availability is successful polls over attempted polls, the SLA's definition.
+
+:meth:`ApHealth.observe` returns the :class:`~core.states.Transition` when the state
+changes (None otherwise), so the change is a record the collector stores beside the
+status (``ap_events``) and a fault engine can correlate, not only a log line.
+
+Poll counters (attempted, answered) are not kept here: each status update carries its
+poll as a delta and the database adds it up, so availability is the database's figure,
+whichever collector (or how many) polled the AP.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.states import ApState, PollCause, Transition
+
 
 @dataclass
 class ApHealth:
-    state: str = "unknown"
+    ap_id: str
+    state: ApState = ApState.UNKNOWN
     since: float | None = None
     last_seen: float | None = None
     last_poll: float | None = None
     failures: int = 0
     last_error: str | None = None
-    attempted: int = 0
-    answered: int = 0
+    last_cause: PollCause | None = None
 
-    @property
-    def availability(self) -> float | None:
-        return self.answered / self.attempted if self.attempted else None
+    def observe(
+        self,
+        ok: bool,
+        now: float,
+        threshold: int,
+        cause: PollCause,
+        error: str | None = None,
+    ) -> Transition | None:
+        """Record one poll's outcome; the transition if the state changed, else None.
 
-    def observe(self, ok: bool, now: float, threshold: int, error: str | None = None) -> bool:
-        """Record a poll outcome; True if the state changed."""
+        ``cause`` is the poll's typed outcome (ANSWERED when ``ok``); a transition to
+        ``down`` carries the cause and error of the poll that crossed the threshold.
+        """
         self.last_poll = now
-        self.attempted += 1
-        self.answered += ok
+        self.last_cause = cause
         if ok:
             self.failures = 0
             self.last_seen = now
             self.last_error = None
-            new_state = "up"
+            new_state = ApState.UP
         else:
             self.failures += 1
             self.last_error = error
-            new_state = "down" if self.failures >= threshold else self.state
+            new_state = ApState.DOWN if self.failures >= threshold else self.state
         if new_state == self.state:
-            return False
+            return None
+        transition = Transition(
+            ap_id=self.ap_id,
+            from_state=self.state,
+            to_state=new_state,
+            at=now,
+            cause=cause,
+            detail=None if ok else error,
+        )
         self.state = new_state
         self.since = now
-        return True
+        return transition

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from collector import profiles
 from collector.poll import PollResult, poll_ap
-from collector.snmp import PysnmpScraper, Scraper, SnmpTarget
+from collector.snmp import NetworkScraper, Scraper, SnmpTarget
 from core.errors import PollError
 from timeseries.vocabulary import AP_METRICS
 
@@ -60,7 +60,7 @@ async def poll_once(
     """One poll (two, ``rate_interval_s`` apart, for rates). Raises PollError when the
     device does not answer."""
     own = scraper is None
-    scraper = scraper or PysnmpScraper()
+    scraper = scraper or NetworkScraper()
     try:
         chosen = None if profile == profiles.AUTO else profiles.get(profile)
         result = await poll_ap(scraper, target, chosen, None)
@@ -77,5 +77,5 @@ async def poll_once(
 
 def _shot(result: PollResult, descr: str | None) -> OneShot:
     if not result.ok:
-        raise PollError(result.error or f"no answer from {result.profile}")
+        raise PollError(result.error or f"no answer from {result.profile}", result.cause)
     return OneShot(result.profile, _ordered(result.fields), result.errors, descr)

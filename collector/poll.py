@@ -11,6 +11,7 @@ answer at all fails the poll.
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ from collector.profiles import (
 )
 from collector.snmp import Missing, Scraper, SnmpTarget, Value, oid_in
 from core.errors import PollError
+from core.states import PollCause
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,10 @@ async def _read_layout(
 
 @dataclass(frozen=True, slots=True)
 class PollResult:
+    """One poll's outcome. ``cause`` is why it ended so, as data: ``answered`` exactly
+    when ``ok``, else the failure's typed cause (timeout, refused, ...), which callers
+    count and store without ever reading ``error``, the text for people."""
+
     ok: bool
     fields: dict[str, float]
     profile: str
@@ -179,6 +185,11 @@ class PollResult:
     error: str | None = None  # why the poll failed
     sys_descr: str | None = None
     layout: Layout | None = None  # pass it to the next poll of the same AP
+    cause: PollCause = PollCause.ANSWERED
+
+    def __post_init__(self) -> None:
+        if self.ok != (self.cause is PollCause.ANSWERED):
+            raise ValueError(f"a poll with ok={self.ok} cannot have cause {self.cause}")
 
 
 def _as_int(value: Value | None) -> int | None:
@@ -211,20 +222,22 @@ def _uplink(if_types: dict[str, Value], counters: dict[str, Value]) -> str | Non
 # --- the interpreter: profile specs → fields ----------------------------------------------
 
 
-class _Absent(Exception):
-    """A metric that cannot be given; ``error`` says whether the poll counts it."""
+class Absent(enum.Enum):
+    """Why a metric cannot be given; :attr:`counts` says whether the poll counts it as an
+    error. A value, not an exception: the interpreter runs for every metric of every poll,
+    and absence is its ordinary outcome, not a failure to unwind from."""
 
-    def __init__(self, error: bool) -> None:
-        self.error = error
+    WRONG = "wrong"  # answered, but not as the spec needs (wrong type, zero size)
+    EXPECTED = "expected"  # not answered, and the profile expects it
+    OPTIONAL = "optional"  # not answered, and the profile says it may not be
+
+    @property
+    def counts(self) -> bool:
+        return self is not Absent.OPTIONAL
 
 
-_WRONG = _Absent(True)  # answered, but not as the spec needs (wrong type, zero size)
-_OPTIONAL = _Absent(False)
-_EXPECTED = _Absent(True)
-
-
-def _missing(spec: Spec) -> _Absent:
-    return _OPTIONAL if spec.if_missing == "absent" else _EXPECTED
+def _missing(spec: Spec) -> Absent:
+    return Absent.OPTIONAL if spec.if_missing == "absent" else Absent.EXPECTED
 
 
 def _same(value: Value, wanted: str | int) -> bool:
@@ -241,11 +254,15 @@ def _kept_rows(where: RowFilter | None, got: Walk) -> set[str] | None:
     return {i for i, v in got.columns[where.column].items() if _same(v, where.equals)}
 
 
-def _ints(values: Sequence[Value]) -> list[int]:
-    out = [_as_int(v) for v in values]
-    if any(v is None for v in out):
-        raise _WRONG
-    return [v for v in out if v is not None]
+def _ints(values: Sequence[Value]) -> list[int] | None:
+    """The values as integers; None if any is not one."""
+    out: list[int] = []
+    for value in values:
+        number = _as_int(value)
+        if number is None:
+            return None
+        out.append(number)
+    return out
 
 
 def _band(value: Value | None, bands: Bands) -> str | None:
@@ -277,7 +294,7 @@ def _per_band(spec: ColumnSpec, rows: list[tuple[str, Value]], got: Walk) -> dic
     return totals
 
 
-def _column(spec: ColumnSpec, got: Walk, out: dict[str, float]) -> int | float:
+def _column(spec: ColumnSpec, got: Walk, out: dict[str, float]) -> int | float | Absent:
     keep = _kept_rows(spec.where, got)
     rows = [
         (index, value)
@@ -289,12 +306,14 @@ def _column(spec: ColumnSpec, got: Walk, out: dict[str, float]) -> int | float:
         first = got.columns[spec.columns[0]]
         cells = [v for i, v in first.items() if keep is None or i in keep]
         if not cells and spec.if_missing != "zero":
-            raise _missing(spec)
+            return _missing(spec)
         count = len(cells) if spec.reduce == "count_rows" else len(set(cells))
         return spec.offset + spec.scale * count
     if not rows:
-        raise _missing(spec)
+        return _missing(spec)
     numbers = _ints([v for _i, v in rows])
+    if numbers is None:
+        return Absent.WRONG
     reduced: int | float
     if spec.reduce == "sum":
         reduced = sum(numbers)
@@ -310,25 +329,27 @@ def _column(spec: ColumnSpec, got: Walk, out: dict[str, float]) -> int | float:
     return spec.offset + spec.scale * reduced
 
 
-def _scalar(spec: ScalarSpec, got: Walk) -> float:
+def _scalar(spec: ScalarSpec, got: Walk) -> float | Absent:
     value = got.scalars.get(scalar_object(spec.oid))
     if value is None or isinstance(value, Missing):
-        raise _missing(spec)
+        return _missing(spec)
     number = _as_int(value)
     if number is None:
-        raise _WRONG
+        return Absent.WRONG
     return spec.offset + spec.scale * number
 
 
-def _percent(spec: PercentSpec, got: Walk) -> float:
+def _percent(spec: PercentSpec, got: Walk) -> float | Absent:
     if spec.over == "scalars":
         raw = [got.scalars.get(scalar_object(o)) for o in (*spec.part, *spec.whole)]
         answered = [v for v in raw if v is not None and not isinstance(v, Missing)]
         if not answered:
-            raise _missing(spec)
+            return _missing(spec)
         if len(answered) < len(raw):
-            raise _WRONG  # some of the parts only: a wrong number is worse than none
+            return Absent.WRONG  # some of the parts only: a wrong number is worse than none
         numbers = _ints(answered)
+        if numbers is None:
+            return Absent.WRONG
         part, whole = sum(numbers[: len(spec.part)]), sum(numbers[len(spec.part) :])
     else:
         columns = [got.columns[o] for o in (*spec.part, *spec.whole)]
@@ -337,37 +358,41 @@ def _percent(spec: PercentSpec, got: Walk) -> float:
         if keep is not None:
             indexes &= keep
         if not indexes:
-            raise _missing(spec)
-        part = sum(_ints([c[i] for c in columns[: len(spec.part)] for i in indexes]))
-        whole = sum(_ints([c[i] for c in columns[len(spec.part) :] for i in indexes]))
+            return _missing(spec)
+        parts = _ints([c[i] for c in columns[: len(spec.part)] for i in indexes])
+        wholes = _ints([c[i] for c in columns[len(spec.part) :] for i in indexes])
+        if parts is None or wholes is None:
+            return Absent.WRONG
+        part, whole = sum(parts), sum(wholes)
     if whole <= 0:
-        raise _WRONG
+        return Absent.WRONG
     pct = 100.0 * part / whole
     return round(100.0 - pct if spec.complement else pct, 2)
 
 
-def _metrics(specs: Mapping[str, Spec], got: Walk, fields: dict[str, float]) -> dict[str, int]:
+def _metrics(
+    specs: Mapping[str, Spec], got: Walk, fields: dict[str, float]
+) -> tuple[dict[str, int], int]:
     """Evaluate every spec into ``fields``; returns the exact values of byte counters
-    (for rates) and counts errors under the key ``""``."""
+    (for rates) and how many metrics counted as errors."""
     exact: dict[str, int] = {}
     errors = 0
     for name, spec in specs.items():
-        try:
-            if isinstance(spec, ColumnSpec):
-                value = _column(spec, got, fields)
-                if spec.width is not None and isinstance(value, int):
-                    exact[name] = value % WRAP32 if spec.width == 32 else value
-                    value = exact[name]
-            elif isinstance(spec, ScalarSpec):
-                value = _scalar(spec, got)
-            else:
-                value = _percent(spec, got)
-        except _Absent as absent:
-            errors += absent.error
-            continue
-        fields[name] = float(value)
-    exact[""] = errors
-    return exact
+        value: int | float | Absent
+        if isinstance(spec, ColumnSpec):
+            value = _column(spec, got, fields)
+            if spec.width is not None and isinstance(value, int):
+                exact[name] = value % WRAP32 if spec.width == 32 else value
+                value = exact[name]
+        elif isinstance(spec, ScalarSpec):
+            value = _scalar(spec, got)
+        else:
+            value = _percent(spec, got)
+        if isinstance(value, Absent):
+            errors += value.counts
+        else:
+            fields[name] = float(value)
+    return exact, errors
 
 
 def _interface_side(
@@ -465,7 +490,12 @@ async def poll_ap(
             layout = _layout_of(profile, counters, got)
     except PollError as exc:
         return PollResult(
-            False, {"reachable": 0.0}, profile.name if profile else "auto", None, 0, str(exc), descr
+            False,
+            {"reachable": 0.0},
+            profile.name if profile else profiles.AUTO,
+            error=str(exc),
+            sys_descr=descr,
+            cause=exc.cause,
         )
     now = time.time()
     rtt_ms = (time.monotonic() - started) * 1000.0
@@ -478,8 +508,8 @@ async def poll_ap(
     else:
         fields["uptime_s"] = uptime_ticks / 100.0
 
-    exact = _metrics(profile.metrics, got, fields)
-    errors += exact.pop("")
+    exact, metric_errors = _metrics(profile.metrics, got, fields)
+    errors += metric_errors
 
     uplink = _uplink(got.columns[IF_TYPE], got.columns[counters.rx])
     rx = _as_int(got.columns[counters.rx].get(uplink or ""))

@@ -8,8 +8,10 @@ modules). Everything standard (system group, IF-MIB uplink counters) is asked of
 device by the poller itself; standard fragments other MIBs (HOST-RESOURCES, UCD) are
 shared here so that profiles include them rather than copy them.
 
-Profiles live in vendor modules listed in :data:`VENDOR_MODULES` and are loaded by name,
-so the collector core never imports a vendor module.
+Each vendor is one module under ``collector/vendors/`` holding everything the collector
+knows of it: its SNMP ``PROFILE`` and, if it has one, its SSH ``SSH_PROFILE``
+(:mod:`collector.ssh_poll`). :data:`VENDOR_MODULES` lists them, the one registry; they are
+loaded by name, so the collector core never imports a vendor module.
 
 What to ask is worked out once per profile (:attr:`Profile.plan`), not per poll: a
 collector polls thousands of devices a minute with a handful of profiles.
@@ -21,14 +23,17 @@ import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Literal
 
+from core.errors import ConfigError
 from timeseries.vocabulary import AP_METRICS, CLIENT_BANDS
 
 GENERIC = "generic"
 AUTO = "auto"
 
-# Modules that each define ``PROFILE``; loaded lazily, in this order for detection.
+# The vendor modules, each defining ``PROFILE`` (and maybe ``SSH_PROFILE``); loaded lazily,
+# tried in this order for detection. A new vendor is a module here and a line here.
 VENDOR_MODULES: tuple[str, ...] = (
     "collector.vendors.mikrotik",
     "collector.vendors.unifi",
@@ -360,13 +365,16 @@ class Profile:
 
 
 _registry: dict[str, Profile] = {}
+_vendor_modules: dict[str, ModuleType] = {}  # profile name -> the vendor module defining it
 
 
 def _load() -> dict[str, Profile]:
     if not _registry:
         for module_name in VENDOR_MODULES:
-            profile: Profile = importlib.import_module(module_name).PROFILE
+            module = importlib.import_module(module_name)
+            profile: Profile = module.PROFILE
             _registry[profile.name] = profile
+            _vendor_modules[profile.name] = module
     return _registry
 
 
@@ -380,9 +388,21 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Profile:
-    """The profile of that name; unknown names fall back to ``generic``."""
+    """The profile of that name; ConfigError naming the known ones for any other name
+    (polling an unknown vendor as ``generic`` would hide a typo behind absent metrics)."""
     profiles = _load()
-    return profiles.get(name, profiles[GENERIC])
+    profile = profiles.get(name)
+    if profile is None:
+        raise ConfigError(f"unknown profile {name!r}; known: {', '.join(sorted(profiles))}")
+    return profile
+
+
+def vendor_attribute(name: str, attribute: str) -> object | None:
+    """What the vendor module of profile ``name`` defines as ``attribute`` (its
+    ``SSH_PROFILE``, say); None when it defines none or no vendor module has that profile."""
+    _load()
+    module = _vendor_modules.get(name)
+    return getattr(module, attribute, None) if module is not None else None
 
 
 def detect(sys_object_id: str, sys_descr: str) -> Profile:

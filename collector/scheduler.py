@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -61,18 +60,6 @@ def shard_of(key: str, count: int) -> int:
     return stable_hash(key) % count
 
 
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"i/n"`` as (i, n), checked: 0 <= i < n."""
-    try:
-        index_text, count_text = text.split("/")
-        index, count = int(index_text), int(count_text)
-    except ValueError as exc:
-        raise ValueError(f"shard must look like i/n (e.g. 0/2), got {text!r}") from exc
-    if count < 1 or not 0 <= index < count:
-        raise ValueError(f"shard must be i/n with 0 <= i < n, got {text!r}")
-    return index, count
-
-
 @dataclass
 class IntervalStats:
     """What happened to the polls due in one interval."""
@@ -100,6 +87,10 @@ class Scheduler(Generic[T]):
     ``refresh`` returns the current targets and is awaited at each interval start.
     ``on_interval`` is called with the finished stats of interval k once interval k + 1
     has ended (only then is "attempted within interval k" final).
+
+    ``clock`` defaults to the running event loop's clock (monotonic), the clock its
+    timers sleep on: a loop with a virtual clock (tests) then drives the scheduler
+    exactly, with no real waiting and no timing tolerance.
     """
 
     def __init__(
@@ -113,7 +104,7 @@ class Scheduler(Generic[T]):
         refresh: Callable[[], Awaitable[Sequence[T]]],
         on_interval: Callable[[IntervalStats], None] | None = None,
         on_skip: Callable[[T], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.name = name
         self.interval_s = interval_s
@@ -122,7 +113,7 @@ class Scheduler(Generic[T]):
         self._refresh = refresh
         self._on_interval = on_interval
         self._on_skip = on_skip
-        self._clock = clock
+        self._clock = clock or _loop_time
         self._gate = asyncio.Semaphore(concurrency)
         self._busy: set[str] = set()  # keys with a poll waiting or running
         self._running = 0
@@ -228,6 +219,10 @@ class Scheduler(Generic[T]):
             )
         if self._on_interval is not None:
             self._on_interval(stats)
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _sleep_until(stop: asyncio.Event, when: float, clock: Callable[[], float]) -> bool:

@@ -31,7 +31,8 @@ class SelfMetrics:
         r = self.registry
         self.polls = Counter(
             "citywifi_polls_total",
-            "SNMP polls by profile and outcome (ok, timeout, error).",
+            "SNMP polls by profile and outcome: the poll's cause (answered, timeout,"
+            " refused, auth_failure, malformed).",
             ["profile", "outcome"],
             registry=r,
         )

@@ -3,7 +3,7 @@
 Why: a store outage (a restart, a network cut, a full disk on the store's side) must not
 cost samples, and neither may a collector restart during the outage. So a batch the store
 refuses for a transient reason goes to disk, and is replayed oldest first once the store
-accepts writes again (:class:`collector.engine.BatchWriter` decides when).
+accepts writes again (:class:`collector.writer.BatchWriter` decides when).
 
 Layout of ``spool_dir`` (human-readable on purpose: an operator can look inside)::
 

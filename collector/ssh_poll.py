@@ -6,29 +6,23 @@ expensive (a TCP connection, key exchange and a login per poll), so it runs on i
 slower interval in a bounded thread pool (netmiko is blocking), and a failure is only
 counted and logged: it never marks an AP that answers SNMP as down.
 
-Vendors are data: each SSH-capable profile has a module (``collector.vendors.ssh_*``)
-defining ``SSH_PROFILE``, found by profile name through :data:`SSH_MODULES`, so this
-core never imports a vendor module directly (the same rule as ``collector.profiles``).
+Vendors are data: an SSH-capable vendor's module (``collector.vendors.<vendor>``, listed
+in :data:`collector.profiles.VENDOR_MODULES`) defines ``SSH_PROFILE`` beside its SNMP
+``PROFILE``, found by profile name, so this core never imports a vendor module directly.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from collector import profiles
 from timeseries.vocabulary import AP_METRICS
 
 log = logging.getLogger(__name__)
-
-SSH_MODULES: dict[str, str] = {
-    "mikrotik": "collector.vendors.ssh_routeros",
-    "openwrt": "collector.vendors.ssh_openwrt",
-}
-"""Profile name -> module defining ``SSH_PROFILE``."""
 
 Parser = Callable[[str], dict[str, float]]
 
@@ -90,18 +84,20 @@ _registry: dict[str, SshProfile | None] = {}
 
 
 def ssh_profile(profile_name: str | None) -> SshProfile | None:
-    """The SSH commands for a (detected) profile, or None if it has none."""
-    if not profile_name or profile_name not in SSH_MODULES:
+    """The SSH commands for a (detected) profile, or None if it has none (``auto`` and
+    unknown names included)."""
+    if not profile_name:
         return None
     if profile_name not in _registry:
-        module = importlib.import_module(SSH_MODULES[profile_name])
-        _registry[profile_name] = module.SSH_PROFILE
+        found = profiles.vendor_attribute(profile_name, "SSH_PROFILE")
+        if found is not None and not isinstance(found, SshProfile):
+            raise TypeError(f"{profile_name}: SSH_PROFILE is not an SshProfile")
+        _registry[profile_name] = found
     return _registry[profile_name]
 
 
 def register(profile: SshProfile) -> None:
     """Add or replace an SSH profile (plugins, tests)."""
-    SSH_MODULES.setdefault(profile.name, "")
     _registry[profile.name] = profile
 
 

@@ -11,18 +11,23 @@ URLs may carry secrets (a PostgreSQL password, an InfluxDB token): they never ap
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from core.errors import ConfigError
 
 SECRET_QUERY_KEYS = frozenset({"token", "password", "pass", "secret", "key", "auth"})
 REDACTED = "***"
@@ -45,6 +50,19 @@ def redact_url(url: str) -> str:
     if (netloc, query) == (parts.netloc, parts.query):
         return url  # nothing secret; urlunsplit would mangle sqlite:////abs/path
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` as (i, n), checked: 0 <= i < n. The one parser of a shard, for the
+    setting's validator and every reader of it."""
+    try:
+        index_text, count_text = text.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError as exc:
+        raise ValueError(f"shard must look like i/n (e.g. 0/2), got {text!r}") from exc
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard must be i/n with 0 <= i < n, got {text!r}")
+    return index, count
 
 
 class Settings(BaseSettings):
@@ -97,7 +115,6 @@ class Settings(BaseSettings):
     )
     shard: str = Field(
         default="0/1",
-        pattern=r"^\d+/\d+$",
         description="i/n: poll only APs whose stable hash % n == i (collector.scheduler).",
     )
     ssh_poll_interval_s: float = Field(default=300.0, ge=5.0, le=86_400.0)
@@ -125,26 +142,22 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("CITYWIFI_CONFIG", "citywifi.toml"))
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
         )
 
     @field_validator("shard")
     @classmethod
     def _shard(cls, value: str) -> str:
-        index, count = (int(part) for part in value.split("/"))
-        if count < 1 or not 0 <= index < count:
-            raise ValueError(f"shard must be i/n with 0 <= i < n, got {value}")
+        parse_shard(value)
         return value
 
     @property
     def shard_index_count(self) -> tuple[int, int]:
         """The shard as (i, n)."""
-        index, count = (int(part) for part in self.shard.split("/"))
-        return index, count
+        return parse_shard(self.shard)
 
     @property
     def db_url(self) -> str:
@@ -181,6 +194,99 @@ class Settings(BaseSettings):
         return values
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings; ``None`` overrides mean "not given on the command line"."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+def config_path() -> Path:
+    """The settings file: ``$CITYWIFI_CONFIG``, else ``citywifi.toml`` here."""
+    return Path(os.environ.get("CITYWIFI_CONFIG", "citywifi.toml"))
+
+
+def load_settings(*, options: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings; ``None`` overrides mean "not given on the command line".
+
+    A value that cannot work raises :class:`ConfigError` with one line per problem
+    naming the setting, where the value came from and what is allowed (see
+    :func:`explain`). ``options`` maps a field to the command-line option that set it
+    (default ``--field-name``), so the line names what the user actually typed.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    path = config_path()
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(explain(exc, given, options or {}, path))) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def explain(
+    exc: ValidationError, given: Mapping[str, Any], options: Mapping[str, str], path: Path
+) -> list[str]:
+    """One line per problem: ``<where the value was set>: <what is allowed>``.
+
+    Pydantic's own report names the field but not where its value came from, and the
+    value may have been given in any of three places (see the module docstring): the
+    user needs to know which to edit. The source is found in the same order pydantic-
+    settings reads them, so the line names the place whose value won.
+    """
+    file_values = _read_toml(path)
+    environ = {k.upper(): (k, v) for k, v in os.environ.items()}
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        rule = _allowed(error)
+        env_name = f"CITYWIFI_{field.upper()}"
+        if field in given:
+            option = options.get(field, "--" + field.replace("_", "-"))
+            where = f"{option} {given[field]} (command-line option)"
+        elif env_name in environ:
+            name, raw = environ[env_name]
+            where = f"{name}={raw} (environment)"
+        elif field in file_values:
+            where = f"{field} = {json.dumps(file_values[field], default=str)} ({path})"
+        else:
+            where = f"{field}"
+        lines.append(f"{where}: {rule}")
+    return lines
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+_RULES = {
+    "greater_than_equal": "must be \u2265 {ge}",
+    "greater_than": "must be > {gt}",
+    "less_than_equal": "must be \u2264 {le}",
+    "less_than": "must be < {lt}",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "literal_error": "must be one of {expected}",
+    "string_pattern_mismatch": "must match {pattern}",
+    "string_type": "must be text",
+}
+
+
+def _allowed(error: Any) -> str:
+    """What the setting accepts, in words (pydantic's error type and its context)."""
+    kind = error["type"]
+    ctx = {
+        key: f"{value:g}" if isinstance(value, float) else value
+        for key, value in (error.get("ctx") or {}).items()
+    }
+    if kind == "extra_forbidden":
+        known = ", ".join(sorted(Settings.model_fields))
+        return f"unknown setting; known: {known}"
+    if kind in _RULES:
+        try:
+            return _RULES[kind].format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

@@ -2,7 +2,13 @@
 
 from inventory.exporter import export_doc, export_yaml
 from inventory.importer import ImportReport, import_file, validate_file
-from inventory.queries import ApStatusUpdate, PollTarget, enabled_aps, record_status
+from inventory.queries import (
+    ApStatusUpdate,
+    PollTarget,
+    enabled_aps,
+    record_status,
+    record_transitions,
+)
 
 __all__ = [
     "ApStatusUpdate",
@@ -13,5 +19,6 @@ __all__ = [
     "export_yaml",
     "import_file",
     "record_status",
+    "record_transitions",
     "validate_file",
 ]

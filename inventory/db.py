@@ -1,43 +1,65 @@
-"""Engine and session factory for the inventory database.
+"""Opening the inventory database at the schema this code needs, and units of work on it.
 
-SQLite gets WAL and a busy timeout so that the collector (writing AP status) and the API
-(reading) can be separate processes on one file.
+Every program (serve, collect, demo, import, export) opens the database through
+:func:`open_inventory`, which refuses one that is behind its migrations with a line naming
+the command that fixes it, rather than failing later on a missing column. Upgrading is a
+deliberate act (`citywifi db upgrade`): a schema change on a shared PostgreSQL must not
+happen because some process happened to start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import DatabaseError
+from inventory.engine import make_engine, sqlite_path
+from inventory.migrations import UPGRADE_COMMAND, check_current, database_name, stamp_head
 from inventory.models import Base
 
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+__all__ = ["make_engine", "open_inventory", "session_factory", "transaction"]
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine and the schema (idempotent)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+def open_inventory(url: str, *, create: bool) -> Engine:
+    """An engine on the inventory at ``url``, whose schema is the newest.
+
+    An empty database (or a SQLite file that does not exist yet) gets the newest schema
+    when ``create`` is true and raises DatabaseError otherwise; so does a database behind
+    its migrations, made before them, or by a newer version. Messages are one line naming
+    the database (password hidden) and what to run.
+    """
+    name = database_name(url)
+    path = sqlite_path(url)
+    if not create and path is not None and not path.exists():
+        raise DatabaseError(
+            f"no inventory database at {path}; create it with `{UPGRADE_COMMAND}` "
+            "(or `citywifi inventory import FILE`)"
+        )
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            found = check_current(connection, url)
+            if found.revision is None:
+                if not create:
+                    raise DatabaseError(
+                        f"inventory database {name} is empty; create its tables with "
+                        f"`{UPGRADE_COMMAND}`"
+                    )
+                # The models are the newest schema (a test proves the migrations from an
+                # empty database give the same), and create_all is much faster.
+                Base.metadata.create_all(connection)
+                stamp_head(connection)
+    except DatabaseError:
+        engine.dispose()
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseError(f"cannot open inventory database {name}: {reason}") from exc
     return engine
 
 

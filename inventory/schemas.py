@@ -33,7 +33,6 @@ SiteKind = Literal[
 SiteStatus = Literal["active", "planned", "retired"]
 AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PrivProtocol = Literal["DES", "AES", "AES192", "AES256"]
-ApState = Literal["up", "down", "unknown"]
 
 SITE_KINDS: tuple[str, ...] = get_args(SiteKind)
 SITE_STATUSES: tuple[str, ...] = get_args(SiteStatus)

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from core.errors import SimulatorError
-from simulators import names
+from simulators import bekasi, names
 from simulators.device import Device
 from simulators.device_mib import Identity, build_mib
 from simulators.mib import MibView
@@ -170,8 +170,11 @@ class City:
     sites: list[Site] = field(default_factory=list)
     aps: list[SimAp] = field(default_factory=list)
 
-    def inventory(self) -> dict[str, Any]:
-        """The city as an inventory document (the shape of the inventory YAML file)."""
+    def inventory(self, ssh_port: int = SSH_PORT) -> dict[str, Any]:
+        """The city as an inventory document (the shape of the inventory YAML file).
+
+        ``ssh_port`` is the port the simulator actually serves SSH on, so the inventory
+        it writes points the collector at the running CLIs, not at the default."""
         return {
             "partners": [{"id": p.id, "name": p.name} for p in self.partners],
             "districts": [{"id": d.id, "name": d.name} for d in self.districts],
@@ -204,7 +207,7 @@ class City:
                     "name": ap.name,
                     "host": ap.host,
                     "snmp_port": ap.snmp_port,
-                    "ssh_port": SSH_PORT,
+                    "ssh_port": ssh_port,
                     "profile": "auto",
                     "credentials": ap.credentials,
                     "enabled": True,
@@ -286,21 +289,25 @@ def build_city(
     *,
     base_address: str = "127.1.0.1",
     snmp_port: int = 1161,
-    center: tuple[float, float] = (-6.9175, 107.6191),
+    center: tuple[float, float] = bekasi.CENTER,
     utc_offset_h: float = 7.0,
 ) -> City:
-    """Generate a city of exactly ``aps`` APs; the same arguments give the same city."""
+    """Generate a city of exactly ``aps`` APs; the same arguments give the same city.
+
+    Its districts are Bekasi's kecamatan (all 12 from 144 APs, fewer for a smaller city),
+    each at its place relative to ``center`` (:mod:`simulators.bekasi`)."""
     if aps < 1:
         raise SimulatorError("a city needs at least one AP")
     rng = random.Random(f"city:{seed}")
     hosts = _addresses(base_address, aps)
     city = City(seed=seed)
 
-    n_districts = max(1, min(12, math.isqrt(aps)))
-    for i, name in enumerate(rng.sample(names.DISTRICTS, n_districts), start=1):
-        distance, angle = 6.0 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
-        lat, lon = _offset(*center, distance * math.cos(angle), distance * math.sin(angle))
-        city.districts.append(District(f"d{i:02d}", name, lat, lon))
+    n_districts = max(1, min(len(bekasi.KECAMATAN), math.isqrt(aps)))
+    chosen = sorted(rng.sample(range(len(bekasi.KECAMATAN)), n_districts))
+    for i, k in enumerate(chosen, start=1):
+        name, (north, east) = bekasi.KECAMATAN[k]
+        lat, lon = _offset(*center, north, east)
+        city.districts.append(District(f"d{i:02d}", name, round(lat, 6), round(lon, 6)))
     for district in city.districts:
         community = "".join(rng.choices(SECRET_ALPHABET, k=14))
         city.credentials.append(Credential(f"snmp-{district.id}", f"cw{community}"))

@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from simulators import bekasi
 from simulators.city import KM_PER_DEG_LAT, City
 
-CITY_AREA_KM2 = 210.0
+CITY_AREA_KM2 = bekasi.AREA_KM2
 CITY_RADIUS_KM = math.sqrt(CITY_AREA_KM2 / math.pi)  # ≈ 8.18 km
-DEFAULT_CENTER = (-6.9175, 107.6191)
+DEFAULT_CENTER = bekasi.CENTER
 BOUNDARY_VERTICES = 72
 DEMAND_SPACING_KM = 0.5
 # People per demand point at the centre of a district, and how fast it falls off (km).

@@ -148,11 +148,13 @@ async def _first_of(wanted: Coroutine[Any, Any, Any], helpers: list[asyncio.Task
         waiter.cancel()
 
 
-def write_inventory(city: City, path: Path) -> None:
-    """Write the city's inventory YAML atomically, so a reader never sees half a file."""
+def write_inventory(city: City, path: Path, *, ssh_port: int = SSH_PORT) -> None:
+    """Write the city's inventory YAML atomically, so a reader never sees half a file.
+
+    ``ssh_port``: the port SSH is served on (written into every AP's ``ssh_port``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(city.inventory(), sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(city.inventory(ssh_port=ssh_port), sort_keys=False, allow_unicode=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from core.errors import StoreError, StoreRejected
+from core.errors import StoreError
 from timeseries._sqlite import ConnectionPool, plain_message
 from timeseries.embedded_maintenance import (
     Retention,
@@ -70,6 +70,7 @@ from timeseries.port import (
     series_window,
     to_ms,
 )
+from timeseries.samples import check_fields, check_series, check_time, warn_dropped
 
 __all__ = ["DB_FILENAME", "SCHEMA_VERSION", "EmbeddedStore", "Retention", "open_embedded"]
 
@@ -213,10 +214,8 @@ class EmbeddedStore:
         """Store a batch in one transaction; last write wins per (AP, time, field).
 
         A non-finite value (NaN, ±inf) is dropped — that field of that sample only — with
-        one warning per batch: it is a symptom of a bad derivation or a device glitch, and
-        discarding a whole poll of hundreds of APs for it would hide good data. Anything
-        that is not a number at all, a non-finite time, or an ``ap`` sample without an
-        ``ap`` tag is a caller bug and rejects the whole batch with :class:`StoreError`.
+        one warning per batch; a bad sample rejects the whole batch with StoreRejected
+        (the rules, shared by every backend: :mod:`timeseries.samples`).
         """
         if not samples:
             return
@@ -224,13 +223,7 @@ class EmbeddedStore:
         while batch.missing_tagsets or batch.missing_metrics:  # rare: new AP, tags, metric
             self._register(batch.missing_tagsets, batch.missing_metrics)
             batch = self._prepare(samples)
-        if batch.dropped:
-            log.warning(
-                "dropped %d non-finite field value(s) from a batch of %d samples; first: %s",
-                len(batch.dropped),
-                len(samples),
-                batch.dropped[0],
-            )
+        warn_dropped(log, batch.dropped, len(samples))
         if batch.rows or batch.others:
             self._store(batch)
         self._maybe_prune()
@@ -464,6 +457,8 @@ class EmbeddedStore:
         of just its values, written by statements for that set of metrics (rows without
         a metric cost nothing for it). Anything else takes the field-by-field path.
         Everything checkable per tag set is checked once, when the tag set is first seen.
+        The fast paths only skip checks a sample visibly passes; every refusal and drop
+        comes from :mod:`timeseries.samples`.
         """
         batch = _Batch()
         rows, others, dropped = batch.rows, batch.others, batch.dropped
@@ -476,13 +471,14 @@ class EmbeddedStore:
             try:
                 key = (sample.measurement, tuple(sample.tags.items()))
                 tagset = tagsets.get(key)
-            except TypeError:  # an unhashable tag value
-                raise StoreError(f"sample {n} has a tag that is not a string: {sample!r}") from None
+            except (TypeError, AttributeError):  # tags not a mapping, or not strings
+                check_series(n, sample)  # raises StoreRejected naming what is wrong
+                raise
             if tagset is None:  # setdefault: racing threads must share one _TagSet
                 tagset = tagsets.setdefault(key, _new_tagset(n, sample))
             ts = sample.ts
-            if not isfinite(ts):
-                raise StoreError(f"sample {n} has a non-finite time: {sample!r}")
+            if type(ts) is not float or not isfinite(ts):
+                ts = check_time(n, sample)
             ts_ms = round(ts * 1000)
             ids = tagset.id
             if ids is None:
@@ -501,14 +497,10 @@ class EmbeddedStore:
                     continue
                 kept_names: list[str] = []
                 kept_values: list[float] = []
-                for name, raw in fields.items():
-                    value = raw if type(raw) is float else _number(n, sample, name, raw)
-                    if not isfinite(value):
-                        dropped.append(f"{name}={raw!r} in {sample!r}")
-                        continue
+                for name, value in check_fields(n, sample, dropped).items():
                     i = index.get(name)
                     if i is None:
-                        if not (isinstance(name, str) and check_metric_name(name)):
+                        if not check_metric_name(name):
                             raise StoreError(f"sample {n} has a bad field name {name!r}")
                         batch.missing_metrics.add(name)
                         continue
@@ -520,11 +512,8 @@ class EmbeddedStore:
                         self._statements_for(names)
                     rows.append((names, (ids[1], ts_ms, ids[0], *kept_values)))
             else:
-                for name, raw in sample.fields.items():
-                    value = raw if type(raw) is float else _number(n, sample, name, raw)
-                    if not isfinite(value):
-                        dropped.append(f"{name}={raw!r} in {sample!r}")
-                    elif ids is not None:
+                for name, value in check_fields(n, sample, dropped).items():
+                    if ids is not None:
                         others.append((ids[0], name, ts_ms, value))
         return batch
 
@@ -733,23 +722,9 @@ def _latest_needed(rows: list[tuple[_Names, _Row]]) -> set[int]:
 
 def _new_tagset(index: int, sample: Sample) -> _TagSet:
     """Check what is fixed per (measurement, tags) and make its canonical JSON."""
-    measurement, tags = sample.measurement, dict(sample.tags)
-    if not isinstance(measurement, str) or not measurement:
-        raise StoreRejected(f"sample {index} has no measurement name: {sample!r}")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
-        raise StoreRejected(f"sample {index} has a tag that is not a string: {sample!r}")
-    if measurement == AP_MEASUREMENT and not tags.get("ap"):
-        raise StoreRejected(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
+    tags = check_series(index, sample)
     tags_json = json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return _TagSet(measurement, tags, tags_json)
-
-
-def _number(index: int, sample: Sample, name: str, raw: object) -> float:
-    """The slow path for field values that are not already floats (ints, bools, junk)."""
-    if isinstance(raw, int | float):  # bool is an int: reachable=True stores 1.0
-        return float(raw)
-    # not float(raw) for everything: float("3") would let a string through
-    raise StoreRejected(f"sample {index} field {name!r} is not a number ({raw!r}): {sample!r}")
+    return _TagSet(sample.measurement, tags, tags_json)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

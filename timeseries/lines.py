@@ -1,15 +1,11 @@
 """Samples → line protocol, and the influxdb-client write path both server backends share.
 
 Why here and not in each backend: VictoriaMetrics and InfluxDB take the same line
-protocol, and the port's write rules (what is a caller bug, what is dropped with a
-warning) must not differ between backends. The rules mirror :mod:`timeseries.embedded`:
-
-- a batch is checked completely before anything is sent, so a bad sample (a field that is
-  not a number, a non-finite time, an ``ap`` sample without an ``ap`` tag) rejects the whole
-  batch with :class:`StoreError` and nothing reaches the server;
-- a non-finite value (NaN, ±inf) drops only that field, with one warning per batch;
-- every value is sent as a float, so a field never changes type between writes (InfluxDB
-  refuses a float into a field it first saw as an integer).
+protocol. The port's write rules (what is a caller bug, what is dropped with a warning)
+are :mod:`timeseries.samples`, shared with the embedded store; a batch is checked whole
+before anything is sent, so a bad sample rejects it and nothing reaches the server. Every
+value is sent as a float, so a field never changes type between writes (InfluxDB refuses
+a float into a field it first saw as an integer).
 
 Line protocol cannot carry every string: a line break in a measurement, tag or field name
 would end the line, and influxdb-client turns a tag value's trailing backslash into
@@ -31,7 +27,6 @@ inside one ``write`` call and bounded in time.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -45,7 +40,8 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from core.errors import StoreError, StoreRejected
-from timeseries.port import AP_MEASUREMENT, Sample
+from timeseries.port import Sample
+from timeseries.samples import check_sample, warn_dropped
 
 __all__ = ["ApiWriter", "http_error_message", "to_lines"]
 
@@ -73,13 +69,7 @@ def to_lines(samples: Sequence[Sample], extra_tags: Mapping[str, str] | None = N
         key, fields = _checked(index, sample, extra, dropped)
         if fields:
             merged.setdefault(key, {}).update(fields)
-    if dropped:
-        log.warning(
-            "dropped %d non-finite field value(s) from a batch of %d samples; first: %s",
-            len(dropped),
-            len(samples),
-            dropped[0],
-        )
+    warn_dropped(log, dropped, len(samples))
     lines = []
     for (measurement, tags, ts_ms), fields in merged.items():
         point = Point(measurement)
@@ -99,18 +89,11 @@ _Key = tuple[str, tuple[tuple[str, str], ...], int]
 def _checked(
     index: int, sample: Sample, extra: dict[str, str], dropped: list[str]
 ) -> tuple[_Key, dict[str, float]]:
-    """One sample's line key (measurement, sorted tags, ms) and finite float fields."""
-    measurement = sample.measurement
-    if not isinstance(measurement, str) or not measurement:
-        raise StoreRejected(f"sample {index} has no measurement name: {sample!r}")
-    _printable(index, sample, "measurement name", measurement)
-    try:
-        tags = dict(sample.tags)
-    except (TypeError, ValueError):
-        raise StoreRejected(f"sample {index} has tags that are not a mapping: {sample!r}") from None
+    """One sample's line key (measurement, sorted tags, ms) and finite float fields,
+    after the port's rules, what line protocol itself cannot carry."""
+    tags, ts, fields = check_sample(index, sample, dropped)
+    _printable(index, sample, "measurement name", sample.measurement)
     for key, tag_value in tags.items():
-        if not (isinstance(key, str) and isinstance(tag_value, str)):
-            raise StoreRejected(f"sample {index} has a tag that is not a string: {sample!r}")
         _printable(index, sample, "tag", key + tag_value)
         if tag_value.endswith("\\"):
             raise StoreRejected(
@@ -121,31 +104,11 @@ def _checked(
             raise StoreRejected(
                 f"sample {index} has tag {key!r}, which this store adds itself: {sample!r}"
             )
-    if measurement == AP_MEASUREMENT and not tags.get("ap"):
-        raise StoreRejected(f"sample {index} of measurement 'ap' has no 'ap' tag: {sample!r}")
-    ts = sample.ts
-    if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
-        raise StoreRejected(f"sample {index} has a non-finite time: {sample!r}")
-    fields: dict[str, float] = {}
-    for name, raw in sample.fields.items():
-        if not isinstance(name, str) or not name:
-            raise StoreRejected(f"sample {index} has a field without a name: {sample!r}")
+    for name in sample.fields:
         _printable(index, sample, "field name", name)
-        if type(raw) is float:
-            value = raw
-        elif isinstance(raw, int | float):  # bool is an int: reachable=True stores 1.0
-            value = float(raw)
-        else:  # not float(raw): float("3") would let a string through
-            raise StoreRejected(
-                f"sample {index} field {name!r} is not a number ({raw!r}): {sample!r}"
-            )
-        if not math.isfinite(value):
-            dropped.append(f"{name}={raw!r} in {sample!r}")
-            continue
-        fields[name] = value
     # Empty tag values are left out: line protocol has no empty tags.
     key_tags = tuple(sorted((k, v) for k, v in tags.items() if v))
-    return (measurement, key_tags, round(ts * 1000)), fields
+    return (sample.measurement, key_tags, round(ts * 1000)), fields
 
 
 def _printable(index: int, sample: Sample, what: str, text: str) -> None:

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, WithJsonSchema
 from sqlalchemy import func, select
 
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep, StoreDep
 from api.filters import DistrictQuery, PartnerQuery, SiteQuery, scope
-from api.models import ApsPublic, SeriesPoint, SeriesPublic
-from inventory.models import AccessPoint, Site
+from api.models import ApEventPublic, ApEventsPublic, ApsPublic, SeriesPoint, SeriesPublic
+from api.times import TimeQuery, check_window, invalid, utc
+from core.states import ApState, PollCause
+from inventory.models import AccessPoint, ApEvent, Site
 from inventory.schemas import ApPublic
 from timeseries.vocabulary import AP_METRICS
 
@@ -44,34 +45,6 @@ def ap_public(ap: AccessPoint) -> ApPublic:
     )
 
 
-def parse_time(value: Any) -> Any:
-    """Accept epoch seconds or ISO 8601, because shell users type one and browsers the other.
-
-    A datetime without an offset is taken as UTC: the whole system keeps UTC, and guessing
-    the server's local zone would make the same URL mean different things on two hosts.
-    """
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(seconds):
-            raise ValueError(f"not a finite number of seconds: {value!r}")
-        return seconds
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"not a time: {value!r}; use ISO 8601 (2024-05-01T12:00:00Z) or epoch seconds"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
-
-
 def known_metric(name: str) -> str:
     if name not in AP_METRICS:
         valid = ", ".join(sorted(AP_METRICS))
@@ -79,13 +52,6 @@ def known_metric(name: str) -> str:
     return name
 
 
-TimeQuery = Annotated[
-    float | None,
-    BeforeValidator(parse_time),
-    # What a client may send, not the float it becomes after parsing.
-    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]}),
-    Query(description="ISO 8601 datetime or UTC epoch seconds."),
-]
 MetricQuery = Annotated[
     str,
     AfterValidator(known_metric),
@@ -102,15 +68,8 @@ def default_step(span: float) -> float:
     return math.ceil(wanted / 86400) * 86400
 
 
-def _invalid(field: str, message: str, value: Any) -> RequestValidationError:
-    """A 422 shaped exactly like FastAPI's own, so clients handle one error format."""
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("query", field), "msg": message, "input": value}]
-    )
-
-
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
+def _no_such_ap(ap_id: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"no access point with id {ap_id!r}")
 
 
 @router.get("", response_model=ApsPublic)
@@ -136,7 +95,7 @@ def list_aps(
 def get_ap(session: SessionDep, ap_id: str) -> Any:
     ap = session.get(AccessPoint, ap_id)
     if ap is None:
-        raise HTTPException(status_code=404, detail=f"no access point with id {ap_id!r}")
+        raise _no_such_ap(ap_id)
     return ap_public(ap)
 
 
@@ -154,34 +113,72 @@ def get_series(
 ) -> Any:
     end_ts = end if end is not None else datetime.now(tz=UTC).timestamp()
     start_ts = start if start is not None else end_ts - DEFAULT_SPAN_S
-    if end_ts <= start_ts:
-        raise _invalid(
-            "end",
-            f"end ({_utc(end_ts).isoformat()}) must be after start ({_utc(start_ts).isoformat()})",
-            end,
-        )
+    check_window(start_ts, end_ts)
     if step is not None and (not math.isfinite(step) or step < MIN_STEP_S):
-        raise _invalid(
+        raise invalid(
             "step", f"step must be a positive number of seconds, at least {MIN_STEP_S}", step
         )
     step_s = step if step is not None else default_step(end_ts - start_ts)
     points = math.ceil((end_ts - start_ts) / step_s)
     if points > MAX_POINTS:
-        raise _invalid(
+        raise invalid(
             "step",
             f"{points} points requested; at most {MAX_POINTS}: use a larger step "
             f"(≥ {math.ceil((end_ts - start_ts) / MAX_POINTS)} s) or a shorter range",
             step,
         )
     if session.get(AccessPoint, ap_id) is None:
-        raise HTTPException(status_code=404, detail=f"no access point with id {ap_id!r}")
+        raise _no_such_ap(ap_id)
     found = store.series(ap_id, metric, start_ts, end_ts, step_s)
     return SeriesPublic(
         ap=ap_id,
         metric=metric,
         unit=AP_METRICS[metric].unit,
-        start=_utc(start_ts),
-        end=_utc(end_ts),
+        start=utc(start_ts),
+        end=utc(end_ts),
         step=step_s,
-        points=[SeriesPoint(ts=_utc(p.ts), value=p.value) for p in found],
+        points=[SeriesPoint(ts=utc(p.ts), value=p.value) for p in found],
+    )
+
+
+@router.get("/{ap_id}/events", response_model=ApEventsPublic)
+def list_events(
+    session: SessionDep,
+    ap_id: str,
+    start: TimeQuery = None,
+    end: TimeQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    offset: OffsetQuery = 0,
+) -> Any:
+    """The AP's state changes, newest first; ``start`` ≤ at < ``end`` when given."""
+    check_window(start, end)
+    if session.get(AccessPoint, ap_id) is None:
+        raise _no_such_ap(ap_id)
+    conditions = [ApEvent.ap_id == ap_id]
+    if start is not None:
+        conditions.append(ApEvent.at >= start)
+    if end is not None:
+        conditions.append(ApEvent.at < end)
+    count = session.scalar(select(func.count()).select_from(ApEvent).where(*conditions)) or 0
+    page = session.scalars(
+        select(ApEvent)
+        .where(*conditions)
+        .order_by(ApEvent.at.desc(), ApEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return ApEventsPublic(
+        data=[
+            ApEventPublic(
+                id=event.id,
+                ap_id=event.ap_id,
+                at=utc(event.at),
+                from_state=ApState(event.from_state),
+                to_state=ApState(event.to_state),
+                cause=PollCause(event.cause),
+                detail=event.detail,
+            )
+            for event in page
+        ],
+        count=count,
     )

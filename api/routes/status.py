@@ -1,36 +1,34 @@
 """Live status: one row per enabled AP, what a NOC engineer looks at first.
 
 State comes from the ``ap_status`` table (the collector's conclusion, which survives its
-restarts); the numbers come from the metric store's latest values. An AP the collector
-has never judged is "unknown" rather than absent, so a new AP is visible from day one.
+restarts); the numbers come from the metric store's latest values, shown as live only for
+an AP that is up. An AP the collector has never judged is "unknown" rather than absent, so
+a new AP is visible from day one.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy import Select, case, func, literal, select
+from sqlalchemy.orm import aliased
 
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep, StoreDep
 from api.filters import DistrictQuery, PartnerQuery, SiteQuery, scope
 from api.models import StatusPublic, StatusRow, StatusSummary
-from inventory.models import AccessPoint, ApStatus, Site
-from inventory.schemas import ApState
+from api.times import utc
+from core.states import ApState
+from inventory.models import AccessPoint, ApStatus, District, Partner, Site
 
 router = APIRouter(prefix="/api/v1/status", tags=["status"])
 
 # Anything the collector wrote that is not up/down (or no row at all) reads as unknown,
 # in the filter, the rows and the summary alike, so the three always agree.
 _effective_state = case(
-    (ApStatus.state.in_(("up", "down")), ApStatus.state),
-    else_=literal("unknown"),
+    (ApStatus.state.in_((ApState.UP.value, ApState.DOWN.value)), ApStatus.state),
+    else_=literal(ApState.UNKNOWN.value),
 ).label("state")
-
-
-def _utc(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC)
 
 
 @router.get("", response_model=StatusPublic)
@@ -46,7 +44,7 @@ def get_status(
 ) -> Any:
     conditions = [AccessPoint.enabled.is_(True), *scope(district, partner, site)]
     if state is not None:
-        conditions.append(_effective_state == state)
+        conditions.append(_effective_state == state.value)
 
     def joined(*columns: Any) -> Select[Any]:
         return (
@@ -64,6 +62,7 @@ def get_status(
         setattr(summary, name, n)
     summary.total = summary.up + summary.down + summary.unknown
 
+    district_row, partner_row = aliased(District), aliased(Partner)
     page = session.execute(
         joined(
             AccessPoint.id,
@@ -71,13 +70,17 @@ def get_status(
             Site.id,
             Site.name,
             Site.district_id,
+            district_row.name,
             Site.partner_id,
+            partner_row.name,
             _effective_state,
             ApStatus.since,
             ApStatus.last_seen,
             ApStatus.polls_attempted,
             ApStatus.polls_ok,
         )
+        .outerjoin(district_row, district_row.id == Site.district_id)
+        .outerjoin(partner_row, partner_row.id == Site.partner_id)
         .order_by(AccessPoint.id)
         .limit(limit)
         .offset(offset)
@@ -85,9 +88,10 @@ def get_status(
     latest = store.latest([row[0] for row in page]) if page else {}
 
     rows: list[StatusRow] = []
-    for (ap_id, name, site_id, site_name, district_id, partner_id, st, since, seen,
-         attempted, answered) in page:  # fmt: skip
-        values = latest[ap_id].values if ap_id in latest else {}
+    for (ap_id, name, site_id, site_name, district_id, district_name, partner_id,
+         partner_name, st, since, seen, attempted, answered) in page:  # fmt: skip
+        found = latest.get(ap_id)
+        live = found.values if found is not None and st == ApState.UP.value else {}
         rows.append(
             StatusRow(
                 ap_id=ap_id,
@@ -95,15 +99,18 @@ def get_status(
                 site_id=site_id,
                 site_name=site_name,
                 district=district_id,
+                district_name=district_name,
                 partner=partner_id,
-                state=st,
-                since=_utc(since),
-                last_seen=_utc(seen),
-                clients=values.get("clients"),
-                uptime_s=values.get("uptime_s"),
-                rx_bps=values.get("rx_bps"),
-                tx_bps=values.get("tx_bps"),
+                partner_name=partner_name,
+                state=ApState(st),
+                since=utc(since),
+                last_seen=utc(seen),
+                last_sample_at=utc(max(found.times.values())) if found and found.times else None,
                 availability=answered / attempted if attempted else None,
+                clients=live.get("clients"),
+                uptime_s=live.get("uptime_s"),
+                rx_bps=live.get("rx_bps"),
+                tx_bps=live.get("tx_bps"),
             )
         )
     return StatusPublic(data=rows, count=summary.total, summary=summary)

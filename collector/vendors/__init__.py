@@ -1,1 +1,2 @@
-"""Vendor profiles as data; loaded by name through collector.profiles, never imported."""
+"""One module per vendor: its SNMP ``PROFILE`` and SSH ``SSH_PROFILE``, as data; listed in
+collector.profiles.VENDOR_MODULES and loaded by name, never imported by the core."""

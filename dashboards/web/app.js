@@ -10,6 +10,8 @@
   // Down first: the rows an engineer must act on should not need scrolling.
   const STATE_RANK = { down: 0, unknown: 1, up: 2 };
   const STATE_MARK = { up: "▲", down: "▼", unknown: "?" };
+  // Shown instead of a figure the API does not give as current (the AP is not up).
+  const NOT_CURRENT = "—";
 
   const view = {
     rows: [],
@@ -82,8 +84,8 @@
     state: (r) => STATE_RANK[r.state] ?? 9,
     ap: (r) => r.ap_id,
     site: (r) => r.site_name,
-    district: (r) => r.district,
-    partner: (r) => r.partner,
+    district: (r) => r.district_name ?? r.district,
+    partner: (r) => r.partner_name ?? r.partner,
     clients: (r) => r.clients,
     uptime: (r) => r.uptime_s,
     rx: (r) => r.rx_bps,
@@ -108,7 +110,7 @@
       .filter((r) => !view.state || r.state === view.state)
       .filter((r) => {
         if (!needle) return true;
-        return [r.ap_id, r.name, r.site_id, r.site_name, r.district]
+        return [r.ap_id, r.name, r.site_id, r.site_name, r.district_name, r.district, r.partner_name, r.partner]
           .some((v) => v && String(v).toLowerCase().includes(needle));
       })
       .sort((a, b) => compare(pick(a), pick(b)) || a.ap_id.localeCompare(b.ap_id, undefined, { numeric: true }));
@@ -153,6 +155,20 @@
     return td;
   }
 
+  // A name with its id as a tooltip; the id alone when the name is missing.
+  function refCell(name, id, className) {
+    if (!id) return cell("–", `${className} na`.trim());
+    return cell(name || id, className, name ? id : "");
+  }
+
+  // The live figures of an up AP; a dash for any other, because its last values are not
+  // current (the tooltip says when the AP last reported data).
+  function figureCell(r, text) {
+    if (r.state === "up") return cell(text, "num");
+    const when = r.last_sample_at ? `last data ${ago(r.last_sample_at)} (${r.last_sample_at})` : "no data yet";
+    return cell(NOT_CURRENT, "num na", `not current: the AP is ${r.state}; ${when}`);
+  }
+
   function renderTable() {
     const rows = visibleRows();
     const body = document.createDocumentFragment();
@@ -166,12 +182,12 @@
         stateCell(r),
         nameCell(r.ap_id, r.name),
         nameCell(r.site_name, r.site_id),
-        cell(r.district || "–", r.district ? "" : "na"),
-        cell(r.partner || "–", r.partner ? "col-partner" : "col-partner na"),
-        cell(count(r.clients), "num"),
-        cell(duration(r.uptime_s), "num"),
-        cell(mbits(r.rx_bps), "num"),
-        cell(mbits(r.tx_bps), "num"),
+        refCell(r.district_name, r.district, ""),
+        refCell(r.partner_name, r.partner, "col-partner"),
+        figureCell(r, count(r.clients)),
+        figureCell(r, duration(r.uptime_s)),
+        figureCell(r, mbits(r.rx_bps)),
+        figureCell(r, mbits(r.tx_bps)),
         cell(percent(r.availability), "num", "answered polls / attempted polls"),
         seen,
       );
@@ -181,7 +197,7 @@
       const tr = document.createElement("tr");
       tr.className = "placeholder";
       const td = cell(view.loadedAt ? "No access points match the filter." : "Loading status…");
-      td.colSpan = 10;
+      td.colSpan = 11;
       tr.append(td);
       body.append(tr);
     }

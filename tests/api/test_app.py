@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -64,3 +66,16 @@ def test_large_responses_are_compressed(client: TestClient) -> None:
     assert r.json()["info"]["title"] == "citywifi"
     small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers
+
+
+def test_test_client_imports_without_a_warning() -> None:
+    """Starlette warns (a UserWarning) when its TestClient runs on plain httpx; with httpx2,
+    the client it now wants (a dev dependency), importing it is silent."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import fastapi.testclient"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

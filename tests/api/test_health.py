@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_session
+from core.errors import StoreError
 from core.settings import Settings
-from tests.api.conftest import FakeStore
+from inventory.engine import make_engine
+from timeseries import MetricStore
 
 
 def test_healthz_ok(client: TestClient) -> None:
@@ -15,8 +21,8 @@ def test_healthz_ok(client: TestClient) -> None:
     assert r.json() == {"status": "ok", "inventory": "ok", "store": "ok"}
 
 
-def test_healthz_503_names_the_store(client: TestClient, store: FakeStore) -> None:
-    store.fail = True
+def test_healthz_503_names_the_store(client: TestClient, store: MetricStore) -> None:
+    store.close()  # the real store, taken down
     r = client.get("/healthz")
     assert r.status_code == 503
     body = r.json()
@@ -26,13 +32,17 @@ def test_healthz_503_names_the_store(client: TestClient, store: FakeStore) -> No
     assert body["message"] == "store check failed (StoreError)"
 
 
-def test_healthz_503_names_the_inventory(client: TestClient) -> None:
-    class BrokenSession:
-        def execute(self, *_args: object) -> None:
-            raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+def test_healthz_503_names_the_inventory(client: TestClient, tmp_path: Path) -> None:
+    # A real engine on a database that cannot be opened: a directory where the file is.
+    (tmp_path / "broken.db").mkdir()
+    broken = make_engine(f"sqlite:///{tmp_path / 'broken.db'}")
+
+    def session() -> Iterator[Session]:
+        with Session(broken) as s:
+            yield s
 
     app = client.app
-    app.dependency_overrides[get_session] = lambda: BrokenSession()  # type: ignore[attr-defined]
+    app.dependency_overrides[get_session] = session  # type: ignore[attr-defined]
     r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json() == {
@@ -41,10 +51,12 @@ def test_healthz_503_names_the_inventory(client: TestClient) -> None:
         "store": "ok",
         "message": "inventory check failed (OperationalError)",
     }
+    broken.dispose()
 
 
 def test_store_is_closed_on_shutdown(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
-        store: FakeStore = client.app.state.store  # type: ignore[attr-defined]
-        assert not store.closed
-    assert store.closed
+        store: MetricStore = client.app.state.store  # type: ignore[attr-defined]
+        assert store.latest() == {}
+    with pytest.raises(StoreError, match="is closed"):
+        store.latest()

@@ -1,20 +1,28 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import NOW, FakeStore, sample
+from timeseries import MetricStore
+from timeseries.port import Sample
 
-ISO_NOW = "2026-01-01T00:00:00Z"
+SampleMaker = Callable[..., Sample]
+
+ISO_NOW = "2026-01-01T00:00:00Z"  # the ``now`` fixture
 
 
-def test_series_buckets_means_and_gaps(client: TestClient, store: FakeStore) -> None:
-    store.write([sample("ap-02", NOW - 290, clients=4), sample("ap-02", NOW - 250, clients=6)])
+def test_series_buckets_means_and_gaps(
+    client: TestClient, store: MetricStore, make_sample: SampleMaker, now: float
+) -> None:
+    store.write(
+        [make_sample("ap-02", now - 290, clients=4), make_sample("ap-02", now - 250, clients=6)]
+    )
     r = client.get(
         "/api/v1/aps/ap-02/series",
-        params={"metric": "clients", "start": NOW - 300, "end": NOW, "step": 60},
+        params={"metric": "clients", "start": now - 300, "end": now, "step": 60},
     )
     assert r.status_code == 200
     body = r.json()
@@ -73,7 +81,7 @@ def test_series_default_step_for_a_day(client: TestClient) -> None:
         ({"metric": "clients", "start": "nan"}, "query.start: "),
     ],
 )
-def test_series_422(client: TestClient, params: dict[str, object], fragment: str) -> None:
+def test_series_422(client: TestClient, params: dict[str, str | float], fragment: str) -> None:
     r = client.get("/api/v1/aps/ap-01/series", params=params)
     assert r.status_code == 422, r.text
     body = r.json()
@@ -103,8 +111,9 @@ def test_series_unknown_ap_is_404(client: TestClient) -> None:
     assert "ap-99" in r.json()["message"]
 
 
-def test_series_store_failure_is_503(client: TestClient, store: FakeStore) -> None:
-    store.fail = True
+def test_series_store_failure_is_503(client: TestClient, store: MetricStore) -> None:
+    store.close()
     r = client.get("/api/v1/aps/ap-01/series?metric=clients")
     assert r.status_code == 503
-    assert r.json()["message"] == "metric store unavailable: fake store is down"
+    assert r.json()["message"].startswith("metric store unavailable: metric store ")
+    assert r.json()["message"].endswith(" is closed")

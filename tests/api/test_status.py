@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import FakeStore
+from timeseries import MetricStore
 
 
 def by_id(body: dict[str, list[dict[str, object]]]) -> dict[object, dict[str, object]]:
@@ -25,7 +25,9 @@ def test_status_row_fields(client: TestClient) -> None:
         "site_id": "s-park",
         "site_name": "Riverside Park",
         "district": "d-north",
+        "district_name": "North",
         "partner": "p-bank",
+        "partner_name": "Bank of Example",
         "state": "up",
         "since": "2025-12-31T22:00:00Z",
         "last_seen": "2025-12-31T23:59:48Z",
@@ -33,15 +35,37 @@ def test_status_row_fields(client: TestClient) -> None:
         "uptime_s": 7188.0,
         "rx_bps": 2.5e6,
         "tx_bps": 1.25e6,
+        "last_sample_at": "2025-12-31T23:59:48Z",
         "availability": 0.995,
     }
     # Only some metrics reported: the others are null, never a made-up zero.
     assert rows["ap-02"]["clients"] == 3.0
     assert rows["ap-02"]["rx_bps"] is None
     assert rows["ap-02"]["availability"] is None  # never counted: unknown, not 0 %
-    assert rows["ap-03"]["state"] == "down"
     # Zero is a value, not a gap.
     assert rows["ap-06"]["clients"] == 0.0
+
+
+def test_down_ap_shows_no_live_figures_only_when_it_last_reported(client: TestClient) -> None:
+    """ap-03 reported 7 clients 905 s ago, then went down: those are not current."""
+    row = by_id(client.get("/api/v1/status").json())["ap-03"]
+    assert row["state"] == "down"
+    assert (row["clients"], row["uptime_s"], row["rx_bps"], row["tx_bps"]) == (None,) * 4
+    assert row["last_sample_at"] == "2025-12-31T23:44:55Z"
+
+
+def test_names_of_district_and_partner_are_joined(client: TestClient) -> None:
+    rows = by_id(client.get("/api/v1/status").json())
+    assert (rows["ap-03"]["district_name"], rows["ap-03"]["partner_name"]) == (
+        "North",
+        "Telco Ltd",
+    )
+    school = rows["ap-04"]  # a site with no partner
+    assert (school["district_name"], school["partner"], school["partner_name"]) == (
+        "South",
+        None,
+        None,
+    )
 
 
 def test_ap_without_status_row_is_unknown(client: TestClient) -> None:
@@ -88,8 +112,8 @@ def test_status_invalid_state_is_422(client: TestClient) -> None:
     assert "query.state:" in r.json()["message"]
 
 
-def test_status_store_down_is_503_with_message(client: TestClient, store: FakeStore) -> None:
-    store.fail = True
+def test_status_store_down_is_503_with_message(client: TestClient, store: MetricStore) -> None:
+    store.close()
     r = client.get("/api/v1/status")
     assert r.status_code == 503
     assert "metric store unavailable" in r.json()["message"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from citywifi import __version__
 from citywifi.cli import app
 
 runner = CliRunner()
@@ -23,14 +23,6 @@ aps:
 """
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("CITYWIFI_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-
-
 def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "citywifi.toml").write_text('data_dir = "from-file"\nlog_level = "WARNING"\n')
     monkeypatch.setenv("CITYWIFI_DATA_DIR", "from-env")
@@ -41,11 +33,49 @@ def test_flag_beats_env_beats_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert shown["data_dir"] == "from-flag"
 
 
-def test_bad_setting_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"citywifi {__version__}\n"
+
+
+def test_bad_setting_from_the_environment_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYWIFI_POLL_INTERVAL_S", "0")
     monkeypatch.setenv("CITYWIFI_SNMP_RETRIES", "many")
     result = runner.invoke(app, ["config"])
     assert result.exit_code == 2
-    assert "snmp_retries" in result.stderr
+    assert result.stderr.splitlines() == [
+        "error: CITYWIFI_POLL_INTERVAL_S=0 (environment): must be \u2265 1",
+        "error: CITYWIFI_SNMP_RETRIES=many (environment): must be a whole number",
+    ]
+
+
+def test_bad_setting_from_the_file_names_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "citywifi.toml").write_text('log_level = "loud"\npoll_intervall_s = 30\n')
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 2
+    first, second = result.stderr.splitlines()
+    assert first == (
+        'error: log_level = "loud" (citywifi.toml):'
+        " must be one of 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"
+    )
+    assert second.startswith("error: poll_intervall_s = 30 (citywifi.toml): unknown setting;")
+    assert "poll_interval_s" in second
+
+
+def test_bad_setting_from_an_option_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYWIFI_POLL_INTERVAL_S", "30")  # the option wins, and is the one
+    result = runner.invoke(app, ["collect", "--interval", "0.5"])
+    assert result.exit_code == 2
+    assert result.stderr == "error: --interval 0.5 (command-line option): must be \u2265 1\n"
+
+
+def test_a_file_that_is_not_toml_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "citywifi.toml").write_text("poll_interval_s = = 3\n")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: citywifi.toml: not valid TOML:")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_import_then_export_round_trips(tmp_path: Path) -> None:

@@ -1,125 +1,73 @@
-"""The engine: a writer that flushes by size and time, and a scheduled loop in which a
-slow or dead AP delays nobody else's samples."""
+"""The engine: a scheduled loop in which a slow or dead AP delays nobody else's samples;
+every state change stored as a transition beside the status; poll counters added up in
+SQL, so several collectors on one database never lose each other's counts.
+
+Timing runs on a virtual clock (the ``virtual_run`` fixture): exact, no real sleeps."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
-from collector.engine import BatchWriter, Collector
-from collector.snmp import FakeScraper, SnmpTarget, VarBinds
+from collector.engine import Collector
+from collector.scheduler import phase_of
+from collector.snmp import FakeScraper, SnmpTarget, Value, VarBinds
 from collector.ssh_poll import SshCommand, SshProfile, SshResult, SshTarget
-from core.errors import StoreError
 from core.settings import Settings
+from core.states import ApState, PollCause
 from inventory import import_file
-from inventory.db import make_engine, transaction
-from inventory.models import ApStatus
-from inventory.queries import ApStatusUpdate
-from tests.collector.test_poll import MIKROTIK
+from inventory.db import open_inventory, transaction
+from inventory.models import ApEvent, ApStatus, CredentialProfile
 from timeseries import Sample
 
 PORT = 1161
-
-
-def sample(n: int) -> Sample:
-    return Sample("ap", {"ap": f"ap{n}"}, {"reachable": 1.0}, float(n))
-
-
-def update(n: int) -> ApStatusUpdate:
-    return ApStatusUpdate(f"ap{n}", "up", 0.0, 0.0, 0.0, 0, None, None)
+VirtualRun = Callable[[Coroutine[Any, Any, Any]], Any]
+Device = Mapping[str, Value]
 
 
 class Sink:
-    def __init__(self, fail: bool = False) -> None:
+    """A sample sink recording each batch."""
+
+    def __init__(self) -> None:
         self.batches: list[list[Sample]] = []
-        self.states: list[list[ApStatusUpdate]] = []
-        self.fail = fail
+
+    def write(self, samples: Sequence[Sample]) -> None:
+        self.batches.append(list(samples))
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [s for batch in self.batches for s in batch]
+
+
+class TimedSink(Sink):
+    """Also records the loop time at which each batch was written.
+
+    The writer calls ``write`` in a worker thread; the virtual clock stands still while a
+    thread works, so reading the loop's clock there gives the write's time."""
+
+    def __init__(self, loop_time: Callable[[], float]) -> None:
+        super().__init__()
+        self._loop_time = loop_time
         self.times: list[float] = []
 
     def write(self, samples: Sequence[Sample]) -> None:
-        if self.fail:
-            raise StoreError("store down")
-        self.batches.append(list(samples))
-        self.times.append(time.monotonic())
-
-    def record(self, updates: Sequence[ApStatusUpdate]) -> None:
-        self.states.append(list(updates))
-
-
-def test_writer_flushes_when_the_batch_is_full() -> None:
-    sink = Sink()
-
-    async def main() -> float:
-        writer = BatchWriter(sink.write, sink.record, max_samples=3, flush_s=30.0)
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer.run(stop))
-        start = time.monotonic()
-        for n in range(3):
-            writer.add(sample(n), update(n))
-        for _ in range(200):  # at most 2 s
-            if sink.batches:
-                break
-            await asyncio.sleep(0.01)
-        took = time.monotonic() - start
-        stop.set()
-        await task
-        return took
-
-    assert asyncio.run(main()) < 1.0
-    assert [len(b) for b in sink.batches] == [3]
-    assert [len(s) for s in sink.states] == [3]  # statuses in the same flush
-
-
-def test_writer_flushes_on_time_and_on_stop() -> None:
-    sink = Sink()
-
-    async def main() -> None:
-        writer = BatchWriter(sink.write, sink.record, max_samples=1000, flush_s=0.1)
-        stop = asyncio.Event()
-        task = asyncio.create_task(writer.run(stop))
-        writer.add(sample(1), update(1))
-        await asyncio.sleep(0.35)
-        assert [len(b) for b in sink.batches] == [1]
-        writer.add(sample(2))
-        stop.set()
-        await task
-
-    asyncio.run(main())
-    assert [len(b) for b in sink.batches] == [1, 1]
-
-
-def test_writer_counts_store_errors_and_still_records_states() -> None:
-    sink = Sink(fail=True)
-    errors: list[int] = []
-
-    async def main() -> bool:
-        writer = BatchWriter(
-            sink.write, sink.record, on_store_error=lambda: errors.append(1), flush_s=1.0
-        )
-        writer.add(sample(1), update(1))
-        ok = await writer.flush()
-        assert writer.samples_lost == 1
-        return ok
-
-    assert asyncio.run(main()) is False
-    assert errors == [1] and len(sink.states) == 1
-
-
-# --- a Collector over a scripted scraper -------------------------------------------------
+        super().write(samples)
+        self.times.append(self._loop_time())
 
 
 class ScriptedScraper(FakeScraper):
-    """FakeScraper whose listed hosts answer ``delay_s`` late."""
+    """FakeScraper whose listed hosts answer ``delay_s`` late (on the loop's clock)."""
 
-    def __init__(self, hosts: Sequence[str], slow: set[str], delay_s: float) -> None:
-        super().__init__({(h, PORT): MIKROTIK for h in hosts})
+    def __init__(self, devices: dict[tuple[str, int], Device], slow: set[str], delay_s: float):
+        super().__init__(devices)
         self.slow = slow
         self.delay_s = delay_s
 
@@ -142,7 +90,7 @@ class ScriptedScraper(FakeScraper):
         return await super().bulk(target, non_repeaters, repeaters, max_repetitions)
 
 
-def inventory(tmp_path: Path, count: int, **ap_overrides: object) -> tuple[Path, list[str]]:
+def write_inventory(tmp_path: Path, count: int, **ap_overrides: object) -> tuple[Path, list[str]]:
     hosts = [f"127.1.9.{n}" for n in range(1, count + 1)]
     doc = {
         "credentials": [
@@ -152,7 +100,7 @@ def inventory(tmp_path: Path, count: int, **ap_overrides: object) -> tuple[Path,
                 "ssh": {"username": "admin", "password": "pw"},
             }
         ],
-        "sites": [{"id": "s1", "name": "One", "lat": -6.9, "lon": 107.6}],
+        "sites": [{"id": "s1", "name": "One", "lat": -6.24, "lon": 106.99}],
         "aps": [
             {
                 "id": f"ap{n:03d}",
@@ -174,81 +122,237 @@ def inventory(tmp_path: Path, count: int, **ap_overrides: object) -> tuple[Path,
 
 @pytest.fixture
 def db(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'inv.db'}")
-    return engine
+    return open_inventory(f"sqlite:///{tmp_path / 'inv.db'}", create=True)
 
 
-def test_a_slow_ap_does_not_delay_the_others_samples(tmp_path: Path, db: Engine) -> None:
-    path, hosts = inventory(tmp_path, 12)
-    import_file(db, path)
-    scraper = ScriptedScraper(hosts, slow={hosts[0]}, delay_s=3.0)
-    scraper.unreachable.add((hosts[1], PORT))
-    settings = Settings(
-        data_dir=tmp_path,
-        poll_interval_s=2.0,
-        poll_deadline_s=1.5,
-        write_flush_s=0.2,
-        down_after_failures=1,
-    )
-    sink = Sink()
-    collector = Collector(settings, db, sink, scraper)  # type: ignore[arg-type]
-    collector.writer._write_samples = sink.write  # record write times
+@pytest.fixture
+def city(
+    tmp_path: Path, db: Engine, mikrotik_device: Device
+) -> Callable[..., tuple[list[str], ScriptedScraper]]:
+    """``city(count, slow=..., delay_s=..., **ap_overrides)``: that many MikroTik APs in
+    the inventory and a scraper answering for each of them."""
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(4.5, stop.set)
-        await collector.run(stop=stop)
+    def make(
+        count: int, slow: frozenset[int] = frozenset(), delay_s: float = 0.0, **overrides: object
+    ) -> tuple[list[str], ScriptedScraper]:
+        path, hosts = write_inventory(tmp_path, count, **overrides)
+        import_file(db, path)
+        devices = {(h, PORT): mikrotik_device for h in hosts}
+        return hosts, ScriptedScraper(devices, {hosts[i] for i in slow}, delay_s)
 
-    started = time.monotonic()
-    asyncio.run(main())
-    collector.close()
-    written = [
-        (t - started, s) for t, batch in zip(sink.times, sink.batches, strict=True) for s in batch
-    ]
-    first_seen: dict[str, float] = {}
-    for t, s in written:
-        first_seen.setdefault(s.tags["ap"], t)
-    # Every AP's first sample is written within its phase + flush time, not after the
-    # slow AP's 1.5 s deadline: the healthy ones are never held back.
-    from collector.scheduler import phase_of
+    return make
 
-    for n in range(3, 13):
-        ap = f"ap{n:03d}"
-        assert first_seen[ap] < phase_of(ap, 2.0) + 0.8, (ap, first_seen[ap])
-    # The slow AP hit its deadline (a timeout), the dead one failed; both went down.
-    slow = [s for _, s in written if s.tags["ap"] == "ap001"]
-    assert slow and all(s.fields == {"reachable": 0.0} for s in slow)
+
+def statuses(db: Engine) -> dict[str, ApStatus]:
     with transaction(db) as session:
-        states = {row.ap_id: row.state for row in session.scalars(select(ApStatus))}
-    assert states["ap001"] == "down" and states["ap002"] == "down"
-    assert all(states[f"ap{n:03d}"] == "up" for n in range(3, 13))
-    stats = collector.snmp_scheduler.history if collector.snmp_scheduler else []
-    assert stats and all(not s.overrun for s in stats)
-    text = collector.metrics.exposition()
-    polls = {
+        return {row.ap_id: row for row in session.scalars(select(ApStatus))}
+
+
+def events(db: Engine) -> list[tuple[str, str, str, str]]:
+    with transaction(db) as session:
+        rows = session.scalars(select(ApEvent).order_by(ApEvent.id))
+        return [(e.ap_id, e.from_state, e.to_state, e.cause) for e in rows]
+
+
+def poll_counts(collector: Collector) -> dict[tuple[str, str], float]:
+    return {
         (s.labels["profile"], s.labels["outcome"]): s.value
-        for f in text_string_to_metric_families(text)
+        for f in text_string_to_metric_families(collector.metrics.exposition())
         if f.name == "citywifi_polls"
         for s in f.samples
         if s.name.endswith("_total")
     }
-    assert polls[("mikrotik", "timeout")] >= 4  # two APs, two intervals
-    assert polls[("mikrotik", "ok")] >= 20
 
 
-def test_shard_polls_only_its_share(tmp_path: Path, db: Engine) -> None:
-    path, hosts = inventory(tmp_path, 30)
-    import_file(db, path)
+# --- the scheduled loop --------------------------------------------------------------------
+
+
+def test_a_slow_ap_does_not_delay_the_others_samples(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hosts, scraper = city(12, slow=frozenset({0}), delay_s=3.0)
+    scraper.unreachable.add((hosts[1], PORT))
+    interval, flush, stop_at = 2.0, 0.2, 4.5
+    settings = Settings(
+        data_dir=tmp_path,
+        poll_interval_s=interval,
+        poll_deadline_s=1.5,
+        write_flush_s=flush,
+        down_after_failures=1,
+    )
+    sink: TimedSink | None = None
+
+    async def main() -> Collector:
+        nonlocal sink
+        loop = asyncio.get_running_loop()
+        sink = TimedSink(loop.time)
+        collector = Collector(settings, db, sink, scraper)
+        stop = asyncio.Event()
+        loop.call_later(stop_at, stop.set)
+        with caplog.at_level(logging.INFO, logger="collector.engine"):
+            await collector.run(stop=stop)
+        return collector
+
+    collector: Collector = virtual_run(main())
+    collector.close()
+    assert sink is not None
+    first_written: dict[str, float] = {}
+    for t, batch in zip(sink.times, sink.batches, strict=True):
+        for s in batch:
+            first_written.setdefault(s.tags["ap"], t)
+    ids = [f"ap{n:03d}" for n in range(1, 13)]
+    # Each healthy AP's first sample is written at the first flush after its phase, not
+    # after the slow AP's 1.5 s deadline: nobody is held back.
+    for ap in ids[2:]:
+        assert phase_of(ap, interval) <= first_written[ap] <= phase_of(ap, interval) + flush
+    # Polls per AP: one per slot before the stop (the last in-flight one still finishes).
+    polls = {
+        ap: sum(1 for k in range(3) if k * interval + phase_of(ap, interval) < stop_at)
+        for ap in ids
+    }
+    counts = poll_counts(collector)
+    assert counts[("mikrotik", "timeout")] == polls["ap001"] + polls["ap002"]
+    assert counts[("mikrotik", "answered")] == sum(polls[ap] for ap in ids[2:])
+    # The slow AP hit its deadline, the dead one did not answer: both down.
+    slow = [s for s in sink.samples if s.tags["ap"] == "ap001"]
+    assert slow and all(s.fields == {"reachable": 0.0} for s in slow)
+    rows = statuses(db)
+    assert rows["ap001"].state == rows["ap002"].state == ApState.DOWN
+    assert rows["ap001"].last_cause == PollCause.TIMEOUT
+    assert all(rows[ap].state == ApState.UP for ap in ids[2:])
+    assert {ap: rows[ap].polls_attempted for ap in ids} == polls
+    assert {ap: rows[ap].polls_ok for ap in ids} == {
+        ap: 0 if ap in ("ap001", "ap002") else polls[ap] for ap in ids
+    }
+    # One transition per AP, stored, and one log line for each.
+    assert sorted(events(db)) == sorted(
+        [("ap001", "unknown", "down", "timeout"), ("ap002", "unknown", "down", "timeout")]
+        + [(ap, "unknown", "up", "answered") for ap in ids[2:]]
+    )
+    assert len([r for r in caplog.records if " is now " in r.getMessage()]) == 12
+    history = collector.snmp_scheduler.history if collector.snmp_scheduler else []
+    assert history and not any(s.overrun for s in history)
+
+
+# --- counts and transitions in SQL ---------------------------------------------------------
+
+
+def test_two_collectors_on_one_database_never_lose_each_others_counts(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+) -> None:
+    hosts, scraper = city(8)
+    scraper.unreachable.add((hosts[0], PORT))
+    # Two collectors (own data dirs, own spools) poll the SAME APs, and two more poll
+    # disjoint halves (shards), all at once, cycles interleaved.
+    everyone = [Collector(Settings(data_dir=tmp_path / n), db, Sink(), scraper) for n in "ab"]
+    halves = [
+        Collector(Settings(data_dir=tmp_path / f"s{i}", shard=f"{i}/2"), db, Sink(), scraper)
+        for i in range(2)
+    ]
+    cycles = {id(c): n for c, n in zip([*everyone, *halves], [3, 2, 4, 4], strict=True)}
+
+    async def repeat(collector: Collector) -> None:
+        for _ in range(cycles[id(collector)]):
+            await collector.run_cycle()
+
+    async def main() -> None:
+        await asyncio.gather(*(repeat(c) for c in [*everyone, *halves]))
+
+    virtual_run(main())
+    for c in [*everyone, *halves]:
+        c.close()
+    rows = statuses(db)
+    assert {ap: row.polls_attempted for ap, row in rows.items()} == {
+        f"ap{n:03d}": 3 + 2 + 4 for n in range(1, 9)
+    }
+    assert rows["ap001"].polls_ok == 0
+    assert all(rows[f"ap{n:03d}"].polls_ok == 9 for n in range(2, 9))
+
+
+def test_state_survives_a_restart_and_only_changes_make_transitions(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+) -> None:
+    hosts, scraper = city(2)
+    scraper.unreachable.add((hosts[0], PORT))
+    settings = Settings(data_dir=tmp_path, down_after_failures=2)
+
+    def run_cycles(count: int) -> None:
+        collector = Collector(settings, db, Sink(), scraper)
+
+        async def main() -> None:
+            for _ in range(count):
+                await collector.run_cycle()
+
+        virtual_run(main())
+        collector.close()
+
+    run_cycles(1)  # ap001 failed once: still unknown (threshold 2); ap002 up
+    assert events(db) == [("ap002", "unknown", "up", "answered")]
+    run_cycles(1)  # a restart: the failure count carried over, so ap001 is now down
+    assert events(db)[1:] == [("ap001", "unknown", "down", "timeout")]
+    run_cycles(2)  # nothing changes: no transitions
+    assert len(events(db)) == 2
+    scraper.unreachable.clear()
+    run_cycles(1)
+    assert events(db)[2:] == [("ap001", "down", "up", "answered")]
+    rows = statuses(db)
+    assert (rows["ap001"].polls_attempted, rows["ap001"].polls_ok) == (5, 1)
+    assert rows["ap001"].state == ApState.UP and rows["ap001"].last_error is None
+
+
+def test_aps_whose_credentials_cannot_work_are_skipped_and_said_once(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _hosts, scraper = city(3)
+    with transaction(db) as session:
+        session.execute(update(CredentialProfile).values(snmp_community=None))
+    collector = Collector(Settings(data_dir=tmp_path), db, Sink(), scraper)
+
+    async def main() -> list[int]:
+        return [(await collector.run_cycle()).skipped for _ in range(2)]
+
+    with caplog.at_level(logging.WARNING, logger="collector.engine"):
+        assert virtual_run(main()) == [3, 3]
+    collector.close()
+    said = [r.getMessage() for r in caplog.records if "cannot be polled" in r.getMessage()]
+    assert len(said) == 1 and "3 AP(s)" in said[0] and "ap001" in said[0]
+    assert scraper.requests == 0 and statuses(db) == {}
+
+
+def test_shard_polls_only_its_share(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+) -> None:
+    _hosts, scraper = city(30)
     polled: list[set[str]] = []
     for shard in ("0/3", "1/3", "2/3"):
-        settings = Settings(data_dir=tmp_path, shard=shard)
         sink = Sink()
-        collector = Collector(settings, db, sink, ScriptedScraper(hosts, set(), 0))  # type: ignore[arg-type]
-        report = asyncio.run(collector.run_cycle())
+        collector = Collector(Settings(data_dir=tmp_path, shard=shard), db, sink, scraper)
+        report = virtual_run(collector.run_cycle())
+        collector.close()
         assert report.answered == report.attempted > 0
-        polled.append({s.tags["ap"] for b in sink.batches for s in b})
+        polled.append({s.tags["ap"] for s in sink.samples})
     everything = [ap for shard in polled for ap in shard]
     assert sorted(everything) == [f"ap{n:03d}" for n in range(1, 31)]
+
+
+# --- SSH beside SNMP -----------------------------------------------------------------------
 
 
 class FakeSsh:
@@ -265,27 +369,26 @@ class FakeSsh:
         return self.outcome[target.host]
 
 
-def test_ssh_results_are_samples_and_failures_do_not_mark_down(tmp_path: Path, db: Engine) -> None:
-    path, hosts = inventory(tmp_path, 2)
-    import_file(db, path)
+def test_ssh_results_are_samples_and_failures_do_not_mark_down(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+) -> None:
+    hosts, scraper = city(2)
     ssh = FakeSsh(
         {
             hosts[0]: SshResult("ok", {"hotspot_sessions": 4.0}, {"clients": 99.0}),
             hosts[1]: SshResult("auth", error="Authentication failed"),
         }
     )
-    settings = Settings(data_dir=tmp_path, down_after_failures=1)
     sink = Sink()
     collector = Collector(
-        settings,
-        db,
-        sink,  # type: ignore[arg-type]
-        ScriptedScraper(hosts, set(), 0),
-        ssh_poller=ssh,
+        Settings(data_dir=tmp_path, down_after_failures=1), db, sink, scraper, ssh_poller=ssh
     )
-    asyncio.run(collector.run(once=True))
+    virtual_run(collector.run(once=True))
     collector.close()
-    samples = [s for b in sink.batches for s in b]
+    samples = sink.samples
     ssh_samples = [s for s in samples if "reachable" not in s.fields]
     assert [s.tags["ap"] for s in ssh_samples] == ["ap001"]
     snmp_gave_hotspot = any("hotspot_sessions" in s.fields for s in samples if s not in ssh_samples)
@@ -293,23 +396,23 @@ def test_ssh_results_are_samples_and_failures_do_not_mark_down(tmp_path: Path, d
     assert hotspot_ran is not snmp_gave_hotspot  # SSH asks only what SNMP did not give
     assert ssh_samples[0].tags["profile"] == "mikrotik"
     assert "clients" not in ssh_samples[0].fields  # a cross-check never overrides SNMP
-    assert collector.ssh_outcomes == {"ok": 1, "auth": 1}
-    assert collector.ssh_mismatches == 1
-    with transaction(db) as session:
-        states = {row.ap_id: row.state for row in session.scalars(select(ApStatus))}
-    assert states == {"ap001": "up", "ap002": "up"}
+    assert collector.ssh.outcomes == {"ok": 1, "auth": 1}
+    assert collector.ssh.mismatches == 1
+    assert {ap: row.state for ap, row in statuses(db).items()} == {
+        "ap001": ApState.UP,
+        "ap002": ApState.UP,
+    }
 
 
-def test_ssh_skips_aps_without_ssh_credentials_or_commands(tmp_path: Path, db: Engine) -> None:
-    path, hosts = inventory(tmp_path, 2, profile="unifi")
-    import_file(db, path)
+def test_ssh_skips_aps_without_ssh_credentials_or_commands(
+    tmp_path: Path,
+    db: Engine,
+    city: Callable[..., tuple[list[str], ScriptedScraper]],
+    virtual_run: VirtualRun,
+) -> None:
+    _hosts, scraper = city(2, profile="unifi")
     ssh = FakeSsh({})
-    collector = Collector(
-        Settings(data_dir=tmp_path),
-        db,
-        Sink(),  # type: ignore[arg-type]
-        ScriptedScraper(hosts, set(), 0),
-        ssh_poller=ssh,
-    )
-    assert asyncio.run(collector.ssh_cycle()) == {}
+    collector = Collector(Settings(data_dir=tmp_path), db, Sink(), scraper, ssh_poller=ssh)
+    assert virtual_run(collector.ssh_cycle()) == {}
+    collector.close()
     assert ssh.ran == {}

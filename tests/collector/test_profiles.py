@@ -9,6 +9,7 @@ import pytest
 
 from collector import profiles
 from collector.profiles import ColumnSpec, Profile, ScalarSpec
+from core.errors import ConfigError
 from timeseries.vocabulary import AP_METRICS, CLIENT_BANDS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
@@ -20,6 +21,23 @@ def test_every_profile_speaks_the_vocabulary() -> None:
         assert set(profile.metrics) <= set(AP_METRICS), name
         assert profile.plan.scalars[0] == profiles.SYS_UPTIME
         assert len(set(profile.plan.columns)) == len(profile.plan.columns), "asked twice"
+
+
+def test_an_unknown_profile_name_is_refused_listing_the_known_ones() -> None:
+    """No silent fallback to ``generic``: a typo would poll with the wrong metrics."""
+    with pytest.raises(ConfigError) as caught:
+        profiles.get("bogus")
+    assert str(caught.value) == (
+        "unknown profile 'bogus'; known: airmax, generic, mikrotik, openwrt, unifi"
+    )
+
+
+def test_one_registry_lists_every_vendor_module() -> None:
+    vendors = Path(__file__).resolve().parents[2] / "collector" / "vendors"
+    modules = {f"collector.vendors.{p.stem}" for p in vendors.glob("*.py") if p.stem != "__init__"}
+    assert set(profiles.VENDOR_MODULES) == modules
+    assert profiles.VENDOR_MODULES[-1] == "collector.vendors.generic"  # detected last
+    assert profiles.names() == ["airmax", "generic", "mikrotik", "openwrt", "unifi"]
 
 
 def test_a_metric_outside_the_vocabulary_fails_when_the_profile_loads() -> None:

@@ -1,10 +1,14 @@
-"""The scheduler: stable, even phases; a partition into shards; no overlapping polls."""
+"""The scheduler: stable, even phases; a partition into shards; no overlapping polls.
+
+Timing tests run on a virtual clock (the ``virtual_run`` fixture): exact times, no real
+sleeps, no tolerances."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -12,11 +16,12 @@ from collector.scheduler import (
     SPREAD,
     IntervalStats,
     Scheduler,
-    parse_shard,
     phase_of,
     shard_of,
     stable_hash,
 )
+
+VirtualRun = Callable[[Coroutine[Any, Any, Any]], Any]
 
 IDS = [f"ap{n:05d}" for n in range(1, 2001)]
 
@@ -49,34 +54,32 @@ def test_shards_partition_the_aps(count: int) -> None:
     assert all(len(s) > len(IDS) / count * 0.8 for s in shards)
 
 
-def test_parse_shard() -> None:
-    assert parse_shard("0/1") == (0, 1)
-    assert parse_shard("2/3") == (2, 3)
-    for bad in ("3/3", "1/0", "a/b", "1", "-1/2"):
-        with pytest.raises(ValueError):
-            parse_shard(bad)
+def run_for(virtual_run: VirtualRun, scheduler: Scheduler[str], seconds: float) -> None:
+    """Run ``scheduler`` on a virtual clock from 0.0 until ``seconds``: exact times, no
+    real waiting."""
 
-
-def run_for(scheduler: Scheduler[str], seconds: float) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(seconds, stop.set)
         await scheduler.run(stop)
 
-    asyncio.run(main())
+    virtual_run(main())
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def targets_of(*keys: str) -> list[str]:
     return list(keys)
 
 
-def test_polls_start_at_their_phase_not_all_at_once() -> None:
+def test_polls_start_at_their_phase_not_all_at_once(virtual_run: VirtualRun) -> None:
     keys = [f"k{n}" for n in range(40)]
     started: dict[str, float] = {}
-    t0 = time.monotonic()
 
     async def poll(key: str) -> None:
-        started.setdefault(key, time.monotonic() - t0)
+        started.setdefault(key, now())
 
     sched = Scheduler[str](
         name="t",
@@ -86,14 +89,16 @@ def test_polls_start_at_their_phase_not_all_at_once() -> None:
         poll=poll,
         refresh=lambda: targets_of(*keys),
     )
-    run_for(sched, 1.1)
+    run_for(virtual_run, sched, 1.1)
     assert set(started) == set(keys)
     for key in keys:
-        assert abs(started[key] - phase_of(key, 1.0)) < 0.1, key
+        assert started[key] == pytest.approx(phase_of(key, 1.0), abs=1e-9), key
     assert max(started.values()) - min(started.values()) > 0.5  # spread, not a burst
 
 
-def test_a_poll_still_running_at_its_next_slot_is_skipped_not_queued() -> None:
+def test_a_poll_still_running_at_its_next_slot_is_skipped_not_queued(
+    virtual_run: VirtualRun,
+) -> None:
     running: Counter[str] = Counter()
     peak: Counter[str] = Counter()
     polls: Counter[str] = Counter()
@@ -117,15 +122,19 @@ def test_a_poll_still_running_at_its_next_slot_is_skipped_not_queued() -> None:
         on_interval=finished.append,
         on_skip=skipped.append,
     )
-    run_for(sched, 1.25)
-    assert peak["slow"] == 1 and peak["fast"] == 1
-    assert polls["fast"] >= 5
-    assert 2 <= polls["slow"] <= 3  # every third slot: the two in between are skipped
-    assert sched.skipped_overlap >= 3 and set(skipped) == {"slow"}
-    assert any(s.skipped_overlap and s.overrun for s in finished)
+    # Six intervals (slots at 0.2 k + phase, phase < 0.18); the slow poll takes 0.55 s,
+    # so it runs at slots 0 and 3 and the four slots in between are skipped.
+    run_for(virtual_run, sched, 1.19)
+    assert peak == {"slow": 1, "fast": 1}
+    assert polls == {"slow": 2, "fast": 6}
+    assert sched.skipped_overlap == 4 and skipped == ["slow"] * 4
+    assert [s.skipped_overlap for s in finished] == [0, 1, 1, 0, 1, 1]
+    assert [s.overrun for s in finished] == [False, True, True, False, True, True]
 
 
-def test_concurrency_is_bounded_and_queue_depth_counts_waiting_polls() -> None:
+def test_concurrency_is_bounded_and_queue_depth_counts_waiting_polls(
+    virtual_run: VirtualRun,
+) -> None:
     keys = [f"k{n}" for n in range(12)]
     live = 0
     peak = 0
@@ -148,13 +157,15 @@ def test_concurrency_is_bounded_and_queue_depth_counts_waiting_polls() -> None:
         poll=poll,
         refresh=lambda: targets_of(*keys),
     )
-    run_for(sched, 0.29)
+    run_for(virtual_run, sched, 0.29)
     assert peak == 2
     assert max(depths) > 2  # some were waiting for a slot
     assert sched.queue_depth == 0  # drained on stop
 
 
-def test_overrun_is_reported_when_aps_cannot_all_start_within_the_interval() -> None:
+def test_overrun_is_reported_when_aps_cannot_all_start_within_the_interval(
+    virtual_run: VirtualRun,
+) -> None:
     finished: list[IntervalStats] = []
 
     async def poll(key: str) -> None:
@@ -169,13 +180,13 @@ def test_overrun_is_reported_when_aps_cannot_all_start_within_the_interval() -> 
         refresh=lambda: targets_of("a", "b", "c", "d", "e"),
         on_interval=finished.append,
     )
-    run_for(sched, 0.65)
+    run_for(virtual_run, sched, 0.65)
     complete = [s for s in finished if not s.stopped]
     assert complete and all(s.overrun for s in complete)
     assert all(s.attempted < s.due == 5 for s in complete)
 
 
-def test_targets_are_re_read_every_interval() -> None:
+def test_targets_are_re_read_every_interval(virtual_run: VirtualRun) -> None:
     rounds = iter([["a", "b"], ["a", "c"], ["c"]])
     seen: list[set[str]] = []
 
@@ -190,11 +201,11 @@ def test_targets_are_re_read_every_interval() -> None:
     sched = Scheduler[str](
         name="t", interval_s=0.2, concurrency=4, key=str, poll=poll, refresh=refresh
     )
-    run_for(sched, 0.59)
-    assert seen[:3] == [{"a", "b"}, {"a", "c"}, {"c"}]
+    run_for(virtual_run, sched, 0.59)
+    assert seen == [{"a", "b"}, {"a", "c"}, {"c"}]
 
 
-def test_lag_is_measured_and_no_overrun_when_there_is_room() -> None:
+def test_no_lag_and_no_overrun_when_there_is_room(virtual_run: VirtualRun) -> None:
     finished: list[IntervalStats] = []
 
     async def poll(key: str) -> None:
@@ -209,10 +220,53 @@ def test_lag_is_measured_and_no_overrun_when_there_is_room() -> None:
         refresh=lambda: targets_of(*(f"k{n}" for n in range(20))),
         on_interval=finished.append,
     )
-    run_for(sched, 0.7)
+    run_for(virtual_run, sched, 0.7)
     complete = [s for s in finished if not s.stopped]
-    assert len(complete) >= 2
+    assert len(complete) == 3
     for stats in complete:
         assert (stats.due, stats.attempted, stats.late, stats.skipped_overlap) == (20, 20, 0, 0)
         assert not stats.overrun
-        assert 0.0 <= stats.max_lag_s < 0.05
+        assert stats.max_lag_s == pytest.approx(0.0, abs=1e-9)
+
+
+def test_lag_is_the_wait_for_a_concurrency_slot(virtual_run: VirtualRun) -> None:
+    first, second = sorted(["a", "b"], key=lambda k: phase_of(k, 10.0))
+    gap = phase_of(second, 10.0) - phase_of(first, 10.0)
+    finished: list[IntervalStats] = []
+
+    async def poll(key: str) -> None:
+        await asyncio.sleep(gap + 0.25)  # the first still runs 0.25 s into the second's slot
+
+    sched = Scheduler[str](
+        name="t",
+        interval_s=10.0,
+        concurrency=1,
+        key=str,
+        poll=poll,
+        refresh=lambda: targets_of("a", "b"),
+        on_interval=finished.append,
+    )
+    run_for(virtual_run, sched, 15.0)
+    assert finished[0].max_lag_s == pytest.approx(0.25, abs=1e-9)
+    assert not finished[0].overrun
+
+
+def test_an_injected_clock_is_the_one_slots_are_measured_on(virtual_run: VirtualRun) -> None:
+    """The scheduler's clock is injectable: slots and lag are measured on it."""
+    offset = 1000.0
+    began: list[float] = []
+
+    async def poll(key: str) -> None:
+        began.append(now())
+
+    sched = Scheduler[str](
+        name="t",
+        interval_s=1.0,
+        concurrency=1,
+        key=str,
+        poll=poll,
+        refresh=lambda: targets_of("a"),
+        clock=lambda: now() + offset,
+    )
+    run_for(virtual_run, sched, 0.95)
+    assert began == [pytest.approx(phase_of("a", 1.0), abs=1e-9)]

@@ -29,7 +29,7 @@ def families(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
 
 def test_exposition_parses_with_every_family() -> None:
     m = SelfMetrics()
-    m.polls.labels("mikrotik", "ok").inc(3)
+    m.polls.labels("mikrotik", "answered").inc(3)
     m.polls.labels("openwrt", "timeout").inc()
     m.poll_duration.observe(0.03)
     m.cycle_lag.set(0.25)
@@ -40,7 +40,7 @@ def test_exposition_parses_with_every_family() -> None:
     m.skipped_overlap.inc()
     got = families(m.exposition())
     assert set(got) >= FAMILIES
-    assert ("citywifi_polls_total", {"profile": "mikrotik", "outcome": "ok"}, 3.0) in got[
+    assert ("citywifi_polls_total", {"profile": "mikrotik", "outcome": "answered"}, 3.0) in got[
         "citywifi_polls"
     ]
     assert got["citywifi_poll_queue_depth"] == [("citywifi_poll_queue_depth", {}, 7.0)]

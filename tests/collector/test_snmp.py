@@ -1,4 +1,4 @@
-"""The collector's own v2c codec and transport (collector/ber.py, snmp._V2cClient).
+"""The collector's own v2c codec and transport (collector/snmp/ber.py and v2c.py).
 
 The codec is checked against pysnmp's encoder and decoder (an independent implementation
 of the same BER), the transport against a scripted agent on loopback that answers late,
@@ -12,16 +12,18 @@ import asyncio
 import contextlib
 import random
 import socket
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 import pytest
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import api
 
-from collector import ber
-from collector.snmp import Missing, PysnmpScraper, SnmpTarget, _convert
+from collector.snmp import Missing, NetworkScraper, SnmpTarget, ber
+from collector.snmp.pysnmp_stacks import convert
 from core.errors import PollError
+from core.states import PollCause
+from tests.fixtures.simulated import Running
 
 T = TypeVar("T")
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
@@ -116,7 +118,7 @@ def test_response_values_as_pysnmp_would_give_them() -> None:
     response = ber.decode_response(data)
     assert (response.request_id, response.error_status, response.error_index) == (99, 0, 0)
     pdu = V2C.apiMessage.get_pdu(pysnmp_decode(data))
-    assert response.var_binds == [_convert(vb) for vb in V2C.apiPDU.get_varbinds(pdu)]
+    assert response.var_binds == [convert(vb) for vb in V2C.apiPDU.get_varbinds(pdu)]
     values = dict(response.var_binds)
     assert values["1.3.6.1.2.1.31.1.1.1.6.1"] == 2**64 - 1
     assert values["1.3.6.1.2.1.2.2.1.3.1"] == -5
@@ -227,14 +229,14 @@ def run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def with_agent(
-    script: Script, work: Callable[[PysnmpScraper, SnmpTarget], Coroutine[Any, Any, T]],
+    script: Script, work: Callable[[NetworkScraper, SnmpTarget], Coroutine[Any, Any, T]],
     timeout_s: float = 0.2, retries: int = 0,
 ) -> tuple[T | BaseException, Agent]:  # fmt: skip
     loop = asyncio.get_running_loop()
     agent = Agent(script)
     transport, _ = await loop.create_datagram_endpoint(lambda: agent, local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    scraper = PysnmpScraper()
+    scraper = NetworkScraper()
     try:
         target = SnmpTarget("127.0.0.1", port, "public", timeout_s=timeout_s, retries=retries)
         try:
@@ -269,8 +271,8 @@ def test_silence_times_out_after_every_retry() -> None:
     result, agent = run(
         lambda: with_agent(lambda *_: None, lambda s, t: s.get(t, [SYS_NAME]), retries=2)
     )
-    assert isinstance(result, PollError)
-    assert "127.0.0.1" in str(result) and "timeout" in str(result)
+    assert isinstance(result, PollError) and result.cause is PollCause.TIMEOUT
+    assert "127.0.0.1" in str(result)
     assert len(agent.requests) == 3
     assert len(set(agent.request_ids)) == 1  # a retry is the same request
 
@@ -308,7 +310,7 @@ def test_stray_and_foreign_datagrams_are_ignored() -> None:
         agent.send(pysnmp_response(request_id, [(SYS_NAME, V2C.Integer(1))]), addr)
         agent.send(pysnmp_response(request_id, [(SYS_NAME, V2C.Integer(888))]), addr)  # dup
 
-    async def work(scraper: PysnmpScraper, target: SnmpTarget) -> list[Any]:
+    async def work(scraper: NetworkScraper, target: SnmpTarget) -> list[Any]:
         first = await scraper.get(target, [SYS_NAME])
         await asyncio.sleep(0.05)  # the duplicate arrives after the request is done
         return [first, await scraper.get(target, [SYS_NAME])]
@@ -335,15 +337,23 @@ def test_an_unknown_value_tag_is_malformed_not_a_crash() -> None:
         agent.send(good[:-3] + b"\x47\x01\x01", addr)
 
     result, _ = run(lambda: with_agent(unknown_tag, lambda s, t: s.get(t, [SYS_NAME]), 5))
-    assert isinstance(result, PollError) and "malformed response" in str(result)
+    assert isinstance(result, PollError) and result.cause is PollCause.MALFORMED
+    assert "malformed response" in str(result)
 
 
 def test_an_error_status_is_a_poll_error_naming_it() -> None:
     result, _ = run(
         lambda: with_agent(answer(error_status=2, error_index=1), lambda s, t: s.get(t, ["1.3"]))
     )
-    assert isinstance(result, PollError)
+    assert isinstance(result, PollError) and result.cause is PollCause.MALFORMED
     assert "error-status noSuchName at varbind 1" in str(result)
+
+
+def test_an_authorization_error_status_is_an_auth_failure() -> None:
+    result, _ = run(
+        lambda: with_agent(answer(error_status=16, error_index=0), lambda s, t: s.get(t, ["1.3"]))
+    )
+    assert isinstance(result, PollError) and result.cause is PollCause.AUTH_FAILURE
 
 
 def test_many_requests_in_flight_are_matched_by_request_id() -> None:
@@ -357,11 +367,86 @@ def test_many_requests_in_flight_are_matched_by_request_id() -> None:
             value = V2C.Integer(int(name.rsplit(".", 1)[1]))
             agent.send(pysnmp_response(int(V2C.apiPDU.get_request_id(pdu)), [(name, value)]), addr)
 
-    async def work(scraper: PysnmpScraper, target: SnmpTarget) -> list[Any]:
+    async def work(scraper: NetworkScraper, target: SnmpTarget) -> list[Any]:
         return await asyncio.gather(*(scraper.get(target, [f"1.3.6.{i}"]) for i in range(200)))
 
     result, _ = run(lambda: with_agent(shuffled, work, timeout_s=5))
     assert result == [[(f"1.3.6.{i}", i)] for i in range(200)]
+
+
+# -- why a request failed: each cause over real UDP on loopback -------------------------------
+
+
+def get_one(target: SnmpTarget, v2c: Any = "ber") -> BaseException | None:
+    """GET sysName of ``target`` with a fresh scraper: the PollError, or None."""
+
+    async def main() -> None:
+        scraper = NetworkScraper(v2c=v2c)
+        try:
+            await scraper.get(target, [SYS_NAME])
+        finally:
+            scraper.close()
+
+    try:
+        run(main)
+    except PollError as exc:
+        return exc
+    return None
+
+
+@pytest.mark.parametrize("v2c", ["ber", "pysnmp"])
+def test_a_silent_socket_is_a_timeout(silent_udp_port: int, v2c: str) -> None:
+    failed = get_one(SnmpTarget("127.0.0.1", silent_udp_port, "public", 0.2, 1), v2c)
+    assert isinstance(failed, PollError) and failed.cause is PollCause.TIMEOUT
+    assert f"127.0.0.1:{silent_udp_port}" in str(failed)
+
+
+def test_a_closed_port_is_refused_at_once(free_udp_port: Callable[[], int]) -> None:
+    """ICMP port unreachable fails the request when it arrives: with a 15 s timeout, a
+    refusal missed would end as a timeout (and take 15 s), not as ``refused``."""
+    port = free_udp_port()
+    failed = get_one(SnmpTarget("127.0.0.1", port, "public", timeout_s=15, retries=0))
+    assert isinstance(failed, PollError) and failed.cause is PollCause.REFUSED, failed
+    assert f"127.0.0.1:{port}: refused" in str(failed)
+
+
+def test_a_refusal_fails_only_its_own_request(free_udp_port: Callable[[], int]) -> None:
+    """Refusals and answers interleaved on the one socket: each closed port's request is
+    refused, each live agent's request answered. An ICMP error pending on the socket makes
+    the kernel fail the next send, whoever it is for; that send must go out again, not be
+    lost (with no retries and a long timeout, a lost one would time out)."""
+    closed = [free_udp_port() for _ in range(5)]
+
+    async def work(scraper: NetworkScraper, live: SnmpTarget) -> list[Any]:
+        async def one(i: int) -> Any:
+            if i % 2:
+                return await scraper.get(live, [SYS_NAME])
+            dead = SnmpTarget("127.0.0.1", closed[i % 5], "public", timeout_s=15, retries=0)
+            try:
+                return await scraper.get(dead, [SYS_NAME])
+            except PollError as exc:
+                return exc.cause
+
+        outcomes = []
+        for _round in range(10):
+            outcomes.extend(await asyncio.gather(*(one(i) for i in range(10))))
+            await asyncio.sleep(0)
+        return outcomes
+
+    result, agent = run(lambda: with_agent(answer(), work, timeout_s=15))
+    assert result == [[(SYS_NAME, 1)] if i % 2 else PollCause.REFUSED for i in range(10)] * 10
+    assert len(agent.requests) == 50
+
+
+def test_the_request_id_of_an_echoed_request_even_cut_short() -> None:
+    oids = [f"1.3.6.1.2.1.2.2.1.10.{i}" for i in range(1, 120)]
+    packet = ber.encode_request(b"public", ber.GET_BULK_REQUEST, 123_456, oids, 1, 10)
+    assert len(packet) > 1000
+    assert ber.request_id_of(packet) == 123_456
+    assert ber.request_id_of(packet[:500]) == 123_456  # as an ICMP error quotes it
+    assert ber.request_id_of(packet[:18]) is None  # cut inside the request-id
+    assert ber.request_id_of(pysnmp_response(5, [])) is None  # not a request
+    assert ber.request_id_of(b"") is None
 
 
 def test_a_bad_oid_is_a_poll_error() -> None:
@@ -376,7 +461,7 @@ def test_close_fails_what_is_in_flight() -> None:
             lambda: Agent(lambda *_: None), local_addr=("127.0.0.1", 0)
         )
         port = transport.get_extra_info("sockname")[1]
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             task = asyncio.ensure_future(
                 scraper.get(SnmpTarget("127.0.0.1", port, "c", timeout_s=10), [SYS_NAME])
@@ -397,24 +482,16 @@ def test_close_fails_what_is_in_flight() -> None:
 # -- live, against the simulated city ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def city() -> Iterator[Any]:
-    from tests.simulators.test_v3_live import serve_city
-
-    with serve_city() as running:
-        yield running
-
-
 @pytest.mark.slow
-def test_live_codec_agrees_with_pysnmp_v1arch(city: Any) -> None:
+def test_live_codec_agrees_with_pysnmp_v1arch(snmp_city: Running) -> None:
     from collector import profiles
     from collector.poll import poll_ap
 
-    aps = [ap for ap in city.city.aps if ap.v3 is None]
+    aps = [ap for ap in snmp_city.city.aps if ap.v3 is None]
     assert aps
 
     async def both() -> list[Any]:
-        own, old = PysnmpScraper(), PysnmpScraper(v2c="pysnmp")
+        own, old = NetworkScraper(), NetworkScraper(v2c="pysnmp")
         try:
             out: list[tuple[Any, Any]] = []
             for ap in aps:
@@ -437,16 +514,17 @@ def test_live_codec_agrees_with_pysnmp_v1arch(city: Any) -> None:
 
 
 @pytest.mark.slow
-def test_live_wrong_community_times_out(city: Any) -> None:
-    ap = next(ap for ap in city.city.aps if ap.v3 is None)
+def test_live_wrong_community_times_out(snmp_city: Running) -> None:
+    ap = next(ap for ap in snmp_city.city.aps if ap.v3 is None)
 
     async def poll() -> Any:
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             target = SnmpTarget(ap.host, ap.snmp_port, "wrong", timeout_s=0.3, retries=1)
             return await scraper.get(target, [SYS_NAME])
         finally:
             scraper.close()
 
-    with pytest.raises(PollError, match="timeout"):
+    with pytest.raises(PollError, match=f"{ap.host}:{ap.snmp_port}") as caught:
         run(poll)
+    assert caught.value.cause is PollCause.TIMEOUT

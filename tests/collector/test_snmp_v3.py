@@ -1,20 +1,20 @@
-"""PysnmpScraper over SNMPv3 authPriv against simulated APs on real loopback sockets."""
+"""NetworkScraper over SNMPv3 authPriv against simulated APs on real loopback sockets."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
 
-from collector.snmp import Missing, PysnmpScraper, SnmpTarget
+from collector.snmp import Missing, NetworkScraper, SnmpTarget
+from collector.snmp.pysnmp_stacks import AUTH_FAILURE_INDICATIONS, cause_of
 from core.errors import PollError
+from core.states import PollCause
 from simulators.city import SimAp
-from tests.simulators.helpers import Running
-from tests.simulators.test_v3_live import serve_city
-
-pytestmark = pytest.mark.slow
+from tests.fixtures.collector_devices import sim_target
+from tests.fixtures.simulated import Running
 
 T = TypeVar("T")
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -22,24 +22,8 @@ SYS_NAME = "1.3.6.1.2.1.1.5.0"
 IF_HC_IN = "1.3.6.1.2.1.31.1.1.1.6"
 
 
-@pytest.fixture(scope="module")
-def city() -> Iterator[Running]:
-    with serve_city() as running:
-        yield running
-
-
 def target(ap: SimAp, **changes: Any) -> SnmpTarget:
-    if ap.v3 is None:
-        return SnmpTarget(ap.host, ap.snmp_port, ap.community, timeout_s=1, retries=0)
-    fields: dict[str, Any] = {
-        "user": ap.v3.user,
-        "auth_protocol": ap.v3.auth_protocol,
-        "auth_key": ap.v3.auth_key,
-        "priv_protocol": ap.v3.priv_protocol,
-        "priv_key": ap.v3.priv_key,
-    }
-    fields.update(changes)
-    return SnmpTarget(ap.host, ap.snmp_port, "", timeout_s=1, retries=0, **fields)
+    return sim_target(ap, timeout_s=1, retries=0, **changes)
 
 
 def run(make: Coroutine[Any, Any, T]) -> T:
@@ -53,11 +37,12 @@ def v3_aps(running: Running) -> list[SimAp]:
     return [ap for ap in running.city.aps if ap.v3 is not None]
 
 
-def test_get_and_bulk_over_v3(city: Running) -> None:
-    ap = v3_aps(city)[0]
+@pytest.mark.slow
+def test_get_and_bulk_over_v3(snmp_city: Running) -> None:
+    ap = v3_aps(snmp_city)[0]
 
     async def poll() -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             got = await scraper.get(target(ap), [SYS_UPTIME, SYS_NAME, "1.3.6.1.2.1.1.99.0"])
             rows = await scraper.bulk(target(ap), [SYS_NAME], [IF_HC_IN], 3)
@@ -77,38 +62,58 @@ def test_get_and_bulk_over_v3(city: Running) -> None:
     assert all(isinstance(value, int) for _, value in rows[1:])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wrong", ["auth_key", "priv_key", "user"])
-def test_wrong_credentials_raise_poll_error(city: Running, wrong: str) -> None:
-    ap = v3_aps(city)[0]
+def test_wrong_credentials_are_an_auth_failure(snmp_city: Running, wrong: str) -> None:
+    """The agent's USM report (wrong digest, decryption error, unknown user) is an auth
+    failure, known by the report's class, at once rather than after a timeout."""
+    ap = v3_aps(snmp_city)[0]
 
     async def poll() -> None:
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             await scraper.get(target(ap, **{wrong: "definitely-wrong-1"}), [SYS_UPTIME])
         finally:
             scraper.close()
 
-    with pytest.raises(PollError, match=f"{ap.host}:{ap.snmp_port}"):
+    with pytest.raises(PollError, match=f"{ap.host}:{ap.snmp_port}") as caught:
         run(poll())
+    assert caught.value.cause is PollCause.AUTH_FAILURE
 
 
-def test_v3_target_without_keys_is_a_poll_error() -> None:
+def test_v3_target_without_keys_is_an_auth_failure() -> None:
+    """build_target never makes one; a target made by hand still fails typed."""
+
     async def poll() -> None:
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             await scraper.get(SnmpTarget("127.1.0.1", 1161, user="noc"), [SYS_UPTIME])
         finally:
             scraper.close()
 
-    with pytest.raises(PollError, match="without user or key"):
+    with pytest.raises(PollError, match="without user or key") as caught:
         run(poll())
+    assert caught.value.cause is PollCause.AUTH_FAILURE
 
 
-def test_v2c_and_v3_aps_polled_concurrently_by_one_scraper(city: Running) -> None:
-    aps = city.city.aps
+def test_pysnmp_indications_map_by_class() -> None:
+    from pysnmp.proto import errind
+
+    assert cause_of(errind.requestTimedOut) is PollCause.TIMEOUT
+    for name in AUTH_FAILURE_INDICATIONS:
+        assert cause_of(getattr(errind, name)()) is PollCause.AUTH_FAILURE, name
+    assert cause_of(errind.parseError) is PollCause.MALFORMED
+    assert cause_of(errind.ReportPduReceived("1.3.6.1.6.3.15.1.1.9.0")) is PollCause.MALFORMED
+    # By class, not by words: a timeout described otherwise is still a timeout.
+    assert cause_of(errind.RequestTimedOut("the device said nothing")) is PollCause.TIMEOUT
+
+
+@pytest.mark.slow
+def test_v2c_and_v3_aps_polled_concurrently_by_one_scraper(snmp_city: Running) -> None:
+    aps = snmp_city.city.aps
 
     async def poll() -> list[list[tuple[str, Any]]]:
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             rounds = []
             for _ in range(2):  # the second round runs on discovered engines

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.engine import BatchWriter, is_rejection
 from collector.selfmetrics import SelfMetrics
 from collector.spool import Spool, decode_batch, encode_batch
+from collector.writer import BatchWriter, is_rejection
 from core.errors import ConfigError, StoreError, StoreRejected
 from core.settings import Settings
+from core.states import ApState, Transition
 from inventory.queries import ApStatusUpdate
 from timeseries import Sample
 
@@ -32,7 +33,7 @@ def samples(first: int, count: int) -> list[Sample]:
 
 
 def update(n: int) -> ApStatusUpdate:
-    return ApStatusUpdate(f"ap{n}", "up", 0.0, 0.0, 0.0, 0, None, None)
+    return ApStatusUpdate(f"ap{n}", ApState.UP, 0.0, 0.0, 0.0, 0, None, None)
 
 
 class FakeStore:
@@ -44,6 +45,7 @@ class FakeStore:
         self.points: dict[tuple[str, tuple[tuple[str, str], ...], float], Sample] = {}
         self.order: list[float] = []  # sample times in the order they were stored
         self.attempts = 0
+        self.answer_lost = False  # stores the batch, then reports a timeout
         self.states: list[list[ApStatusUpdate]] = []
 
     def write(self, batch: Sequence[Sample]) -> None:
@@ -59,8 +61,10 @@ class FakeStore:
         for s in batch:
             self.points[(s.measurement, tuple(sorted(s.tags.items())), s.ts)] = s
             self.order.append(s.ts)
+        if self.answer_lost:
+            raise StoreError("cannot write to vm: timed out")
 
-    def record(self, updates: Sequence[ApStatusUpdate]) -> None:
+    def record(self, updates: Sequence[ApStatusUpdate], transitions: Sequence[Transition]) -> None:
         self.states.append(list(updates))
 
 
@@ -76,7 +80,7 @@ def writer_for(
     store: FakeStore, spool: Spool | None, clock: Clock, metrics: SelfMetrics | None = None
 ) -> BatchWriter:
     return BatchWriter(
-        store.write, store.record, max_samples=100, spool=spool, metrics=metrics, clock=clock
+        store, store.record, max_samples=100, spool=spool, metrics=metrics, clock=clock
     )
 
 
@@ -272,16 +276,12 @@ def test_replay_after_a_partial_write_lands_on_the_same_points(tmp_path: Path) -
     writer = writer_for(store, Spool(tmp_path, 10**6), clock)
     batch = samples(0, 4)
 
-    def stored_then_failed(samples_: Sequence[Sample]) -> None:
-        FakeStore.write(store, samples_)
-        raise StoreError("cannot write to vm: timed out")
-
     async def main() -> None:
-        writer._write_samples = stored_then_failed
+        store.answer_lost = True
         for s in batch:
             writer.add(s)
         assert await writer.flush() is False
-        writer._write_samples = store.write
+        store.answer_lost = False
         clock.now += 5
         await writer.flush()
 

@@ -14,7 +14,8 @@ from collector.ssh_poll import (
     read_outputs,
     ssh_profile,
 )
-from collector.vendors import ssh_openwrt, ssh_routeros
+from collector.vendors import mikrotik as routeros_vendor
+from collector.vendors import openwrt as openwrt_vendor
 from simulators import cli_openwrt, cli_routeros
 from simulators.city import SimAp, build_city
 
@@ -45,8 +46,15 @@ def test_registry_finds_ssh_profiles_by_name() -> None:
     mikrotik, openwrt_profile = ssh_profile("mikrotik"), ssh_profile("openwrt")
     assert mikrotik is not None and mikrotik.device_type == "mikrotik_routeros"
     assert openwrt_profile is not None and openwrt_profile.device_type == "linux"
-    for name in ("unifi", "airmax", "generic", "auto", None):
+    for name in ("unifi", "airmax", "generic", "auto", "no-such-vendor", None):
         assert ssh_profile(name) is None
+
+
+def test_each_vendor_module_holds_its_snmp_and_ssh_profiles() -> None:
+    """One module per vendor, one registry: the SSH profile is found beside the SNMP one."""
+    assert routeros_vendor.PROFILE.name == routeros_vendor.SSH_PROFILE.name == "mikrotik"
+    assert openwrt_vendor.PROFILE.name == openwrt_vendor.SSH_PROFILE.name == "openwrt"
+    assert ssh_profile("mikrotik") is routeros_vendor.SSH_PROFILE
 
 
 def test_routeros_counts(city_aps: list[SimAp]) -> None:
@@ -55,10 +63,12 @@ def test_routeros_counts(city_aps: list[SimAp]) -> None:
     for ap in aps:
         hotspot = routeros(ap, "/ip hotspot active print count-only")
         regs = routeros(ap, "/interface wireless registration-table print count-only")
-        assert ssh_routeros.hotspot_sessions(hotspot) == {
+        assert routeros_vendor.hotspot_sessions(hotspot) == {
             "hotspot_sessions": float(ap.device.hotspot_sessions(NOW))
         }
-        assert ssh_routeros.registrations(regs) == {"clients": float(ap.device.total_clients(NOW))}
+        assert routeros_vendor.registrations(regs) == {
+            "clients": float(ap.device.total_clients(NOW))
+        }
 
 
 @pytest.mark.parametrize(
@@ -67,7 +77,7 @@ def test_routeros_counts(city_aps: list[SimAp]) -> None:
 )
 def test_routeros_count_rejects_errors(text: str) -> None:
     with pytest.raises(ParseError):
-        ssh_routeros.hotspot_sessions(text)
+        routeros_vendor.hotspot_sessions(text)
 
 
 def test_openwrt_assoclist_and_memory(city_aps: list[SimAp]) -> None:
@@ -78,23 +88,23 @@ def test_openwrt_assoclist_and_memory(city_aps: list[SimAp]) -> None:
         for now in (NOW, NOW + 4 * 3600, NOW + 9 * 3600):
             wlan0 = openwrt(ap, "iwinfo wlan0 assoclist", now)
             wlan1 = openwrt(ap, "iwinfo wlan1 assoclist", now)
-            assert ssh_openwrt.radio_2g4(wlan0) == {"clients_2g4": ap.device.clients(0, now)}
-            assert ssh_openwrt.radio_5g(wlan1) == {"clients_5g": ap.device.clients(1, now)}
+            assert openwrt_vendor.radio_2g4(wlan0) == {"clients_2g4": ap.device.clients(0, now)}
+            assert openwrt_vendor.radio_5g(wlan1) == {"clients_5g": ap.device.clients(1, now)}
             seen_stations |= ap.device.clients(0, now) > 0
         info = openwrt(ap, "ubus call system info")
-        mem = ssh_openwrt.memory(info)["mem_pct"]
+        mem = openwrt_vendor.memory(info)["mem_pct"]
         assert 0.0 < mem < 100.0
     assert seen_stations
 
 
 def test_openwrt_empty_and_error_outputs() -> None:
-    assert ssh_openwrt.count_stations("No station connected\n") == 0
+    assert openwrt_vendor.count_stations("No station connected\n") == 0
     for bad in ("No such wireless device: wlan1", "-ash: iwinfo: not found", ""):
         with pytest.raises(ParseError):
-            ssh_openwrt.count_stations(bad)
+            openwrt_vendor.count_stations(bad)
     for bad in ("", "{}", '{"memory": {"total": 0, "free": 0, "buffered": 0, "cached": 0}}'):
         with pytest.raises(ParseError):
-            ssh_openwrt.memory(bad)
+            openwrt_vendor.memory(bad)
 
 
 def test_openwrt_profile_combines_radios_into_clients(city_aps: list[SimAp]) -> None:

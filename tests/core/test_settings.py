@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from core.errors import ConfigError
 from core.settings import Settings, load_settings, redact_url
 
 
@@ -89,3 +90,42 @@ def test_secrets_never_print() -> None:
 def test_redact_url_leaves_plain_urls_alone() -> None:
     assert redact_url("sqlite:////abs/path.db") == "sqlite:////abs/path.db"
     assert redact_url("embedded:///var/lib/x") == "embedded:///var/lib/x"
+
+
+def test_a_bad_value_says_setting_source_value_and_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_toml(tmp_path / "citywifi.toml", 'snmp_retries = 9\nlog_level = "loud"\n')
+    monkeypatch.setenv("CITYWIFI_POLL_INTERVAL_S", "0")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(api_port=70000, options={"api_port": "--port"})
+    assert str(caught.value).splitlines() == [  # in the order the settings are declared
+        "CITYWIFI_POLL_INTERVAL_S=0 (environment): must be \u2265 1",
+        "snmp_retries = 9 (citywifi.toml): must be \u2264 5",
+        "--port 70000 (command-line option): must be \u2264 65535",
+        'log_level = "loud" (citywifi.toml):'
+        " must be one of 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+    ]
+
+
+def test_the_source_named_is_the_one_that_won(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "site.toml"
+    write_toml(other, "poll_interval_s = 0\nsnmp_timeout_s = -1\n")
+    monkeypatch.setenv("CITYWIFI_CONFIG", str(other))
+    monkeypatch.setenv("CITYWIFI_SNMP_TIMEOUT_S", "-2")  # env beats the file: it is named
+    with pytest.raises(ConfigError) as caught:
+        load_settings(poll_interval_s=None)  # None: the option was not given
+    assert str(caught.value).splitlines() == [
+        f"poll_interval_s = 0 ({other}): must be \u2265 1",
+        "CITYWIFI_SNMP_TIMEOUT_S=-2 (environment): must be > 0",
+    ]
+
+
+def test_an_unknown_key_lists_the_known_ones(tmp_path: Path) -> None:
+    write_toml(tmp_path / "citywifi.toml", "poll_intervall_s = 30\n")
+    with pytest.raises(ConfigError, match=r"poll_intervall_s = 30 \(citywifi.toml\): unknown"):
+        load_settings()
+    with pytest.raises(ConfigError, match=r"known: .*poll_interval_s"):
+        load_settings()

@@ -6,24 +6,18 @@ a real browser shows that the page, the static files and the API fit together.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
+from fastapi import FastAPI
 
-import timeseries
-from api.app import create_app
-from inventory.db import make_engine
-from tests.api.conftest import FakeStore, make_settings, seed_inventory, seed_metrics
+from api.deps import get_store
+from timeseries import MetricStore, open_store
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 SCREENSHOT = Path(os.environ.get("CITYWIFI_SCREENSHOT", "/tmp/citywifi-page.png"))
@@ -38,46 +32,6 @@ def find_chromium() -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; CI is set, so the browser test must run")
     pytest.skip(reason)
-
-
-@dataclass
-class Server:
-    url: str
-    store: FakeStore
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real uvicorn on a loopback port, serving fixture data with a fake store."""
-    tmp = tmp_path_factory.mktemp("page")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(timeseries.BACKENDS, "fake", "tests.api.conftest:open_fake")
-        settings = make_settings(tmp)
-        engine = make_engine(settings.db_url)
-        # Times relative to the real clock: the page computes "12 s ago" from it.
-        now = time.time()
-        seed_inventory(engine, now=now)
-        engine.dispose()
-        app = create_app(settings)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; no race with others
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start within 10 s")
-            time.sleep(0.02)
-        seed_metrics(app.state.store, now=now)
-        try:
-            yield Server(url=f"http://127.0.0.1:{port}/", store=app.state.store)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            sock.close()
 
 
 def run_chromium(
@@ -106,8 +60,14 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_page_renders_live_status(server: Server, tmp_path: Path) -> None:
-    done = run_chromium(server.url, tmp_path, "--dump-dom")
+def row_of(dom: str, ap: str) -> str:
+    found = re.search(rf'<tr[^>]*data-ap="{ap}".*?</tr>', dom, re.S)
+    assert found, ap
+    return found.group(0)
+
+
+def test_page_renders_live_status(page_url: str, tmp_path: Path) -> None:
+    done = run_chromium(page_url, tmp_path, "--dump-dom")
     dom = done.stdout
     assert done.returncode == 0, done.stderr[-2000:]
     assert "citywifi — live status" in dom
@@ -134,13 +94,40 @@ def test_page_renders_live_status(server: Server, tmp_path: Path) -> None:
     assert dom.index('data-ap="ap-03"') < dom.index('data-ap="ap-01"')
 
 
-def test_failed_refresh_shows_banner_and_keeps_data(server: Server, tmp_path: Path) -> None:
-    server.store.fail_after = 1  # the first poll answers, every later one gets a 503
+def test_district_and_partner_show_names_not_ids(page_url: str, tmp_path: Path) -> None:
+    dom = run_chromium(page_url, tmp_path, "--dump-dom").stdout
+    park = text_of(row_of(dom, "ap-01"))
+    assert "North" in park and "Bank of Example" in park
+    assert "d-north" not in park and "p-bank" not in park  # ids only in tooltips
+    assert 'title="d-north"' in row_of(dom, "ap-01")
+    school = text_of(row_of(dom, "ap-04"))  # a site without a partner
+    assert "South" in school and "\u2013" in school  # an en dash: no partner
+
+
+def test_down_ap_shows_dashes_not_its_last_figures(page_url: str, tmp_path: Path) -> None:
+    """ap-03 reported 7 clients and 13 h uptime before it went down: not shown as now."""
+    dom = run_chromium(page_url, tmp_path, "--dump-dom").stdout
+    down = row_of(dom, "ap-03")
+    cells = re.findall(r'<td class="num na" title="([^"]*)">([^<]*)</td>', down)
+    assert [shown for _title, shown in cells] == ["—"] * 4, down
+    assert all(t.startswith("not current: the AP is down; last data 15 min ago") for t, _ in cells)
+    assert "13 h" not in text_of(down) and "4.00" not in text_of(down)
+    up = text_of(row_of(dom, "ap-01"))
+    assert "—" not in up and "2.50" in up
+
+
+def test_failed_refresh_shows_banner_and_keeps_data(
+    page_url: str, page_app: FastAPI, page_store: MetricStore, tmp_path: Path
+) -> None:
+    # The first poll gets the live store, every later one a real store that is closed.
+    closed = open_store(f"embedded://{tmp_path / 'closed-store'}")
+    closed.close()
+    calls = itertools.count()
+    page_app.dependency_overrides[get_store] = lambda: page_store if next(calls) == 0 else closed
     try:
-        done = run_chromium(server.url, tmp_path, "--dump-dom", budget_ms=8000)
+        done = run_chromium(page_url, tmp_path, "--dump-dom", budget_ms=8000)
     finally:
-        server.store.fail_after = None
-        server.store.fail = False
+        page_app.dependency_overrides.clear()
     dom = done.stdout
     banner = re.search(r'<div class="banner" id="error" role="alert">([^<]*)</div>', dom)
     assert banner, dom
@@ -155,12 +142,15 @@ def row_order(dom: str) -> list[str]:
     return re.findall(r'data-ap="([^"]+)"', dom)
 
 
-def test_view_from_url_fragment_filters_and_sorts(server: Server, tmp_path: Path) -> None:
-    busiest_first = run_chromium(server.url + "#sort=-clients", tmp_path, "--dump-dom")
-    assert row_order(busiest_first.stdout) == ["ap-01", "ap-03", "ap-02", "ap-06", "ap-04"]
-    up_in_park = run_chromium(server.url + "#state=up&q=riverside", tmp_path, "--dump-dom")
+def test_view_from_url_fragment_filters_and_sorts(page_url: str, tmp_path: Path) -> None:
+    # Busiest first; the APs with no current figure (down ap-03, never polled ap-04) last.
+    busiest_first = run_chromium(page_url + "#sort=-clients", tmp_path, "--dump-dom")
+    assert row_order(busiest_first.stdout) == ["ap-01", "ap-02", "ap-06", "ap-03", "ap-04"]
+    up_in_park = run_chromium(page_url + "#state=up&q=riverside", tmp_path, "--dump-dom")
     assert row_order(up_in_park.stdout) == ["ap-01", "ap-02"]
     assert "showing 2 of 5 APs" in text_of(up_in_park.stdout)
+    by_partner = run_chromium(page_url + "#q=telco", tmp_path, "--dump-dom")
+    assert row_order(by_partner.stdout) == ["ap-03", "ap-06"]  # filter matches names too
 
 
 @pytest.mark.parametrize(
@@ -168,9 +158,9 @@ def test_view_from_url_fragment_filters_and_sorts(server: Server, tmp_path: Path
     [("1280,800", SCREENSHOT), ("390,844", SCREENSHOT.with_name(SCREENSHOT.stem + "-phone.png"))],
     ids=["laptop", "phone"],
 )
-def test_page_screenshot(server: Server, tmp_path: Path, size: str, path: Path) -> None:
+def test_page_screenshot(page_url: str, tmp_path: Path, size: str, path: Path) -> None:
     """Leaves PNGs for a person to look at; asserts only that something was drawn."""
     path.unlink(missing_ok=True)
-    done = run_chromium(server.url, tmp_path, f"--screenshot={path}", f"--window-size={size}")
+    done = run_chromium(page_url, tmp_path, f"--screenshot={path}", f"--window-size={size}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert path.stat().st_size > 10_000

@@ -19,10 +19,11 @@ from netmiko import ConnectHandler
 from collector.engine import Collector
 from core.settings import Settings
 from inventory import import_file
-from inventory.db import make_engine
+from inventory.db import open_inventory
 from simulators.city import build_city
 from simulators.ssh import ssh_aps_for
-from tests.integration.conftest import Proc, free_port, wait_for
+from tests.fixtures.ports import free_port
+from tests.fixtures.processes import Proc, wait_for
 from timeseries import open_store
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ BASE = "127.1.100.1"
 
 
 def test_one_process_serves_2000_snmp_aps_and_200_ssh_clis(
-    spawn: Callable[..., Proc], tmp_path: Path
+    spawn: Callable[..., Proc], tmp_path: Path, free_tcp_port: Callable[[], int]
 ) -> None:
     snmp_port = free_port(socket.SOCK_DGRAM, BASE)
     ssh_port = free_port(socket.SOCK_STREAM, BASE)
@@ -53,7 +54,7 @@ def test_one_process_serves_2000_snmp_aps_and_200_ssh_clis(
             "--ssh-port",
             str(ssh_port),
             "--control-port",
-            str(free_port()),
+            str(free_tcp_port()),
             "--inventory-out",
             str(inventory),
         ]
@@ -66,7 +67,7 @@ def test_one_process_serves_2000_snmp_aps_and_200_ssh_clis(
     assert sum(versions[ap["credentials"]] == "3" for ap in doc["aps"]) > APS // 5
 
     settings = Settings(data_dir=tmp_path / "state", snmp_timeout_s=5, snmp_retries=1)
-    engine = make_engine(settings.db_url)
+    engine = open_inventory(settings.db_url, create=True)
     import_file(engine, inventory)
     store = open_store(settings.store_url)
 

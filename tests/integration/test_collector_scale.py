@@ -27,9 +27,10 @@ from sqlalchemy import select
 from collector.engine import Collector
 from core.settings import Settings
 from inventory import import_file
-from inventory.db import make_engine, transaction
+from inventory.db import open_inventory, transaction
 from inventory.models import ApStatus
-from tests.integration.conftest import Proc, citywifi_env, free_port, wait_for
+from tests.fixtures.ports import free_port
+from tests.fixtures.processes import Proc, citywifi_env, wait_for
 from timeseries import MetricStore, Sample, open_store
 
 pytestmark = pytest.mark.slow
@@ -92,7 +93,7 @@ def test_ssh_polling_sigterm_and_metrics_port(spawn: Callable[..., Proc], tmp_pa
     path.write_text(yaml.safe_dump(doc))
     env = citywifi_env(tmp_path / "state")
     settings = Settings(data_dir=tmp_path / "state")
-    engine = make_engine(settings.db_url)
+    engine = open_inventory(settings.db_url, create=True)
     import_file(engine, path)
 
     # A first pass (--once) detects every AP's profile, so we can pick targets by vendor.
@@ -223,12 +224,12 @@ def test_2000_aps_with_a_fifth_timing_out_never_overrun(
         snmp_retries=1,
         ssh_poll_interval_s=3600,
     )
-    engine = make_engine(settings.db_url)
+    engine = open_inventory(settings.db_url, create=True)
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(doc))
     import_file(engine, path)
     store = Recording(open_store(settings.store_url))
-    collector = Collector(settings, engine, store)  # type: ignore[arg-type]
+    collector = Collector(settings, engine, store)
 
     async def run() -> float:
         stop = asyncio.Event()

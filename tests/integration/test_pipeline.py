@@ -18,38 +18,14 @@ from api.app import create_app
 from collector.engine import Collector, CycleReport
 from core.settings import Settings
 from inventory import import_file
-from inventory.db import make_engine
-from tests.integration.conftest import Proc, citywifi_env, free_port, wait_for
+from inventory.db import open_inventory
+from tests.fixtures.ports import free_port
+from tests.fixtures.processes import Proc, citywifi_env, start_city, wait_for
 from timeseries import open_store
 
 pytestmark = pytest.mark.slow
 
-
-def start_city(spawn: Callable[..., Proc], tmp_path: Path, aps: int, base: str) -> tuple[Path, int]:
-    port = free_port(socket.SOCK_DGRAM, base)
-    inventory = tmp_path / "city.yaml"
-    sim = spawn(
-        [
-            "simulate",
-            "--aps",
-            str(aps),
-            "--seed",
-            "7",
-            "--snmp-port",
-            str(port),
-            "--base-address",
-            base,
-            "--inventory-out",
-            str(inventory),
-            "--control-port",
-            str(free_port()),
-            "--ssh-aps",
-            "0",
-        ]
-    )
-    wait_for(lambda: inventory.exists() or sim.popen.poll() is not None, 60, "the simulator")
-    assert sim.popen.poll() is None, sim.output()
-    return inventory, port
+DEMO_BASE = "127.1.0.1"  # the demo's first AP address
 
 
 def add_dead_ap(inventory: Path, tmp_path: Path, port: int) -> Path:
@@ -68,7 +44,7 @@ def test_pipeline_on_real_sockets(spawn: Callable[..., Proc], tmp_path: Path) ->
     settings = Settings(
         data_dir=tmp_path / "state", snmp_timeout_s=2, snmp_retries=1, down_after_failures=2
     )
-    engine = make_engine(settings.db_url)
+    engine = open_inventory(settings.db_url, create=True)
     import_file(engine, inventory)
     import_file(engine, add_dead_ap(inventory, tmp_path, port))
     store = open_store(settings.store_url)
@@ -117,9 +93,13 @@ def status(url: str) -> dict[str, Any] | None:
     return response.json() if response.status_code == 200 else None
 
 
-def test_demo_serves_all_aps_up_within_30_s(spawn: Callable[..., Proc], tmp_path: Path) -> None:
+def test_demo_serves_all_aps_up_within_30_s(
+    spawn: Callable[..., Proc],
+    tmp_path: Path,
+    free_tcp_port: Callable[[], int],
+) -> None:
     """The issue's acceptance: `citywifi demo --aps 50 --duration 60`, all up within 30 s."""
-    port = free_port()
+    port = free_tcp_port()
     started = time.monotonic()
     demo = spawn(
         [
@@ -133,9 +113,9 @@ def test_demo_serves_all_aps_up_within_30_s(spawn: Callable[..., Proc], tmp_path
             "--interval",
             "5",
             "--snmp-port",
-            str(free_port(socket.SOCK_DGRAM, "127.1.0.1")),
+            str(free_port(socket.SOCK_DGRAM, DEMO_BASE)),  # free on the APs' addresses
             "--control-port",
-            str(free_port()),
+            str(free_tcp_port()),
         ],
         citywifi_env(tmp_path),
     )

@@ -3,39 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import socket
 
 import pytest
 from typer.testing import CliRunner
 
 from citywifi.cli import app
-from tests.collector.test_oneshot import EXPECTED, LiveCity, frozen_city
-from tests.simulators.conftest import free_udp_port
+from tests.fixtures.collector_devices import VENDOR_METRICS, LiveCity
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[LiveCity]:
-    with frozen_city() as running:
-        yield running
-
-
-def test_json_over_v2c(live: LiveCity) -> None:
-    ap = live.first("mikrotik")
+def test_json_over_v2c(frozen_vendor_city: LiveCity) -> None:
+    ap = frozen_vendor_city.first("mikrotik")
     args = ["poll", ap.host, "--port", str(ap.snmp_port), "--community", ap.community, "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert shown["profile"] == "mikrotik" and shown["errors"] == 0
-    assert set(shown["metrics"]) == EXPECTED["mikrotik"]
-    assert shown["metrics"]["clients"] == ap.device.total_clients(live.now)
+    assert set(shown["metrics"]) == VENDOR_METRICS["mikrotik"]
+    assert shown["metrics"]["clients"] == ap.device.total_clients(frozen_vendor_city.now)
 
 
-def test_v3_flags_and_the_table(live: LiveCity) -> None:
-    ap = live.first("airmax", "3")
+def test_v3_flags_and_the_table(frozen_vendor_city: LiveCity) -> None:
+    ap = frozen_vendor_city.first("airmax", "3")
     assert ap.v3 is not None
     result = runner.invoke(
         app,
@@ -52,17 +46,17 @@ def test_v3_flags_and_the_table(live: LiveCity) -> None:
     assert "wlan_rx_bps" in result.stdout
 
 
-def test_wrong_v2c_community_times_out(live: LiveCity) -> None:
-    ap = live.first("unifi")
+def test_wrong_v2c_community_times_out(frozen_vendor_city: LiveCity) -> None:
+    ap = frozen_vendor_city.first("unifi")
     args = ["poll", ap.host, "--port", str(ap.snmp_port), "--community", "nope", "--timeout", "0.3"]
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert f"{ap.host}:{ap.snmp_port}" in result.stderr
 
 
-def test_unreachable_host_exits_1_with_a_clear_message(live: LiveCity) -> None:
-    host = live.first("openwrt").host
-    port = free_udp_port(host)
+def test_unreachable_host_exits_1_with_a_clear_message(frozen_vendor_city: LiveCity) -> None:
+    host = frozen_vendor_city.first("openwrt").host
+    port = free_port(socket.SOCK_DGRAM, host)
     result = runner.invoke(app, ["poll", host, "--port", str(port), "--timeout", "0.3", "--json"])
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -72,4 +66,4 @@ def test_unreachable_host_exits_1_with_a_clear_message(live: LiveCity) -> None:
 def test_v3_user_without_key_is_a_usage_error() -> None:
     result = runner.invoke(app, ["poll", "127.1.0.1", "--v3-user", "noc"])
     assert result.exit_code == 2
-    assert "--auth-key" in result.stderr
+    assert result.stderr == "error: 127.1.0.1:161: SNMPv3 needs an auth key\n"

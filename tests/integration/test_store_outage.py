@@ -33,11 +33,13 @@ from sqlalchemy import select
 
 from core.settings import Settings
 from inventory import import_file
-from inventory.db import make_engine, transaction
+from inventory.db import open_inventory, transaction
 from inventory.models import ApStatus
-from tests.integration.conftest import Proc, citywifi_env, wait_for
-from tests.integration.test_pipeline import start_city
-from tests.timeseries.servers import _binary, _stop, _wait_ready, free_port
+from tests.fixtures.ports import free_port
+from tests.fixtures.processes import Proc, citywifi_env, start_city, wait_for
+from tests.fixtures.servers import require_binary as _binary
+from tests.fixtures.servers import stop_process as _stop
+from tests.fixtures.servers import wait_ready as _wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +120,7 @@ def test_store_outage_and_collector_restart_lose_nothing(
     inventory, _ = start_city(spawn, tmp_path, aps=APS, base="127.1.210.1")
     state = tmp_path / "state"
     settings = Settings(data_dir=state)
-    engine = make_engine(settings.db_url)
+    engine = open_inventory(settings.db_url, create=True)
     import_file(engine, inventory)
     env = citywifi_env(state)
     # retries=0, timeout=2: a write to a stopped server fails at once instead of retrying

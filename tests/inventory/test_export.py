@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import Engine
 
 from inventory import export_doc, export_yaml, import_file
-from inventory.db import make_engine
-from tests.inventory.helpers import CITY, DATA, snapshot, write
+from inventory.db import open_inventory
+
+Snapshot = Callable[[Engine], dict[str, list[tuple[Any, ...]]]]
+Write = Callable[[Path, str, str], Path]
 
 
-def test_export_shape(engine: Engine) -> None:
-    import_file(engine, CITY)
+def test_export_shape(engine: Engine, city_file: Path) -> None:
+    import_file(engine, city_file)
 
     doc = export_doc(engine)
 
@@ -57,9 +61,11 @@ def test_export_shape(engine: Engine) -> None:
     ]
 
 
-def test_export_yaml_reads_back_to_the_same_document(engine: Engine) -> None:
-    import_file(engine, CITY)
-    import_file(engine, DATA / "sites.csv")
+def test_export_yaml_reads_back_to_the_same_document(
+    engine: Engine, city_file: Path, data_dir: Path
+) -> None:
+    import_file(engine, city_file)
+    import_file(engine, data_dir / "sites.csv")
     text = export_yaml(engine)
     assert text.startswith("# citywifi inventory export")
     assert "partner: null" in text
@@ -69,13 +75,20 @@ def test_export_yaml_reads_back_to_the_same_document(engine: Engine) -> None:
     )
 
 
-def test_round_trip_into_a_fresh_database(engine: Engine, tmp_path: Path) -> None:
-    import_file(engine, CITY)
-    import_file(engine, DATA / "sites.csv")
-    import_file(engine, DATA / "aps.csv")
+def test_round_trip_into_a_fresh_database(
+    engine: Engine,
+    tmp_path: Path,
+    city_file: Path,
+    data_dir: Path,
+    snapshot: Snapshot,
+    write: Write,
+) -> None:
+    import_file(engine, city_file)
+    import_file(engine, data_dir / "sites.csv")
+    import_file(engine, data_dir / "aps.csv")
     exported = write(tmp_path, "backup.yaml", export_yaml(engine))
 
-    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    fresh = open_inventory(f"sqlite:///{tmp_path / 'fresh.db'}", create=True)
     import_file(fresh, exported)
     again = export_yaml(fresh)
 

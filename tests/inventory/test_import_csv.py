@@ -1,33 +1,28 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.errors import InventoryError
 from inventory import import_file
 from inventory.models import AccessPoint, Site
-from tests.inventory.helpers import CITY, DATA, counts, snapshot, write
+
+Counts = Callable[[Engine], dict[str, int]]
+Write = Callable[[Path, str, str], Path]
+Problems = Callable[[Engine, Path], list[str]]
 
 
 @pytest.fixture
-def city(engine: Engine) -> Engine:
-    import_file(engine, CITY)
+def city(engine: Engine, city_file: Path) -> Engine:
+    import_file(engine, city_file)
     return engine
 
 
-def _problems(engine: Engine, path: Path) -> list[str]:
-    before = snapshot(engine)
-    with pytest.raises(InventoryError) as caught:
-        import_file(engine, path)
-    assert snapshot(engine) == before
-    return caught.value.problems
-
-
-def test_sites_csv(city: Engine) -> None:
-    report = import_file(city, DATA / "sites.csv")
+def test_sites_csv(city: Engine, data_dir: Path) -> None:
+    report = import_file(city, data_dir / "sites.csv")
 
     assert report.counts == {"sites": {"created": 3, "updated": 0, "unchanged": 0}}
     with Session(city) as session:
@@ -45,10 +40,10 @@ def test_sites_csv(city: Engine) -> None:
         assert alun.coverage_radius_m == 50.0
 
 
-def test_aps_csv_and_enabled_spellings(city: Engine) -> None:
-    import_file(city, DATA / "sites.csv")
+def test_aps_csv_and_enabled_spellings(city: Engine, data_dir: Path) -> None:
+    import_file(city, data_dir / "sites.csv")
 
-    report = import_file(city, DATA / "aps.csv")
+    report = import_file(city, data_dir / "aps.csv")
 
     assert report.counts == {"aps": {"created": 4, "updated": 0, "unchanged": 0}}
     with Session(city) as session:
@@ -62,10 +57,12 @@ def test_aps_csv_and_enabled_spellings(city: Engine) -> None:
     assert (aps["ap0101"].snmp_port, aps["ap0101"].ssh_port) == (1161, 2222)
     assert (aps["ap0102"].snmp_port, aps["ap0102"].profile) == (161, "auto")
     assert aps["ap0102"].credential_id == "v3-core"
-    assert import_file(city, DATA / "aps.csv").counts["aps"]["unchanged"] == 4
+    assert import_file(city, data_dir / "aps.csv").counts["aps"]["unchanged"] == 4
 
 
-def test_csv_bad_rows_report_their_physical_line(city: Engine, tmp_path: Path) -> None:
+def test_csv_bad_rows_report_their_physical_line(
+    city: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     text = (
         "id,name,lat,lon,district\n"
         's0201,"A name\n'
@@ -76,14 +73,16 @@ def test_csv_bad_rows_report_their_physical_line(city: Engine, tmp_path: Path) -
     )
     path = write(tmp_path, "sites.csv", text)
 
-    assert _problems(city, path) == [
+    assert failed_import(city, path) == [
         f"{path}:5: sites[1] id=s0202: lat: Input should be less than or equal to 90",
         f"{path}:6: sites[2] id=s0203: district: unknown district 'd77' "
         "(neither in this file nor in the database)",
     ]
 
 
-def test_aps_csv_bad_enabled_and_missing_site(city: Engine, tmp_path: Path) -> None:
+def test_aps_csv_bad_enabled_and_missing_site(
+    city: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     text = (
         "id,site,name,host,credentials,enabled\n"
         "ap0201,s0001,a,127.1.2.1,snmp-d01,maybe\n"
@@ -92,7 +91,7 @@ def test_aps_csv_bad_enabled_and_missing_site(city: Engine, tmp_path: Path) -> N
     )
     path = write(tmp_path, "aps.csv", text)
 
-    assert _problems(city, path) == [
+    assert failed_import(city, path) == [
         f"{path}:2: aps[0] id=ap0201: enabled: Input should be a valid boolean, "
         "unable to interpret input",
         f"{path}:3: aps[1] id=ap0202: site: unknown site 's9999' "
@@ -101,21 +100,23 @@ def test_aps_csv_bad_enabled_and_missing_site(city: Engine, tmp_path: Path) -> N
     ]
 
 
-def test_csv_header_decides_or_fails_clearly(engine: Engine, tmp_path: Path) -> None:
+def test_csv_header_decides_or_fails_clearly(
+    engine: Engine, tmp_path: Path, counts: Counts, write: Write, failed_import: Problems
+) -> None:
     unknown = write(tmp_path, "what.csv", "id,name\nx,y\n")
-    assert _problems(engine, unknown) == [
+    assert failed_import(engine, unknown) == [
         f"{unknown}:1: cannot tell what this CSV holds: a sites file needs lat and lon "
         "columns, an APs file needs site and host columns, a demand file lat, lon and weight "
         "(header: id, name)"
     ]
     typo = write(tmp_path, "typo.csv", "id,name,lat,lon,distrct\n")
-    assert _problems(engine, typo)[0].startswith(
+    assert failed_import(engine, typo)[0].startswith(
         f"{typo}:1: sites header: unknown column 'distrct'"
     )
     twice = write(tmp_path, "twice.csv", "id,name,lat,lon,lat\n")
-    assert _problems(engine, twice) == [f"{twice}:1: sites header: column 'lat' appears twice"]
+    assert failed_import(engine, twice) == [f"{twice}:1: sites header: column 'lat' appears twice"]
     empty = write(tmp_path, "empty.csv", "")
-    assert _problems(engine, empty) == [
+    assert failed_import(engine, empty) == [
         f"{empty}:1: empty CSV file: expected a header of sites or APs columns"
     ]
     assert set(counts(engine).values()) == {0}

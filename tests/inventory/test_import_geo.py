@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InventoryError
 from inventory import export_yaml, import_file
-from inventory.db import make_engine
+from inventory.db import open_inventory
 from inventory.models import DemandPoint, District
 
 SQUARE = [[[107.6, -6.9], [107.61, -6.9], [107.61, -6.91], [107.6, -6.91], [107.6, -6.9]]]
@@ -19,7 +19,7 @@ SQUARE = [[[107.6, -6.9], [107.61, -6.9], [107.61, -6.91], [107.6, -6.91], [107.
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'inv.sqlite'}")
+    engine = open_inventory(f"sqlite:///{tmp_path / 'inv.sqlite'}", create=True)
     (tmp_path / "base.yaml").write_text("districts: [{id: d01, name: Coblong}]\n")
     import_file(engine, tmp_path / "base.yaml")
     return engine

@@ -1,35 +1,39 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.errors import InventoryError
 from inventory import import_file, validate_file
 from inventory.models import AccessPoint, CredentialProfile, Site
-from tests.inventory.helpers import CITY, counts, line_of, snapshot, write
+
+Snapshot = Callable[[Engine], dict[str, list[tuple[Any, ...]]]]
+Counts = Callable[[Engine], dict[str, int]]
+LineOf = Callable[[str, str], int]
+Write = Callable[[Path, str, str], Path]
+Problems = Callable[[Engine, Path], list[str]]
+CityWith = Callable[[Path, str, str], tuple[Path, str]]
 
 
-def _problems(engine: Engine, path: Path) -> list[str]:
-    before = snapshot(engine)
-    with pytest.raises(InventoryError) as caught:
-        import_file(engine, path)
-    assert snapshot(engine) == before, "a failed import must write nothing"
-    assert str(caught.value) == "\n".join(caught.value.problems)
-    return caught.value.problems
+@pytest.fixture
+def city_with(city_file: Path, write: Write) -> CityWith:
+    """``city_with(tmp_path, old, new)``: the test city with one text replaced, and its text."""
+
+    def make(directory: Path, old: str, new: str) -> tuple[Path, str]:
+        text = city_file.read_text()
+        assert old in text
+        text = text.replace(old, new)
+        return write(directory, "city.yaml", text), text
+
+    return make
 
 
-def _city_with(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
-    text = CITY.read_text()
-    assert old in text
-    text = text.replace(old, new)
-    return write(tmp_path, "city.yaml", text), text
-
-
-def test_valid_yaml_import(engine: Engine) -> None:
-    report = import_file(engine, CITY)
+def test_valid_yaml_import(engine: Engine, city_file: Path, counts: Counts) -> None:
+    report = import_file(engine, city_file)
 
     assert report.counts["sites"] == {"created": 4, "updated": 0, "unchanged": 0}
     assert report.counts["aps"]["created"] == 5
@@ -41,6 +45,7 @@ def test_valid_yaml_import(engine: Engine) -> None:
         "sites": 4,
         "access_points": 5,
         "ap_status": 0,
+        "ap_events": 0,
         "demand_points": 0,
     }
     with Session(engine) as session:
@@ -63,8 +68,10 @@ def test_valid_yaml_import(engine: Engine) -> None:
         assert session.get_one(AccessPoint, "ap00005").enabled is False
 
 
-def test_v3_and_ssh_credentials_are_stored_in_clear_columns(engine: Engine) -> None:
-    import_file(engine, CITY)
+def test_v3_and_ssh_credentials_are_stored_in_clear_columns(
+    engine: Engine, city_file: Path
+) -> None:
+    import_file(engine, city_file)
     with Session(engine) as session:
         v3 = session.get_one(CredentialProfile, "v3-core")
         v2 = session.get_one(CredentialProfile, "v2-keyed")
@@ -76,11 +83,13 @@ def test_v3_and_ssh_credentials_are_stored_in_clear_columns(engine: Engine) -> N
     assert (v2.ssh_password, v2.ssh_key_file) == (None, "/etc/citywifi/ops_ed25519")
 
 
-def test_import_twice_leaves_the_inventory_identical(engine: Engine) -> None:
-    import_file(engine, CITY)
+def test_import_twice_leaves_the_inventory_identical(
+    engine: Engine, city_file: Path, snapshot: Snapshot
+) -> None:
+    import_file(engine, city_file)
     first = snapshot(engine)
 
-    report = import_file(engine, CITY)
+    report = import_file(engine, city_file)
 
     assert snapshot(engine) == first
     assert all(c["created"] == 0 and c["updated"] == 0 for c in report.counts.values())
@@ -88,9 +97,9 @@ def test_import_twice_leaves_the_inventory_identical(engine: Engine) -> None:
 
 
 def test_reimport_updates_changed_rows_and_keeps_absent_ones(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, city_file: Path, counts: Counts, write: Write
 ) -> None:
-    import_file(engine, CITY)
+    import_file(engine, city_file)
     path = write(
         tmp_path,
         "partial.yaml",
@@ -110,9 +119,9 @@ def test_reimport_updates_changed_rows_and_keeps_absent_ones(
 
 
 def test_credential_changing_version_clears_the_other_versions_columns(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, city_file: Path, write: Write
 ) -> None:
-    import_file(engine, CITY)
+    import_file(engine, city_file)
     path = write(
         tmp_path,
         "creds.yaml",
@@ -135,11 +144,18 @@ def test_credential_changing_version_clears_the_other_versions_columns(
     assert (was_v2.snmp_auth_protocol, was_v2.snmp_priv_protocol) == ("SHA", "AES")
 
 
-def test_one_bad_row_names_file_and_line_and_writes_nothing(engine: Engine, tmp_path: Path) -> None:
-    import_file(engine, CITY)  # so "unchanged" also covers updates that did not happen
-    path, text = _city_with(tmp_path, "lat: -6.89,", "lat: 123,")
+def test_one_bad_row_names_file_and_line_and_writes_nothing(
+    engine: Engine,
+    tmp_path: Path,
+    city_file: Path,
+    line_of: LineOf,
+    failed_import: Problems,
+    city_with: CityWith,
+) -> None:
+    import_file(engine, city_file)  # so "unchanged" also covers updates that did not happen
+    path, text = city_with(tmp_path, "lat: -6.89,", "lat: 123,")
 
-    problems = _problems(engine, path)
+    problems = failed_import(engine, path)
 
     line = line_of(text, "id: s0002")
     assert problems == [
@@ -147,13 +163,17 @@ def test_one_bad_row_names_file_and_line_and_writes_nothing(engine: Engine, tmp_
     ]
 
 
-def test_bad_row_in_empty_database_writes_nothing(engine: Engine, tmp_path: Path) -> None:
-    path, _ = _city_with(tmp_path, "host: 127.1.0.5", "host: 127.1.0.5, snmp_port: 0")
-    _problems(engine, path)
+def test_bad_row_in_empty_database_writes_nothing(
+    engine: Engine, tmp_path: Path, counts: Counts, failed_import: Problems, city_with: CityWith
+) -> None:
+    path, _ = city_with(tmp_path, "host: 127.1.0.5", "host: 127.1.0.5, snmp_port: 0")
+    failed_import(engine, path)
     assert set(counts(engine).values()) == {0}
 
 
-def test_every_bad_row_is_reported_in_file_order(engine: Engine, tmp_path: Path) -> None:
+def test_every_bad_row_is_reported_in_file_order(
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     text = (
         "sites:\n"
         "  - {id: s1, name: A, lat: 123, lon: 500}\n"
@@ -167,7 +187,7 @@ def test_every_bad_row_is_reported_in_file_order(engine: Engine, tmp_path: Path)
     )
     path = write(tmp_path, "bad.yaml", text)
 
-    problems = _problems(engine, path)
+    problems = failed_import(engine, path)
 
     p = str(path)
     assert problems[:3] == [
@@ -182,12 +202,14 @@ def test_every_bad_row_is_reported_in_file_order(engine: Engine, tmp_path: Path)
     assert len(problems) == 6, problems  # a1's bad references are not checked: row invalid
 
 
-def test_missing_references_are_reported(engine: Engine, tmp_path: Path) -> None:
-    path, text = _city_with(tmp_path, "district: d02, partner: p02", "district: d9, partner: p9")
+def test_missing_references_are_reported(
+    engine: Engine, tmp_path: Path, line_of: LineOf, failed_import: Problems, city_with: CityWith
+) -> None:
+    path, text = city_with(tmp_path, "district: d02, partner: p02", "district: d9, partner: p9")
     text = text.replace("credentials: v2-keyed", "credentials: nope")
     path.write_text(text)
 
-    problems = _problems(engine, path)
+    problems = failed_import(engine, path)
 
     site_line, ap_line = line_of(text, "id: s0003"), line_of(text, "id: ap00003")
     assert problems == [
@@ -200,8 +222,10 @@ def test_missing_references_are_reported(engine: Engine, tmp_path: Path) -> None
     ]
 
 
-def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) -> None:
-    import_file(engine, CITY)
+def test_references_may_point_into_the_database(
+    engine: Engine, tmp_path: Path, city_file: Path, write: Write
+) -> None:
+    import_file(engine, city_file)
     path = write(
         tmp_path,
         "more.yaml",
@@ -210,10 +234,12 @@ def test_references_may_point_into_the_database(engine: Engine, tmp_path: Path) 
     assert import_file(engine, path).counts == {"aps": {"created": 1, "updated": 0, "unchanged": 0}}
 
 
-def test_duplicate_ids_are_reported_at_the_second_row(engine: Engine, tmp_path: Path) -> None:
-    path, text = _city_with(tmp_path, "id: ap00004", "id: ap00002")
+def test_duplicate_ids_are_reported_at_the_second_row(
+    engine: Engine, tmp_path: Path, line_of: LineOf, failed_import: Problems, city_with: CityWith
+) -> None:
+    path, text = city_with(tmp_path, "id: ap00004", "id: ap00002")
 
-    problems = _problems(engine, path)
+    problems = failed_import(engine, path)
 
     first, second = line_of(text, "cibeunying-2"), line_of(text, "terminal-1")
     assert problems == [
@@ -221,34 +247,40 @@ def test_duplicate_ids_are_reported_at_the_second_row(engine: Engine, tmp_path: 
     ]
 
 
-def test_yaml_syntax_error_has_a_line(engine: Engine, tmp_path: Path) -> None:
+def test_yaml_syntax_error_has_a_line(
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     text = "partners:\n  - {id: p01, name: A}\n  - {id: p02, name: [unclosed\ndistricts: []\n"
     path = write(tmp_path, "broken.yaml", text)
 
-    problems = _problems(engine, path)
+    problems = failed_import(engine, path)
 
     assert len(problems) == 1
     assert problems[0].startswith(f"{path}:4: YAML syntax error:")
 
 
-def test_unknown_top_level_key_and_duplicate_keys(engine: Engine, tmp_path: Path) -> None:
+def test_unknown_top_level_key_and_duplicate_keys(
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     text = "partners: []\nsties: []\ndistricts:\n  - {id: d1, name: A, name: B}\n"
     path = write(tmp_path, "typo.yaml", text)
 
-    assert _problems(engine, path) == [
+    assert failed_import(engine, path) == [
         f"{path}:2: unknown top-level key 'sties' (expected one of partners, districts, "
         "credentials, sites, aps, demand)",
         f"{path}:4: duplicate key 'name' in a mapping",
     ]
 
 
-def test_section_that_is_not_a_list(engine: Engine, tmp_path: Path) -> None:
+def test_section_that_is_not_a_list(
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     path = write(tmp_path, "odd.yaml", "partners:\n  id: p1\n")
-    assert _problems(engine, path) == [f"{path}:2: partners: expected a list"]
+    assert failed_import(engine, path) == [f"{path}:2: partners: expected a list"]
 
 
 def test_credential_errors_name_the_field_and_not_the_secret(
-    engine: Engine, tmp_path: Path
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
 ) -> None:
     text = (
         "credentials:\n"
@@ -257,7 +289,7 @@ def test_credential_errors_name_the_field_and_not_the_secret(
         "    ssh: {username: x}\n"
     )
     path = write(tmp_path, "c.yaml", text)
-    assert _problems(engine, path) == [
+    assert failed_import(engine, path) == [
         f"{path}:2: credentials[0] id=c: snmp.auth_key: Value should have at least 8 items "
         "after validation, not 5",
         f"{path}:2: credentials[0] id=c: ssh: Value error, ssh needs exactly one of password "
@@ -265,19 +297,21 @@ def test_credential_errors_name_the_field_and_not_the_secret(
     ]
 
 
-def test_empty_file_and_unsupported_type(engine: Engine, tmp_path: Path) -> None:
+def test_empty_file_and_unsupported_type(
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
+) -> None:
     assert (
         import_file(engine, write(tmp_path, "empty.yaml", ""))
         .summary()
         .endswith("nothing to import")
     )
     path = write(tmp_path, "inv.txt", "{}")
-    assert _problems(engine, path) == [
+    assert failed_import(engine, path) == [
         f"{path}: unsupported file type '.txt': use .yaml, .yml, .csv or .geojson"
     ]
 
 
-def test_validate_file_is_a_dry_run(engine: Engine) -> None:
-    doc = validate_file(engine, CITY)
+def test_validate_file_is_a_dry_run(engine: Engine, city_file: Path, counts: Counts) -> None:
+    doc = validate_file(engine, city_file)
     assert [site.id for site in doc.sites] == ["s0001", "s0002", "s0003", "s0004"]
     assert set(counts(engine).values()) == {0}

@@ -7,13 +7,15 @@ for the same inventory is recorded by running this module with ``-s`` (it prints
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from sqlalchemy import Engine, event
 
 from inventory import export_doc, import_file
-from tests.inventory.helpers import counts
+
+Counts = Callable[[Engine], dict[str, int]]
 
 SITES, APS = 1000, 2000
 
@@ -56,7 +58,7 @@ def _statements(engine: Engine) -> list[str]:
     return seen
 
 
-def test_big_import_is_batched(engine: Engine, tmp_path: Path) -> None:
+def test_big_import_is_batched(engine: Engine, tmp_path: Path, counts: Counts) -> None:
     path = _city(tmp_path)
     statements = _statements(engine)
 

@@ -10,10 +10,11 @@ import yaml
 
 from core.errors import SimulatorError
 from inventory.schemas import InventoryDoc
+from simulators import bekasi
 from simulators.city import build_city, ssh_password
 from simulators.run import write_inventory
 
-CENTER = (-6.9175, 107.6191)
+CENTER = bekasi.CENTER
 
 
 def distance_km(lat: float, lon: float) -> float:

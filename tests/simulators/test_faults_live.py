@@ -4,10 +4,10 @@ API over HTTP, and the APs read by pysnmp and net-snmp's snmpget."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +17,15 @@ import pytest
 from simulators.city import City, SimAp, build_city
 from simulators.faults import FaultBook, build_fault_book
 from simulators.run import run_simulator
-from tests.simulators.conftest import free_udp_port, loopback_base
-from tests.simulators.helpers import require_tool
+from tests.fixtures.ports import free_port
+from tests.fixtures.simulated import loopback_base, require_tool, served_in_thread
 
 pytestmark = pytest.mark.slow
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 IF_IN = "1.3.6.1.2.1.2.2.1.10"
 IF_HC_IN = "1.3.6.1.2.1.31.1.1.1.6"
+CPU_LOAD = "1.3.6.1.2.1.25.3.3.1.2"  # hrProcessorLoad
 CLIENTS = {
     "mikrotik": "1.3.6.1.4.1.14988.1.1.1.3.1.6.2",
     "unifi": "1.3.6.1.4.1.41112.1.6.1.2.1.8.1",
@@ -49,19 +50,10 @@ class Live:
         return self.book.site_district[ap.site]
 
 
-def _free_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live() -> Iterator[Live]:
     base = loopback_base()
-    city = build_city(12, seed=21, base_address=base, snmp_port=free_udp_port(base))
+    city = build_city(12, seed=21, base_address=base, snmp_port=free_port(socket.SOCK_DGRAM, base))
     # Shift time so that the first AP has been up 10+ days: its HC counters are past 2^32.
     device = next(ap for ap in city.aps if ap.v3 is None).device
     shift = max(0.0, TEN_DAYS - device.uptime_cs(time.time()) / 100)
@@ -70,31 +62,17 @@ def live() -> Iterator[Live]:
         return time.time() + shift
 
     book = build_fault_book(city, clock=clock)
-    port = _free_tcp_port()
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    failure: list[BaseException] = []
+    port = free_port()
 
-    def run() -> None:
-        try:
-            loop.run_until_complete(
-                run_simulator(
-                    city, stop=stop, ready=ready.set, clock=clock, faults=book, control_port=port
-                )
-            )
-        except BaseException as exc:
-            failure.append(exc)
-            ready.set()
-        finally:
-            loop.close()
+    def main(stop: asyncio.Event, ready: Callable[[], None]) -> Coroutine[Any, Any, None]:
+        return run_simulator(
+            city, stop=stop, ready=ready, clock=clock, faults=book, control_port=port
+        )
 
-    thread = threading.Thread(target=run, name="faulty-city", daemon=True)
-    thread.start()
-    assert ready.wait(10), "the city did not start within 10 s"
-    if failure:
-        raise failure[0]
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+    with (
+        served_in_thread(main, "faulty-city"),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http,
+    ):
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -104,11 +82,6 @@ def live() -> Iterator[Live]:
                 assert time.monotonic() < deadline, "control API did not come up"
                 time.sleep(0.05)
         yield Live(city, book, http, clock)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
-    assert not thread.is_alive()
-    if failure:
-        raise failure[0]
 
 
 @pytest.fixture(autouse=True)
@@ -242,7 +215,7 @@ def test_malformed_uptime_is_a_string(live: Live) -> None:
 
 
 def test_silent_ap_reports_no_clients(live: Live) -> None:
-    ap = live.aps[4]
+    ap = with_clients(live)[0]
     oid = CLIENTS[ap.vendor.name]
     inject(live, "silent", ap.site, 60)
     reading = poll([ap], oid)[ap.id]
@@ -322,11 +295,14 @@ def test_backhaul_cut_keeps_the_aps_running(live: Live) -> None:
 
 
 def test_overload_shows_high_cpu_and_many_clients(live: Live) -> None:
-    ap = with_clients(live)[2]
+    with_load = [
+        a for a in with_clients(live) if any(c.oid.startswith(CPU_LOAD) for c in a.vendor.cells)
+    ]
+    ap = with_load[1]
     oid = CLIENTS[ap.vendor.name]
     normal = int(poll([ap], oid)[ap.id].values[oid])
     inject(live, "overload", ap.id, 60)
-    loads = [int(v.split(": ")[1]) for v in snmpwalk(ap, "1.3.6.1.2.1.25.3.3.1.2")]
+    loads = [int(v.split(": ")[1]) for v in snmpwalk(ap, CPU_LOAD)]
     assert loads and max(loads) >= 90
     assert int(poll([ap], oid)[ap.id].values[oid]) > normal
 

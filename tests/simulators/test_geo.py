@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inventory import import_file
-from inventory.db import make_engine
+from inventory.db import open_inventory
 from inventory.models import DemandPoint, District
 from simulators import geo
 from simulators.city import build_city
@@ -57,7 +57,7 @@ def test_inventory_districts_and_demand_import_cleanly(tmp_path: Path) -> None:
     write_inventory(city, tmp_path / "city.yaml")
     geo.write_districts(city, tmp_path / "districts.geojson")
     geo.write_demand(city, tmp_path / "demand.csv")
-    engine = make_engine(f"sqlite:///{tmp_path / 'inv.sqlite'}")
+    engine = open_inventory(f"sqlite:///{tmp_path / 'inv.sqlite'}", create=True)
     import_file(engine, tmp_path / "city.yaml")
     report = import_file(engine, tmp_path / "districts.geojson")
     assert report.counts["districts"]["updated"] == len(city.districts)

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import re
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import asyncssh
 import pytest
@@ -21,8 +18,9 @@ import pytest
 from core.errors import SimulatorError
 from simulators import cli_routeros
 from simulators.city import build_city
-from simulators.device import Device
 from simulators.ssh import SshAp, default_password, serve_ssh, ssh_aps_for
+from tests.fixtures.simulated import loopback_base
+from tests.fixtures.simulated_ssh import Served, make_ssh_pair, serve_ssh_pair
 
 pytestmark = pytest.mark.slow
 
@@ -30,87 +28,10 @@ NOW = 1_700_000_000.0
 TIMEOUT = 10
 
 
-def free_tcp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Served:
-    routeros: SshAp
-    openwrt: SshAp
-    port: int
-    loop: asyncio.AbstractEventLoop
-    stop: asyncio.Event
-
-
-def make_aps(base: str) -> tuple[SshAp, SshAp]:
-    prefix = base.rsplit(".", 1)[0]
-    routeros = SshAp(
-        host=f"{prefix}.1",
-        name="bandung-s0001-1",
-        flavour="routeros",
-        device=Device("t:ros", "transit"),
-        username="admin",
-        password="s3cret",
-        model="RB951Ui-2HnD",
-    )
-    openwrt = SshAp(
-        host=f"{prefix}.2",
-        name="cimahi-s0002-1",
-        flavour="openwrt",
-        device=Device("t:owrt", "park"),
-        username="root",
-        password="r00t",
-    )
-    return routeros, openwrt
-
-
-def serve_in_thread(
-    aps: list[SshAp], port: int, clock: object = None
-) -> tuple[asyncio.AbstractEventLoop, asyncio.Event, threading.Thread]:
-    """Run ``serve_ssh`` on its own loop in a daemon thread; returns once it listens."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    failure: list[BaseException] = []
-    kwargs = {} if clock is None else {"clock": clock}
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(
-                serve_ssh(aps, port=port, stop=stop, ready=ready.set, **kwargs)  # type: ignore[arg-type]
-            )
-        except BaseException as exc:
-            failure.append(exc)
-            ready.set()
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=run, name="simulated-ssh", daemon=True)
-    thread.start()
-    assert ready.wait(TIMEOUT), "SSH servers did not start"
-    if failure:
-        raise failure[0]
-    return loop, stop, thread
-
-
-def loopback_base() -> str:
-    return f"127.1.{random.randint(100, 250)}.1"
-
-
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    base = loopback_base()
-    routeros, openwrt = make_aps(base)
-    port = free_tcp_port(base)
-    loop, stop, thread = serve_in_thread([routeros, openwrt], port, clock=lambda: NOW)
-    yield Served(routeros, openwrt, port, loop, stop)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(TIMEOUT)
-    assert not thread.is_alive()
+    with serve_ssh_pair(clock=lambda: NOW) as running:
+        yield running
 
 
 def run_remote(
@@ -310,24 +231,35 @@ def test_openwrt_other_commands(served: Served) -> None:
 # --- wiring ---------------------------------------------------------------------------------
 
 
+def test_ssh_aps_for_picks_aps_with_a_cli_in_city_order() -> None:
+    city = build_city(60, seed=3)
+    with_cli = [ap for ap in city.aps if ap.vendor.name in ("mikrotik", "openwrt")][:8]
+    aps = ssh_aps_for(city, limit=8)
+    assert [a.host for a in aps] == [ap.host for ap in with_cli]
+    assert [a.flavour for a in aps] == [
+        "routeros" if ap.vendor.name == "mikrotik" else "openwrt" for ap in with_cli
+    ]
+
+
 def test_ssh_aps_for_picks_mikrotik_aps_with_credentials() -> None:
     city = build_city(60, seed=3)
-    aps = ssh_aps_for(city, limit=5)
+    aps = ssh_aps_for(city, limit=5, vendor="mikrotik")
     assert len(aps) == 5
     mikrotik = [ap for ap in city.aps if ap.vendor.name == "mikrotik"][:5]
     assert [a.host for a in aps] == [ap.host for ap in mikrotik]
     assert all(a.flavour == "routeros" and a.username == "admin" for a in aps)
     assert all(a.password == default_password(3) for a in aps)
     assert aps[0].device is mikrotik[0].device
-    custom = ssh_aps_for(city, limit=2, credentials=lambda ap: ("ops", f"pw-{ap.id}"))
+    custom = ssh_aps_for(
+        city, limit=2, vendor="mikrotik", credentials=lambda ap: ("ops", f"pw-{ap.id}")
+    )
     assert [(a.username, a.password) for a in custom] == [
         ("ops", f"pw-{ap.id}") for ap in mikrotik[:2]
     ]
 
 
 def test_port_in_use_names_host_and_port() -> None:
-    base = loopback_base()
-    routeros, _ = make_aps(base)
+    routeros, _ = make_ssh_pair(loopback_base())
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind((routeros.host, 0))
         taken.listen()

@@ -15,29 +15,18 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 
 from simulators.ssh import SshAp
-from tests.simulators.test_ssh import (
-    TIMEOUT,
-    Served,
-    free_tcp_port,
-    loopback_base,
-    make_aps,
-    serve_in_thread,
-)
+from tests.fixtures.simulated_ssh import Served, serve_ssh_pair
 
 pytestmark = pytest.mark.slow
+
+TIMEOUT = 10
 
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[Served]:
     """Served on the real clock: netmiko sessions take real time."""
-    base = loopback_base()
-    routeros, openwrt = make_aps(base)
-    port = free_tcp_port(base)
-    loop, stop, thread = serve_in_thread([routeros, openwrt], port)
-    yield Served(routeros, openwrt, port, loop, stop)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(TIMEOUT)
-    assert not thread.is_alive()
+    with serve_ssh_pair() as served:
+        yield served
 
 
 def connect(ap: SshAp, port: int, device_type: str, **overrides: Any) -> Any:

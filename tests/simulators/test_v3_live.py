@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from simulators.agent import SnmpAgentProtocol
-from simulators.city import City, SimAp, build_city
-from simulators.responder import AgentStats, Responder
-from tests.simulators.conftest import free_udp_port, loopback_base
-from tests.simulators.helpers import Running, require_tool
+from simulators.city import SimAp
+from tests.fixtures.simulated import Running, require_tool, serve_city
 
 pytestmark = pytest.mark.slow
 
@@ -24,65 +17,10 @@ SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 IF_HC_IN = "1.3.6.1.2.1.31.1.1.1.6"
 
 
-async def _serve(
-    city: City, stop: asyncio.Event, ready: threading.Event, stats: AgentStats
-) -> None:
-    """Like simulators.run.run_simulator, with each AP's USM engine handed to its
-    responder (a responder answers v3, and only v3, when given one)."""
-    loop = asyncio.get_running_loop()
-    transports: list[asyncio.BaseTransport] = []
-    try:
-        for ap in city.aps:
-            responder = Responder(ap.mib, ap.community.encode(), stats=stats, usm=ap.usm)
-            transport, _ = await loop.create_datagram_endpoint(
-                functools.partial(SnmpAgentProtocol, responder),
-                local_addr=(ap.host, ap.snmp_port),
-            )
-            transports.append(transport)
-        ready.set()
-        await stop.wait()
-    finally:
-        for transport in transports:
-            transport.close()
-
-
-@contextmanager
-def serve_city(aps: int = 12, seed: int = 3) -> Iterator[Running]:
-    """A small city with both v2c and v3 APs, served from a background thread."""
-    base = loopback_base()
-    city = build_city(aps, seed=seed, base_address=base, snmp_port=free_udp_port(base))
-    assert {ap.snmp_version for ap in city.aps} == {"2c", "3"}
-    stats = AgentStats()
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(_serve(city, stop, ready, stats))
-        except BaseException as exc:
-            failure.append(exc)
-            ready.set()
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=run, name="simulated-v3-city", daemon=True)
-    thread.start()
-    assert ready.wait(10), "the simulated city did not start within 10 s"
-    if failure:
-        raise failure[0]
-    try:
-        yield Running(city, stats, loop, stop)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        assert not thread.is_alive()
-
-
 @pytest.fixture(scope="module")
 def v3_city() -> Iterator[Running]:
-    with serve_city() as running:
+    with serve_city(12, seed=3) as running:
+        assert {ap.snmp_version for ap in running.city.aps} == {"2c", "3"}
         yield running
 
 

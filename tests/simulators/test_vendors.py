@@ -13,10 +13,10 @@ import pytest
 from inventory.schemas import InventoryDoc
 from simulators import ber, cli_openwrt, cli_routeros
 from simulators.city import City, SimAp, build_city
-from simulators.device import SLOT_MS
 from simulators.device_mib import LiveMibView
 from simulators.ssh import ssh_aps_for
 from simulators.vendors import VENDORS
+from tests.fixtures.simulated import busy_instant
 
 T0 = 1_700_000_000.0
 IF_IN = "1.3.6.1.2.1.2.2.1.10"
@@ -54,15 +54,6 @@ def walk(ap: SimAp, prefix: str, now: float) -> Iterator[tuple[str, ber.Value]]:
         yield ".".join(map(str, decoded)), ber.decode_value(tlv[0], tlv[2:])
         oid = name
     raise AssertionError("walk did not end")
-
-
-def busy_instant(ap: SimAp, *, quiet: bool = False) -> float:
-    """A local weekday instant inside one boot with the most (or fewest) clients."""
-    boot = ap.device.boot_time(T0)
-    candidates = [boot + 86_400 + k * SLOT_MS / 1000 + 60 for k in range(96 * 7)]
-    candidates = [t for t in candidates if ap.device.boot_time(t) == boot]
-    pick = min if quiet else max
-    return pick(candidates, key=lambda t: (ap.device.total_clients(t), ap.device.rate_bps(0, t)))
 
 
 # --- airMAX --------------------------------------------------------------------------------

@@ -6,23 +6,22 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import asyncssh
 import pytest
 
 from collector.poll import PollResult, poll_ap
-from collector.snmp import PysnmpScraper, SnmpTarget
+from collector.snmp import NetworkScraper, SnmpTarget
 from simulators import ber
 from simulators.city import City, SimAp, build_city
 from simulators.run import run_simulator
 from simulators.ssh import SshAp, ssh_aps_for
-from tests.simulators.conftest import free_udp_port, loopback_base
-from tests.simulators.helpers import require_tool
-from tests.simulators.test_vendors import busy_instant
+from tests.fixtures.ports import free_port
+from tests.fixtures.simulated import busy_instant, loopback_base, require_tool, served_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -53,57 +52,30 @@ class Live:
         return next(ap for ap in self.city.aps if ap.vendor.name == vendor)
 
 
-def free_tcp_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live() -> Iterator[Live]:
     base = loopback_base()
-    city = build_city(20, seed=5, base_address=base, snmp_port=free_udp_port(base))
+    city = build_city(20, seed=5, base_address=base, snmp_port=free_port(socket.SOCK_DGRAM, base))
     for ap in city.aps:  # v2c everywhere: net-snmp reads with one community
         ap.v3, ap.community = None, COMMUNITY
     assert {ap.vendor.name for ap in city.aps} == {"mikrotik", "unifi", "airmax", "openwrt"}
-    ssh = ssh_aps_for(city, limit=2)
-    assert {a.flavour for a in ssh} == {"routeros", "openwrt"}
-    ssh_port = free_tcp_port(base)
+    ssh = [ssh_aps_for(city, limit=1, vendor=vendor)[0] for vendor in ("mikrotik", "openwrt")]
+    ssh_port = free_port(socket.SOCK_STREAM, base)
     clock = Clock()
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    ready = threading.Event()
-    failure: list[BaseException] = []
 
-    def serve() -> None:
-        try:
-            loop.run_until_complete(
-                run_simulator(
-                    city,
-                    stop=stop,
-                    ready=ready.set,
-                    clock=clock,
-                    control_port=None,
-                    ssh_aps=ssh,
-                    ssh_port=ssh_port,
-                )
-            )
-        except BaseException as exc:
-            failure.append(exc)
-            ready.set()
-        finally:
-            loop.close()
+    def main(stop: asyncio.Event, ready: Callable[[], None]) -> Coroutine[Any, Any, None]:
+        return run_simulator(
+            city,
+            stop=stop,
+            ready=ready,
+            clock=clock,
+            control_port=None,
+            ssh_aps=ssh,
+            ssh_port=ssh_port,
+        )
 
-    thread = threading.Thread(target=serve, name="vendor-city", daemon=True)
-    thread.start()
-    assert ready.wait(TIMEOUT), "the city did not start"
-    if failure:
-        raise failure[0]
-    yield Live(city, clock, ssh, ssh_port)
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(TIMEOUT)
-    assert not thread.is_alive()
+    with served_in_thread(main, "vendor-city", TIMEOUT):
+        yield Live(city, clock, ssh, ssh_port)
 
 
 @pytest.fixture(autouse=True)
@@ -205,7 +177,7 @@ def target(ap: SimAp) -> SnmpTarget:
 
 def poll_twice(ap: SimAp, pause_s: float) -> tuple[PollResult, PollResult]:
     async def go() -> tuple[PollResult, PollResult]:
-        scraper = PysnmpScraper()
+        scraper = NetworkScraper()
         try:
             first = await poll_ap(scraper, target(ap), None, None)
             await asyncio.sleep(pause_s)

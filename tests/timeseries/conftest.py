@@ -3,8 +3,8 @@
 ``store`` is parametrized over every backend in :data:`BACKEND_URLS`; the contract suite in
 ``test_contract.py`` runs once per backend. Each entry returns a URL to a fresh, empty
 store for one test; server backends ask for their session-wide server fixture (from
-``servers.py``) through ``request``, so a server starts only when a test needs it, and is
-skipped (or, with ``CI`` set, failed) when its binary is missing.
+``tests/fixtures/servers.py``) through ``request``, so a server starts only when a test
+needs it, and is skipped (or, with ``CI`` set, failed) when its binary is missing.
 
 Where a server cannot honour a contract point, the test is marked for that backend only,
 through :data:`NOT_HONOURED`, with the reason; the contract itself is never weakened.
@@ -17,12 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.timeseries.servers import (  # noqa: F401 - fixtures, found by name
-    InfluxDBServer,
-    VictoriaMetricsServer,
-    influxdb_server,
-    victoriametrics_server,
-)
+from tests.fixtures.servers import InfluxDBServer, VictoriaMetricsServer
 from timeseries import MetricStore, open_store
 
 

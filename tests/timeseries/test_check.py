@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.timeseries.servers import InfluxDBServer, VictoriaMetricsServer, free_port
+from tests.fixtures.servers import InfluxDBServer, VictoriaMetricsServer
 from timeseries import open_store
 from timeseries.check import check_store
 
@@ -70,10 +71,10 @@ def test_influxdb_missing_database(influxdb_server: InfluxDBServer) -> None:
     assert influxdb_server.password not in "\n".join(report.lines())
 
 
-def test_dead_ports() -> None:
+def test_dead_ports(free_tcp_port: Callable[[], int]) -> None:
     for url in (
-        f"victoriametrics+http://127.0.0.1:{free_port()}?token={SECRET}",
-        f"influxdb+http://127.0.0.1:{free_port()}?db=x&user=u&password={SECRET}",
+        f"victoriametrics+http://127.0.0.1:{free_tcp_port()}?token={SECRET}",
+        f"influxdb+http://127.0.0.1:{free_tcp_port()}?db=x&user=u&password={SECRET}",
     ):
         began = time.monotonic()
         report = check_store(url)

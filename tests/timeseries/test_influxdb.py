@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.timeseries.recorder import Recorder, recorder  # noqa: F401 - fixture
-from tests.timeseries.servers import InfluxDBServer, free_port
+from tests.fixtures.recorder import Recorder
+from tests.fixtures.servers import InfluxDBServer
 from timeseries import BACKENDS, Point, Sample, StoreError, open_store
 from timeseries.influxdb import InfluxDBStore, influxql_identifier, influxql_string, open_influxdb
 
@@ -76,7 +77,7 @@ def test_influxql_quoting() -> None:
 
 
 def test_v2_writes_through_the_write_api_and_reads_with_db_set_to_the_bucket(
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
 ) -> None:
     url = f"influxdb+{recorder.base}/pre?bucket=city&org=council&token={SECRET}"
     with open_store(url) as store:
@@ -92,7 +93,7 @@ def test_v2_writes_through_the_write_api_and_reads_with_db_set_to_the_bucket(
     assert all(r.headers["Authorization"] == f"Token {SECRET}" for r in recorder.requests)
 
 
-def test_v1_writes_to_write_with_db_and_rp(recorder: Recorder) -> None:  # noqa: F811
+def test_v1_writes_to_write_with_db_and_rp(recorder: Recorder) -> None:
     with open_store(f"influxdb+{recorder.base}?db=city&rp=week&user=u&password=p") as store:
         store.write([ap_sample("ap-1", T0, clients=1)])
     (write,) = recorder.requests
@@ -111,8 +112,10 @@ def test_v1_writes_to_write_with_db_and_rp(recorder: Recorder) -> None:  # noqa:
         "influxdb+http://127.0.0.1:{port}?bucket=x&org=o&token={secret}&retries=0",
     ],
 )
-def test_a_dead_server_fails_quickly_and_never_shows_the_secret(url: str) -> None:
-    store = open_store(url.format(port=free_port(), secret=SECRET))
+def test_a_dead_server_fails_quickly_and_never_shows_the_secret(
+    url: str, free_tcp_port: Callable[[], int]
+) -> None:
+    store = open_store(url.format(port=free_tcp_port(), secret=SECRET))
     try:
         assert SECRET not in repr(store)
         began = time.monotonic()
@@ -126,8 +129,8 @@ def test_a_dead_server_fails_quickly_and_never_shows_the_secret(url: str) -> Non
         store.close()
 
 
-def test_retries_are_bounded() -> None:
-    with open_store(f"influxdb+http://127.0.0.1:{free_port()}?db=x&retries=3") as store:
+def test_retries_are_bounded(free_tcp_port: Callable[[], int]) -> None:
+    with open_store(f"influxdb+http://127.0.0.1:{free_tcp_port()}?db=x&retries=3") as store:
         began = time.monotonic()
         with pytest.raises(StoreError, match="nothing of this batch was stored"):
             store.write([ap_sample("ap-1", T0, x=1)])
@@ -195,7 +198,7 @@ def test_a_retention_policy_is_used_for_writes_and_reads(influxdb_server: Influx
 # -- aggregate ---------------------------------------------------------------------------------
 
 
-def test_aggregate_is_three_statements_in_one_request(recorder: Recorder) -> None:  # noqa: F811
+def test_aggregate_is_three_statements_in_one_request(recorder: Recorder) -> None:
     # the recorder answers one empty result; a real server answers one per statement
     with (
         open_store(f"influxdb+{recorder.base}?db=city") as store,
@@ -219,7 +222,7 @@ def test_aggregate_is_three_statements_in_one_request(recorder: Recorder) -> Non
     assert statements[2] == 'SELECT count(*) FROM "ap" ' + where
 
 
-def test_aggregate_asks_nothing_for_no_keys_or_an_empty_window(recorder: Recorder) -> None:  # noqa: F811
+def test_aggregate_asks_nothing_for_no_keys_or_an_empty_window(recorder: Recorder) -> None:
     with open_store(f"influxdb+{recorder.base}?db=city") as store:
         assert store.aggregate(T0, T0 + 60, keys=[]) == []
         assert store.aggregate(T0, T0 + 60, keys=[""]) == []

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 
 import pytest
 
-from tests.timeseries.recorder import Recorder, recorder  # noqa: F401 - fixture
-from tests.timeseries.servers import VictoriaMetricsServer, free_port
+from tests.fixtures.recorder import Recorder
+from tests.fixtures.servers import VictoriaMetricsServer
 from timeseries import BACKENDS, Point, Sample, StoreError, open_store
 from timeseries.urls import parse_server_url
 from timeseries.victoriametrics import (
@@ -126,8 +127,10 @@ def test_promql_strings_hold_exactly_their_text() -> None:
 # -- secrets and failures ------------------------------------------------------------------
 
 
-def test_the_token_is_never_shown() -> None:
-    store = open_store(f"victoriametrics+http://127.0.0.1:{free_port()}?token={SECRET}&retries=0")
+def test_the_token_is_never_shown(free_tcp_port: Callable[[], int]) -> None:
+    store = open_store(
+        f"victoriametrics+http://127.0.0.1:{free_tcp_port()}?token={SECRET}&retries=0"
+    )
     try:
         assert SECRET not in repr(store)
         for action in (lambda: store.write([ap_sample("ap-1", T0, x=1)]), store.latest):
@@ -139,8 +142,8 @@ def test_the_token_is_never_shown() -> None:
         store.close()
 
 
-def test_a_password_in_the_url_is_never_shown() -> None:
-    store = open_store(f"victoriametrics+http://me:{SECRET}@127.0.0.1:{free_port()}?retries=0")
+def test_a_password_in_the_url_is_never_shown(free_tcp_port: Callable[[], int]) -> None:
+    store = open_store(f"victoriametrics+http://me:{SECRET}@127.0.0.1:{free_tcp_port()}?retries=0")
     try:
         assert SECRET not in repr(store)
         with pytest.raises(StoreError) as caught:
@@ -150,8 +153,10 @@ def test_a_password_in_the_url_is_never_shown() -> None:
         store.close()
 
 
-def test_a_dead_server_fails_quickly_after_bounded_retries() -> None:
-    with open_store(f"victoriametrics+http://127.0.0.1:{free_port()}?timeout=2") as store:
+def test_a_dead_server_fails_quickly_after_bounded_retries(
+    free_tcp_port: Callable[[], int],
+) -> None:
+    with open_store(f"victoriametrics+http://127.0.0.1:{free_tcp_port()}?timeout=2") as store:
         began = time.monotonic()
         with pytest.raises(StoreError, match="nothing of this batch was stored"):
             store.write([ap_sample("ap-1", T0, clients=1)])
@@ -163,7 +168,7 @@ def test_a_dead_server_fails_quickly_after_bounded_retries() -> None:
 # -- endpoints, as a recording server sees them ----------------------------------------------
 
 
-def test_cluster_writes_and_reads_go_to_the_tenant_paths(recorder: Recorder) -> None:  # noqa: F811
+def test_cluster_writes_and_reads_go_to_the_tenant_paths(recorder: Recorder) -> None:
     url = f"victoriametrics+{recorder.base}/p?tenant=7:1&select={recorder.base}/q&token={SECRET}"
     with open_store(url) as store:
         store.write([ap_sample("ap-1", T0, clients=1)])
@@ -185,7 +190,7 @@ def test_cluster_writes_and_reads_go_to_the_tenant_paths(recorder: Recorder) -> 
     assert all(r.query.get("nocache") == ["1"] for r in recorder.requests[1:])
 
 
-def test_basic_auth_from_the_url(recorder: Recorder) -> None:  # noqa: F811
+def test_basic_auth_from_the_url(recorder: Recorder) -> None:
     with open_store(f"victoriametrics+http://me:pw@{recorder.base[7:]}") as store:
         store.write([ap_sample("ap-1", T0, clients=1)])
         store.latest()
@@ -193,7 +198,7 @@ def test_basic_auth_from_the_url(recorder: Recorder) -> None:  # noqa: F811
     assert [r.headers["Authorization"] for r in recorder.requests] == [expected, expected]
 
 
-def test_series_slices_long_ranges_and_aligns_each_slice(recorder: Recorder) -> None:  # noqa: F811
+def test_series_slices_long_ranges_and_aligns_each_slice(recorder: Recorder) -> None:
     with open_store(f"victoriametrics+{recorder.base}") as store:
         points = store.series("ap-1", "clients", T0, T0 + 25_000, 1)
     assert len(points) == 25_000
@@ -261,7 +266,7 @@ def test_latest_looks_back_only_over_its_window(
 
 
 def test_aggregate_is_one_instant_query_ending_a_millisecond_before_end(
-    recorder: Recorder,  # noqa: F811
+    recorder: Recorder,
 ) -> None:
     with open_store(f"victoriametrics+{recorder.base}?extra_label=city=north") as store:
         assert store.aggregate(T0, T0 + 86_400, by="partner", keys=["acme", "a.b|c"]) == []
@@ -277,7 +282,7 @@ def test_aggregate_is_one_instant_query_ending_a_millisecond_before_end(
     assert "count by (partner) (count by (partner, ap) (" in query
 
 
-def test_aggregate_without_keys_needs_a_non_empty_group_label(recorder: Recorder) -> None:  # noqa: F811
+def test_aggregate_without_keys_needs_a_non_empty_group_label(recorder: Recorder) -> None:
     with open_store(f"victoriametrics+{recorder.base}") as store:
         store.aggregate(T0, T0 + 60, by="district")
         store.aggregate(T0, T0 + 60, by="ap")
@@ -286,7 +291,7 @@ def test_aggregate_without_keys_needs_a_non_empty_group_label(recorder: Recorder
     assert "count by (ap) (count by (ap) (" in ap  # by ap: each AP is its own group
 
 
-def test_aggregate_asks_nothing_for_no_keys_or_an_empty_window(recorder: Recorder) -> None:  # noqa: F811
+def test_aggregate_asks_nothing_for_no_keys_or_an_empty_window(recorder: Recorder) -> None:
     with open_store(f"victoriametrics+{recorder.base}") as store:
         assert store.aggregate(T0, T0 + 60, keys=[]) == []
         assert store.aggregate(T0, T0 + 60, keys=[""]) == []

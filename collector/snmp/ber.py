@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector.snmp import Missing, Value
+from collector.snmp.types import Missing, Value
 
 GET_REQUEST = 0xA0
 RESPONSE = 0xA2
@@ -131,8 +131,9 @@ def encode_request(
     return _tlv(_SEQUENCE, b"\x02\x01\x01" + _tlv(_OCTET_STRING, community) + pdu)
 
 
-def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
-    """(tag, content start, content end) of the TLV at ``pos``; definite lengths only."""
+def _header(data: bytes, pos: int, end: int, clamp: bool = False) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the TLV at ``pos``; definite lengths only.
+    ``clamp``: content running past ``end`` ends at ``end`` (a quoted, cut-short packet)."""
     if pos + 2 > end:
         raise BerError("truncated")
     tag = data[pos]
@@ -146,7 +147,9 @@ def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
         pos += width
     stop = pos + n
     if stop > end:
-        raise BerError("truncated")
+        if not clamp:
+            raise BerError("truncated")
+        stop = end
     return tag, pos, stop
 
 
@@ -183,7 +186,7 @@ def _oid_text(raw: bytes) -> str:
 
 
 def _value(tag: int, content: bytes) -> Value:
-    """One varbind value as the scraper's plain Python value (as ``snmp._convert``)."""
+    """One varbind value as the scraper's plain Python value (as ``pysnmp_stacks.convert``)."""
     if tag in _UNSIGNED:
         if not content or len(content) > 9:
             raise BerError(f"bad unsigned value (tag 0x{tag:02x})")
@@ -248,6 +251,30 @@ def decode_response(data: bytes) -> Response:
     except BerError as exc:
         raise BerError(str(exc), request_id) from None
     return Response(request_id, error_status, error_index, var_binds)
+
+
+def request_id_of(packet: bytes) -> int | None:
+    """The request-id of one of our own requests as an ICMP error echoes it back, maybe
+    cut short (an ICMP error quotes at most a few hundred bytes): the enclosing lengths
+    may run past the end, the request-id itself must be whole. None when it is not there.
+    """
+    end = len(packet)
+    pos = 0
+    try:
+        for expected in (_SEQUENCE, _INTEGER, _OCTET_STRING, None):
+            tag, start, stop = _header(packet, pos, end, clamp=True)
+            if expected is None:  # the PDU: step into it
+                if tag not in (GET_REQUEST, GET_BULK_REQUEST):
+                    return None
+                pos = start
+            elif tag != expected:
+                return None
+            else:
+                pos = start if tag == _SEQUENCE else stop
+        request_id, _pos = _int_field(packet, pos, end, "request-id")
+    except BerError:
+        return None
+    return request_id
 
 
 def error_status_name(status: int) -> str:

@@ -1,0 +1,232 @@
+"""Schema migrations of the inventory database (Alembic), shipped inside the package.
+
+There is no alembic.ini: the configuration is built here, and the migrations run on a
+connection made by :func:`inventory.engine.make_engine`, passed to ``env.py``. Revisions
+live in ``versions/``; the first is exactly the schema the code before migrations made with
+``create_all``, so such a database (tables but no ``alembic_version``) is recognised by its
+tables, stamped at the revision it matches, and upgraded in place with its data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, event, inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.errors import DatabaseError
+from core.settings import redact_url
+from inventory.engine import make_engine, sqlite_path
+
+HERE = Path(__file__).resolve().parent
+UPGRADE_COMMAND = "citywifi db upgrade"
+
+# What ``create_all`` made before migrations existed (revision 0001_initial).
+LEGACY_TABLES = frozenset(
+    {
+        "partners",
+        "districts",
+        "credential_profiles",
+        "sites",
+        "access_points",
+        "demand_points",
+        "ap_status",
+    }
+)
+# Databases made by the code between the two (ap_events by create_all, still unstamped).
+_SHAPES: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
+    # (revision, tables it has beyond LEGACY_TABLES, ap_status columns it has added)
+    ("0002_ap_events", frozenset({"ap_events"}), frozenset({"last_cause"})),
+    ("0001_initial", frozenset(), frozenset()),
+)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Where a database stands: ``revision`` None means it holds none of our tables;
+    ``stamped`` False means it was made before migrations and recognised by its tables."""
+
+    revision: str | None
+    stamped: bool
+
+
+def database_name(url: str) -> str:
+    """How messages name a database: its file for SQLite, else the URL without password."""
+    path = sqlite_path(url)
+    return str(path) if path is not None else redact_url(url)
+
+
+def config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, made in code; ``env.py`` uses ``connection`` when given."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE).replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head() -> str:
+    """The newest revision: the schema this code needs."""
+    found = ScriptDirectory.from_config(config()).get_current_head()
+    if found is None:  # pragma: no cover - the package ships its revisions
+        raise DatabaseError("no migrations found in the package")
+    return found
+
+
+def known_revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(config())
+    return [s.revision for s in reversed(list(script.walk_revisions()))]
+
+
+def schema_of(connection: Connection) -> Schema:
+    """Read ``alembic_version``, or recognise a database made before migrations."""
+    stamped = MigrationContext.configure(connection).get_current_revision()
+    if stamped is not None:
+        return Schema(stamped, stamped=True)
+    inspector = inspect(connection)
+    # alembic_version may remain, empty, after a downgrade to base.
+    tables = set(inspector.get_table_names()) - {"alembic_version"}
+    if not tables:
+        return Schema(None, stamped=False)
+    missing = LEGACY_TABLES - tables
+    if missing:
+        raise DatabaseError(
+            f"database {_name_of(connection)} is not a citywifi inventory: it has tables "
+            f"but not {', '.join(sorted(missing))}"
+        )
+    status_columns = {c["name"] for c in inspector.get_columns("ap_status")}
+    for revision, extra_tables, extra_columns in _SHAPES:
+        if extra_tables <= tables and extra_columns <= status_columns:
+            return Schema(revision, stamped=False)
+    raise AssertionError("unreachable: the last shape is the legacy one")  # pragma: no cover
+
+
+def _name_of(connection: Connection) -> str:
+    return database_name(connection.engine.url.render_as_string(hide_password=False))
+
+
+def _check_exists(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise DatabaseError(f"no inventory database at {path}")
+
+
+@contextmanager
+def _migration_engine(url: str) -> Iterator[Engine]:
+    """An engine for migrating: on SQLite, foreign keys off, because batch mode rebuilds
+    a table by dropping it, which with them on would cascade to its children's rows."""
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _no_foreign_keys(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=OFF")
+            cur.close()
+
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _unreachable(url: str, exc: SQLAlchemyError | OSError) -> DatabaseError:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return DatabaseError(f"cannot use inventory database {database_name(url)}: {reason}")
+
+
+def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
+    """Bring the database at ``url`` to revision ``to`` (the newest by default), in place.
+
+    Returns (from, to): from is None for an empty database, or the revision a database
+    made before migrations was recognised as (it is stamped there first, keeping its rows).
+    """
+    with _migration_engine(url) as engine:
+        try:
+            with engine.begin() as connection:
+                found = schema_of(connection)
+                if found.revision is not None and found.revision not in known_revisions():
+                    raise _unknown(url, found.revision)
+                cfg = config(connection)
+                if found.revision is not None and not found.stamped:
+                    command.stamp(cfg, found.revision)
+                command.upgrade(cfg, to)
+                reached = MigrationContext.configure(connection).get_current_revision()
+        except (SQLAlchemyError, OSError) as exc:
+            raise _unreachable(url, exc) from exc
+    assert reached is not None
+    return found.revision, reached
+
+
+def downgrade(url: str, *, to: str) -> str | None:
+    """Take the database back to revision ``to`` ("base": no tables); for tests and for
+    undoing an upgrade by hand. Returns the revision reached."""
+    _check_exists(url)
+    with _migration_engine(url) as engine:
+        try:
+            with engine.begin() as connection:
+                command.downgrade(config(connection), to)
+                return MigrationContext.configure(connection).get_current_revision()
+        except (SQLAlchemyError, OSError) as exc:
+            raise _unreachable(url, exc) from exc
+
+
+def current(url: str) -> str | None:
+    """The revision recorded in the database; None when it has none (empty, or made
+    before migrations: :func:`inspect_url` tells these apart)."""
+    found = inspect_url(url)
+    return found.revision if found.stamped else None
+
+
+def inspect_url(url: str) -> Schema:
+    """Where the database at ``url`` stands, without changing it (no file is created)."""
+    _check_exists(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return schema_of(connection)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _unreachable(url, exc) from exc
+    finally:
+        engine.dispose()
+
+
+def _unknown(url: str, revision: str) -> DatabaseError:
+    return DatabaseError(
+        f"inventory database {database_name(url)} is at revision {revision}, which this "
+        f"version of citywifi does not know (made by a newer version?); it knows up to {head()}"
+    )
+
+
+def check_current(connection: Connection, url: str) -> Schema:
+    """Raise DatabaseError, naming the command that fixes it, unless the database is at
+    head or empty (the caller decides whether to create an empty one)."""
+    found = schema_of(connection)
+    name = database_name(url)
+    if found.revision is None or (found.stamped and found.revision == head()):
+        return found
+    if not found.stamped:
+        raise DatabaseError(
+            f"inventory database {name} was made before migrations (its tables match "
+            f"revision {found.revision}); run `{UPGRADE_COMMAND}`"
+        )
+    if found.revision not in known_revisions():
+        raise _unknown(url, found.revision)
+    raise DatabaseError(
+        f"inventory database {name} is at revision {found.revision}, behind {head()}; "
+        f"run `{UPGRADE_COMMAND}`"
+    )
+
+
+def stamp_head(connection: Connection) -> None:
+    """Record that the schema on ``connection`` is the newest (after ``create_all``)."""
+    command.stamp(config(connection), "head")

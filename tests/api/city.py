@@ -1,0 +1,137 @@
+"""A small city for the API and dashboard tests: its inventory, its metrics, its secrets.
+
+Plain data and functions, imported only by conftest.py files (tests/api, tests/dashboards)
+that turn them into fixtures; test modules take the fixtures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from core.settings import Settings
+from inventory.db import transaction
+from inventory.models import AccessPoint, ApStatus, CredentialProfile, District, Partner, Site
+from timeseries import MetricStore
+from timeseries.port import Sample
+
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z: fixed so that times in assertions are exact
+
+# Every credential value of the fixture, ids and user names included: none may ever be
+# found in an API response body.
+SECRETS: tuple[str, ...] = (
+    "credprofile-alpha",
+    "credprofile-beta",
+    "c0mmunity-S3CRET-v2",
+    "snmpuser-theta",
+    "AUTHKEY-S3CRET-123",
+    "PRIVKEY-S3CRET-456",
+    "sshuser-zeta",
+    "SSHPASS-S3CRET-789",
+    "SSHKEYFILE-S3CRET",
+)
+
+
+def sample(ap: str, ts: float, **fields: float) -> Sample:
+    return Sample(measurement="ap", tags={"ap": ap}, fields=fields, ts=ts)
+
+
+def settings_in(directory: Path) -> Settings:
+    """Settings on a SQLite inventory and the real embedded store, both in ``directory``."""
+    settings = Settings(data_dir=directory)
+    assert settings.store_url.startswith("embedded://")
+    return settings
+
+
+def seed_inventory(engine: Engine, now: float = NOW) -> None:
+    """Five enabled APs (three up, one down, one never polled) and one disabled AP."""
+    with transaction(engine) as s:
+        s.add_all(
+            [
+                Partner(id="p-bank", name="Bank of Example"),
+                Partner(id="p-telco", name="Telco Ltd"),
+                District(id="d-north", name="North"),
+                District(id="d-south", name="South"),
+                CredentialProfile(
+                    id="credprofile-alpha", snmp_version="2c", snmp_community="c0mmunity-S3CRET-v2"
+                ),
+                CredentialProfile(
+                    id="credprofile-beta",
+                    snmp_version="3",
+                    snmp_user="snmpuser-theta",
+                    snmp_auth_protocol="SHA",
+                    snmp_auth_key="AUTHKEY-S3CRET-123",
+                    snmp_priv_protocol="AES",
+                    snmp_priv_key="PRIVKEY-S3CRET-456",
+                    ssh_username="sshuser-zeta",
+                    ssh_password="SSHPASS-S3CRET-789",
+                    ssh_key_file="/etc/citywifi/SSHKEYFILE-S3CRET",
+                ),
+            ]
+        )
+        s.flush()
+        for sid, name, district, partner, kind, status in (
+            ("s-market", "Central Market", "d-north", "p-telco", "market", "active"),
+            ("s-park", "Riverside Park", "d-north", "p-bank", "park", "active"),
+            ("s-planned", "New Library", "d-south", "p-bank", "other", "planned"),
+            ("s-school", "Hill School", "d-south", None, "school", "active"),
+        ):
+            s.add(
+                Site(
+                    id=sid, name=name, lat=12.97, lon=77.59, district_id=district,
+                    partner_id=partner, kind=kind, coverage_radius_m=60.0, status=status,
+                )
+            )  # fmt: skip
+        s.flush()
+        for ap_id, site, cred, enabled in (
+            ("ap-01", "s-park", "credprofile-alpha", True),
+            ("ap-02", "s-park", "credprofile-beta", True),
+            ("ap-03", "s-market", "credprofile-alpha", True),
+            ("ap-04", "s-school", "credprofile-beta", True),
+            ("ap-05", "s-school", "credprofile-alpha", False),
+            ("ap-06", "s-market", "credprofile-beta", True),
+        ):
+            s.add(
+                AccessPoint(
+                    id=ap_id, site_id=site, name=f"{site} {ap_id}", host=f"127.1.0.{ap_id[-1]}",
+                    snmp_port=161, ssh_port=22, profile="auto", credential_id=cred,
+                    enabled=enabled,
+                )
+            )  # fmt: skip
+        s.flush()
+        s.add_all(
+            [
+                ApStatus(
+                    ap_id="ap-01",
+                    state="up",
+                    since=now - 7200,
+                    last_seen=now - 12,
+                    polls_attempted=400,
+                    polls_ok=398,
+                ),
+                ApStatus(ap_id="ap-02", state="up", since=now - 600, last_seen=now - 3),
+                ApStatus(
+                    ap_id="ap-03",
+                    state="down",
+                    since=now - 900,
+                    last_seen=now - 905,
+                    consecutive_failures=9,
+                    last_error="timeout",
+                ),
+                ApStatus(ap_id="ap-05", state="up", since=now - 60, last_seen=now - 60),
+                ApStatus(ap_id="ap-06", state="up", since=now - 50, last_seen=now - 5),
+            ]
+        )
+
+
+def seed_metrics(store: MetricStore, now: float = NOW) -> None:
+    store.write(
+        [
+            sample("ap-01", now - 72, clients=10, uptime_s=7100, rx_bps=1e6, tx_bps=5e5),
+            sample("ap-01", now - 12, clients=12, uptime_s=7188, rx_bps=2.5e6, tx_bps=1.25e6),
+            sample("ap-02", now - 3, clients=3, reachable=1),
+            sample("ap-03", now - 905, clients=7, uptime_s=50_000, rx_bps=4e6, tx_bps=3e6),
+            sample("ap-06", now - 5, clients=0, uptime_s=42, rx_bps=0, tx_bps=0),
+        ]
+    )

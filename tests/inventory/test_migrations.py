@@ -1,0 +1,281 @@
+"""Migrations on SQLite and on a real PostgreSQL, and the database made before them.
+
+``data/legacy-d320795.db`` was made by the code before migrations (see
+``data/make_legacy_db.py``): its create_all tables, its importer's rows, its status rows.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+
+from api.app import create_app
+from core.errors import DatabaseError
+from core.settings import Settings
+from inventory.db import make_engine, open_inventory
+from inventory.migrations import LEGACY_TABLES, current, downgrade, head, inspect_url, upgrade
+from inventory.models import Base
+
+LEGACY = Path(__file__).parent / "data" / "legacy-d320795.db"
+FIRST, SECOND = "0001_initial", "0002_ap_events"
+
+
+def schema_dump(url: str) -> dict[str, Any]:
+    """Tables, columns, keys and indexes as the database reports them (not the models)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = inspect(connection)
+            return {
+                table: {
+                    "columns": [
+                        (c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)
+                    ],
+                    "pk": found.get_pk_constraint(table)["constrained_columns"],
+                    "fks": sorted(
+                        (
+                            tuple(fk["constrained_columns"]),
+                            fk["referred_table"],
+                            tuple(fk["referred_columns"]),
+                            fk.get("options", {}).get("ondelete"),
+                        )
+                        for fk in found.get_foreign_keys(table)
+                    ),
+                    "indexes": sorted(
+                        (ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                        for ix in found.get_indexes(table)
+                    ),
+                }
+                for table in sorted(found.get_table_names())
+                if table != "alembic_version"
+            }
+    finally:
+        engine.dispose()
+
+
+def model_diff(url: str) -> list[Any]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, *statements: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def rows(url: str, tables: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: sorted(
+                    tuple(row) for row in connection.execute(text(f"SELECT * FROM {table}"))
+                )
+                for table in tables
+            }
+    finally:
+        engine.dispose()
+
+
+def test_revisions_are_linear() -> None:
+    assert head() == SECOND
+
+
+def test_migrations_from_empty_give_the_models_schema(new_db_url: Callable[[], str]) -> None:
+    migrated, created = new_db_url(), new_db_url()
+    assert upgrade(migrated) == (None, SECOND)
+    open_inventory(created, create=True).dispose()  # create_all + stamp
+    assert model_diff(migrated) == []
+    assert schema_dump(migrated) == schema_dump(created)
+    assert current(migrated) == current(created) == SECOND
+
+
+def test_downgrade_to_base_and_up_again(new_db_url: Callable[[], str]) -> None:
+    url = new_db_url()
+    upgrade(url)
+    assert downgrade(url, to=FIRST) == FIRST
+    assert "ap_events" not in schema_dump(url)
+    assert "last_cause" not in [c[0] for c in schema_dump(url)["ap_status"]["columns"]]
+    assert downgrade(url, to="base") is None
+    assert schema_dump(url) == {}
+    assert upgrade(url) == (None, SECOND)
+    assert model_diff(url) == []
+
+
+def sqlite_ddl(path: Path) -> dict[str, str]:
+    with sqlite3.connect(path) as conn:
+        return {
+            name: " ".join(sql.split())
+            for name, sql in conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+            )
+            if name != "alembic_version"
+        }
+
+
+def test_revision_1_is_what_the_old_create_all_made(tmp_path: Path) -> None:
+    """Byte for byte (bar whitespace) the DDL of the legacy file: stamping it at revision
+    1 is only right if revision 1 is exactly its schema."""
+    path = tmp_path / "first.db"
+    assert upgrade(f"sqlite:///{path}", to=FIRST) == (None, FIRST)
+    assert sqlite_ddl(path) == sqlite_ddl(LEGACY)
+
+
+def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.db"
+    shutil.copy(LEGACY, path)
+    url = f"sqlite:///{path}"
+    before = rows(url, sorted(LEGACY_TABLES))
+    assert len(before["partners"]) == 2 and len(before["districts"]) == 2
+    assert len(before["sites"]) == 4 and len(before["access_points"]) == 5
+    assert len(before["ap_status"]) == 3
+
+    assert current(url) is None
+    assert inspect_url(url).revision == FIRST
+    with pytest.raises(DatabaseError) as refused:
+        open_inventory(url, create=True)
+    message = str(refused.value)
+    assert str(path) in message and "`citywifi db upgrade`" in message
+    assert "\n" not in message
+
+    assert upgrade(url) == (FIRST, SECOND)
+    assert current(url) == SECOND
+    assert model_diff(url) == []
+    after = rows(url, sorted(LEGACY_TABLES))
+    assert {t: r for t, r in after.items() if t != "ap_status"} == {
+        t: r for t, r in before.items() if t != "ap_status"
+    }
+    # ap_status keeps every value; the new last_cause column is empty.
+    assert [r[:-1] for r in after["ap_status"]] == before["ap_status"]
+    assert {r[-1] for r in after["ap_status"]} == {None}
+    assert upgrade(url) == (SECOND, SECOND)  # again: nothing to do
+
+    settings = Settings(data_dir=tmp_path / "state", database_url=url)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/api/v1/status")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # ap00004's site is retired but the AP is enabled; ap00005 is disabled.
+    assert [r["ap_id"] for r in body["data"]] == ["ap00001", "ap00002", "ap00003", "ap00004"]
+    assert body["summary"] == {"up": 1, "down": 1, "unknown": 2, "total": 4}
+    first = body["data"][0]
+    assert (first["site_name"], first["district_name"], first["partner_name"]) == (
+        "Taman Cibeunying",
+        "Coblong",
+        "PT Contoh Telekomunikasi",
+    )
+    assert first["availability"] == pytest.approx(398 / 400)
+
+
+LEGACY_ROWS = (
+    "INSERT INTO partners VALUES ('p1', 'Partner One')",
+    "INSERT INTO districts VALUES ('d1', 'District One', NULL)",
+    "INSERT INTO credential_profiles (id, snmp_version, snmp_community) VALUES ('c1', '2c', 'x')",
+    "INSERT INTO sites VALUES ('s1', 'Site', -6.2, 106.9, 'd1', 'p1', 'park', 50.0, 'active')",
+    "INSERT INTO access_points VALUES ('a1', 's1', 'AP', '127.1.0.1', 161, 22, 'auto', 'c1', true)",
+    "INSERT INTO demand_points VALUES ('dp1', -6.2, 106.9, 10.0, 'd1')",
+    "INSERT INTO ap_status VALUES ('a1', 'down', 1.0, 2.0, 3.0, 4, 'generic', 5, 6, 'timeout')",
+)
+
+
+def test_pre_migration_database_is_recognised_on_both(new_db_url: Callable[[], str]) -> None:
+    """A database with revision 1's tables and no alembic_version, as create_all left it."""
+    url = new_db_url()
+    upgrade(url, to=FIRST)
+    execute(url, "DROP TABLE alembic_version", *LEGACY_ROWS)
+    before = rows(url, sorted(LEGACY_TABLES))
+    assert inspect_url(url).revision == FIRST and current(url) is None
+
+    assert upgrade(url) == (FIRST, SECOND)
+    after = rows(url, sorted(LEGACY_TABLES))
+    assert after["access_points"] == before["access_points"]
+    assert after["ap_status"] == [(*before["ap_status"][0], None)]
+    assert model_diff(url) == []
+    open_inventory(url, create=False).dispose()
+
+
+def test_unstamped_newest_schema_is_recognised(new_db_url: Callable[[], str]) -> None:
+    """Made by create_all of the code between the two revisions: stamped, not migrated."""
+    url = new_db_url()
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    assert inspect_url(url).revision == SECOND
+    assert upgrade(url) == (SECOND, SECOND)
+    assert current(url) == SECOND
+
+
+def test_behind_database_is_refused(new_db_url: Callable[[], str]) -> None:
+    url = new_db_url()
+    upgrade(url, to=FIRST)
+    with pytest.raises(DatabaseError, match=r"at revision 0001_initial, behind 0002_ap_events; "
+                       r"run `citywifi db upgrade`"):  # fmt: skip
+        open_inventory(url, create=False)
+
+
+def test_newer_database_is_refused(new_db_url: Callable[[], str]) -> None:
+    url = new_db_url()
+    upgrade(url)
+    execute(url, "UPDATE alembic_version SET version_num = '0099_future'")
+    with pytest.raises(DatabaseError, match="0099_future, which this version of citywifi"):
+        open_inventory(url, create=True)
+    with pytest.raises(DatabaseError, match="0099_future"):
+        upgrade(url)
+
+
+def test_foreign_tables_are_refused(new_db_url: Callable[[], str]) -> None:
+    url = new_db_url()
+    execute(url, "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    with pytest.raises(DatabaseError, match="is not a citywifi inventory: it has tables but not"):
+        open_inventory(url, create=True)
+    with pytest.raises(DatabaseError, match="not a citywifi inventory"):
+        upgrade(url)
+
+
+def test_empty_database_is_created_only_when_asked(new_db_url: Callable[[], str]) -> None:
+    url = new_db_url()
+    if url.startswith("sqlite"):
+        execute(url, "SELECT 1")  # an existing, empty file
+    with pytest.raises(DatabaseError, match=r"is empty; create its tables with `citywifi db"):
+        open_inventory(url, create=False)
+    open_inventory(url, create=True).dispose()
+    assert current(url) == SECOND
+    open_inventory(url, create=False).dispose()
+
+
+def test_missing_sqlite_file_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "inventory.db"
+    with pytest.raises(DatabaseError, match=f"no inventory database at {path}; create it with"):
+        open_inventory(f"sqlite:///{path}", create=False)
+    with pytest.raises(DatabaseError, match="no inventory database at"):
+        current(f"sqlite:///{path}")
+    assert not path.parent.exists()
+
+
+def test_unreachable_server_is_one_line_without_password(free_tcp_port: Callable[[], int]) -> None:
+    url = f"postgresql+psycopg://citywifi:hunter2secret@127.0.0.1:{free_tcp_port()}/inventory"
+    for attempt in (lambda: open_inventory(url, create=True), lambda: upgrade(url)):
+        with pytest.raises(DatabaseError) as failed:
+            attempt()
+        message = str(failed.value)
+        assert "hunter2secret" not in message
+        assert "127.0.0.1" in message and "\n" not in message
