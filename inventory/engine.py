@@ -32,6 +32,21 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(database)
 
 
+def make_private(path: Path) -> bool:
+    """Take group and other access away from a SQLite file and its -wal/-shm companions;
+    True if anything changed. For files made before the inventory was created 0600."""
+    changed = False
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = file.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            file.chmod(mode & 0o700)
+            changed = True
+    return changed
+
+
 def create_private_file(path: Path) -> None:
     """Create ``path`` empty with mode 0600 unless it exists (an existing file is kept as
     it is: its owner may have chosen its mode)."""

@@ -9,6 +9,7 @@ tables, stamped at the revision it matches, and upgraded in place with its data.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import DatabaseError
 from core.settings import redact_url
-from inventory.engine import make_engine, sqlite_path
+from inventory.engine import make_engine, make_private, sqlite_path
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 UPGRADE_COMMAND = "citywifi db upgrade"
@@ -164,6 +167,12 @@ def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
         except (SQLAlchemyError, OSError) as exc:
             raise _unreachable(url, exc) from exc
     assert reached is not None
+    path = sqlite_path(url)
+    if found.revision is not None and not found.stamped and path is not None:
+        # Made by the code before migrations, which created it world-readable; it holds
+        # device credentials.
+        if make_private(path):
+            log.warning("%s holds device credentials: made it private (0600)", path)
     return found.revision, reached
 
 

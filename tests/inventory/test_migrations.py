@@ -143,6 +143,7 @@ def test_revision_1_is_what_the_old_create_all_made(tmp_path: Path) -> None:
 def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "inventory.db"
     shutil.copy(LEGACY, path)
+    path.chmod(0o644)  # as the old code made it
     url = f"sqlite:///{path}"
     before = rows(url, sorted(LEGACY_TABLES))
     assert len(before["partners"]) == 2 and len(before["districts"]) == 2
@@ -159,6 +160,7 @@ def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
 
     assert upgrade(url) == (FIRST, SECOND)
     assert current(url) == SECOND
+    assert path.stat().st_mode & 0o777 == 0o600  # it holds device credentials
     assert model_diff(url) == []
     after = rows(url, sorted(LEGACY_TABLES))
     assert {t: r for t, r in after.items() if t != "ap_status"} == {
