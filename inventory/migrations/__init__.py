@@ -168,11 +168,11 @@ def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
             raise _unreachable(url, exc) from exc
     assert reached is not None
     path = sqlite_path(url)
-    if found.revision is not None and not found.stamped and path is not None:
-        # Made by the code before migrations, which created it world-readable; it holds
-        # device credentials.
-        if make_private(path):
-            log.warning("%s holds device credentials: made it private (0600)", path)
+    legacy = found.revision is not None and not found.stamped
+    # Made by the code before migrations, which created it world-readable; it holds
+    # device credentials.
+    if legacy and path is not None and make_private(path):
+        log.warning("%s holds device credentials: made it private (0600)", path)
     return found.revision, reached
 
 
