@@ -14,10 +14,10 @@ from citywifi.cli import app
 runner = CliRunner()
 
 GOOD = """\
-districts: [{id: d01, name: Coblong}]
+districts: [{id: d01, name: Bekasi Timur}]
 credentials: [{id: c1, snmp: {version: "2c", community: s3cret-community}}]
 sites:
-  - {id: s1, name: Taman, lat: -6.9, lon: 107.6, district: d01, kind: park}
+  - {id: s1, name: Taman, lat: -6.2, lon: 106.9, district: d01, kind: park}
 aps:
   - {id: ap1, site: s1, name: taman-1, host: 127.1.0.1, credentials: c1}
 """
@@ -94,7 +94,7 @@ def test_import_then_export_round_trips(tmp_path: Path) -> None:
 
 def test_bad_row_names_file_and_line_and_imports_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(GOOD.replace("lat: -6.9", "lat: 123"))
+    bad.write_text(GOOD.replace("lat: -6.2", "lat: 123"))
     result = runner.invoke(app, ["inventory", "import", str(bad)])
     assert result.exit_code == 1
     assert f"{bad}:4" in result.stderr

@@ -40,8 +40,8 @@ def test_export_shape(engine: Engine, city_file: Path) -> None:
     assert unsponsored == {
         "id": "s0004",
         "name": "Balai Kota",
-        "lat": -6.91,
-        "lon": 107.61,
+        "lat": -6.21,
+        "lon": 106.91,
         "district": None,
         "partner": None,
         "kind": "other",

@@ -27,7 +27,7 @@ def test_sites_csv(city: Engine, data_dir: Path) -> None:
     assert report.counts == {"sites": {"created": 3, "updated": 0, "unchanged": 0}}
     with Session(city) as session:
         lansia = session.get_one(Site, "s0101")
-        assert (lansia.lat, lansia.coverage_radius_m, lansia.partner_id) == (-6.902, 60.0, "p01")
+        assert (lansia.lat, lansia.coverage_radius_m, lansia.partner_id) == (-6.202, 60.0, "p01")
         alun = session.get_one(Site, "s0102")
         # empty cells: null references and the schema's defaults
         assert alun.name == "Alun-alun, Selatan"

@@ -14,13 +14,13 @@ from inventory import export_yaml, import_file
 from inventory.db import open_inventory
 from inventory.models import DemandPoint, District
 
-SQUARE = [[[107.6, -6.9], [107.61, -6.9], [107.61, -6.91], [107.6, -6.91], [107.6, -6.9]]]
+SQUARE = [[[106.9, -6.2], [106.91, -6.2], [106.91, -6.21], [106.9, -6.21], [106.9, -6.2]]]
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     engine = open_inventory(f"sqlite:///{tmp_path / 'inv.sqlite'}", create=True)
-    (tmp_path / "base.yaml").write_text("districts: [{id: d01, name: Coblong}]\n")
+    (tmp_path / "base.yaml").write_text("districts: [{id: d01, name: Bekasi Timur}]\n")
     import_file(engine, tmp_path / "base.yaml")
     return engine
 
@@ -28,7 +28,7 @@ def engine(tmp_path: Path) -> Engine:
 def feature(district_id: str, geometry: object) -> dict[str, object]:
     return {
         "type": "Feature",
-        "properties": {"id": district_id, "name": "Coblong"},
+        "properties": {"id": district_id, "name": "Bekasi Timur"},
         "geometry": geometry,
     }
 
@@ -61,12 +61,12 @@ def test_boundaries_import_and_survive_a_yaml_reimport(engine: Engine, tmp_path:
 def test_bad_feature_is_reported_by_line_and_nothing_changes(
     engine: Engine, tmp_path: Path
 ) -> None:
-    open_ring = [[[107.6, -6.9], [107.61, -6.9], [107.61, -6.91], [107.6, -6.91]]]
+    open_ring = [[[106.9, -6.2], [106.91, -6.2], [106.91, -6.21], [106.9, -6.21]]]
     path = write_geojson(
         tmp_path / "d.geojson",
         feature("d01", {"type": "Polygon", "coordinates": SQUARE}),
         feature("d02", {"type": "Polygon", "coordinates": open_ring}),
-        feature("d03", {"type": "Point", "coordinates": [107.6, -6.9]}),
+        feature("d03", {"type": "Point", "coordinates": [106.9, -6.2]}),
     )
     with pytest.raises(InventoryError) as caught:
         import_file(engine, path)
@@ -82,12 +82,12 @@ def test_bad_feature_is_reported_by_line_and_nothing_changes(
 
 def test_demand_csv_with_a_bad_row(engine: Engine, tmp_path: Path) -> None:
     good = tmp_path / "demand.csv"
-    good.write_text("id,lat,lon,weight,district\ng1,-6.9,107.6,1200,d01\ng2,-6.91,107.61,80,\n")
+    good.write_text("id,lat,lon,weight,district\ng1,-6.2,106.9,1200,d01\ng2,-6.21,106.91,80,\n")
     assert import_file(engine, good).counts["demand"]["created"] == 2
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "id,lat,lon,weight,district\ng3,-6.9,107.6,1200,d01\ng4,-6.9,107.6,5,d09\n"
-        "g5,-6.9,107.6,-5,d01\n"
+        "id,lat,lon,weight,district\ng3,-6.2,106.9,1200,d01\ng4,-6.2,106.9,5,d09\n"
+        "g5,-6.2,106.9,-5,d01\n"
     )
     with pytest.raises(InventoryError) as caught:
         import_file(engine, bad)

@@ -104,8 +104,8 @@ def test_reimport_updates_changed_rows_and_keeps_absent_ones(
         tmp_path,
         "partial.yaml",
         "sites:\n"
-        "  - {id: s0002, name: Pasar Baru, lat: -6.89, lon: 107.61, district: d02}\n"
-        "  - {id: s0009, name: Stasiun, lat: -6.91, lon: 107.60}\n",
+        "  - {id: s0002, name: Pasar Baru, lat: -6.19, lon: 106.91, district: d02}\n"
+        "  - {id: s0009, name: Stasiun, lat: -6.21, lon: 106.90}\n",
     )
 
     report = import_file(engine, path)
@@ -153,7 +153,7 @@ def test_one_bad_row_names_file_and_line_and_writes_nothing(
     city_with: CityWith,
 ) -> None:
     import_file(engine, city_file)  # so "unchanged" also covers updates that did not happen
-    path, text = city_with(tmp_path, "lat: -6.89,", "lat: 123,")
+    path, text = city_with(tmp_path, "lat: -6.19,", "lat: 123,")
 
     problems = failed_import(engine, path)
 
@@ -241,7 +241,7 @@ def test_duplicate_ids_are_reported_at_the_second_row(
 
     problems = failed_import(engine, path)
 
-    first, second = line_of(text, "cibeunying-2"), line_of(text, "terminal-1")
+    first, second = line_of(text, "tamankota-2"), line_of(text, "terminal-1")
     assert problems == [
         f"{path}:{second}: aps[3] id=ap00002: id: duplicate id, first at line {first}"
     ]

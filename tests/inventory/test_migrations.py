@@ -181,8 +181,8 @@ def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     assert body["summary"] == {"up": 1, "down": 1, "unknown": 2, "total": 4}
     first = body["data"][0]
     assert (first["site_name"], first["district_name"], first["partner_name"]) == (
-        "Taman Cibeunying",
-        "Coblong",
+        "Taman Kota Bekasi",
+        "Bekasi Timur",
         "PT Contoh Telekomunikasi",
     )
     assert first["availability"] == pytest.approx(398 / 400)

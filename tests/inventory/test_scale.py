@@ -29,8 +29,8 @@ def _city(tmp_path: Path) -> Path:
             {
                 "id": f"s{i:04d}",
                 "name": f"Site {i}",
-                "lat": -6.9 + i / 10000,
-                "lon": 107.6,
+                "lat": -6.2 + i / 10000,
+                "lon": 106.9,
                 "district": f"d{i % 30:02d}",
                 "partner": f"p{i % 20:02d}" if i % 3 else None,
             }
