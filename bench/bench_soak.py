@@ -112,6 +112,16 @@ def drop_ssh(inventory: Path) -> None:
     inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
+def force_profile(inventory: Path, profile: str) -> None:
+    """Poll every AP with ``profile`` instead of detecting its vendor: ``generic`` on
+    the simulated city makes its airMAX APs (no HOST-RESOURCES) take the poll
+    interpreter's "optional source absent" path every poll, the path that leaked."""
+    doc = yaml.safe_load(inventory.read_text())
+    for ap in doc.get("aps", []):
+        ap["profile"] = profile
+    inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM it if the soak dies, even by SIGKILL."""
     with contextlib.suppress(OSError, AttributeError):
@@ -189,6 +199,9 @@ def main() -> None:
     parser.add_argument(
         "--ssh-aps", type=int, default=0, help="APs that also serve SSH (0: no SSH polling)."
     )
+    parser.add_argument(
+        "--profile", help="Poll every AP with this profile (default: each AP's own, auto)."
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the scratch directory.")
     args = parser.parse_args()
     base = str(ipaddress.IPv4Address(args.base_address))
@@ -234,6 +247,8 @@ def main() -> None:
             time.sleep(0.5)
         if args.ssh_aps == 0:
             drop_ssh(inventory)  # no SSH served: polling it would only time out
+        if args.profile:
+            force_profile(inventory, args.profile)
         children.run("import", ["inventory", "import", str(inventory)], timeout_s=600)
         metrics_port = free_port(socket.SOCK_STREAM, "127.0.0.1")
         collector = children.start(
