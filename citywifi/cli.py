@@ -2,6 +2,12 @@
 
 Options given here override ``CITYWIFI_*`` variables, which override ``citywifi.toml``;
 an option left out leaves the lower layers in charge (see core.settings).
+
+Each command imports the packages it drives inside its own body. Not to hide import
+cycles (there are none: import-linter checks the layers and forbids cycles), but because
+loading all of them costs about 1.4 s against 0.23 s for this module alone on the
+benchmark machine, and ``citywifi config``, ``--help`` or a failing option should answer
+at once.
 """
 
 from __future__ import annotations
