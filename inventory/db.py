@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DatabaseError
 from inventory.engine import make_engine, sqlite_path
-from inventory.migrations import UPGRADE_COMMAND, check_current, database_name, stamp_head
 from inventory.models import Base
+from inventory.revision import UPGRADE_COMMAND, check_current, database_name, stamp_head
 
 __all__ = ["make_engine", "open_inventory", "session_factory", "transaction"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,51 +19,33 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, event, inspect
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import DatabaseError
-from core.settings import redact_url
 from inventory.engine import make_engine, make_private, sqlite_path
+from inventory.revision import (
+    LEGACY_TABLES,
+    Schema,
+    database_name,
+    schema_of,
+    unknown_revision,
+)
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "LEGACY_TABLES",
+    "current",
+    "database_name",
+    "downgrade",
+    "head",
+    "inspect_url",
+    "known_revisions",
+    "upgrade",
+]
+
 HERE = Path(__file__).resolve().parent
-UPGRADE_COMMAND = "citywifi db upgrade"
-
-# What ``create_all`` made before migrations existed (revision 0001_initial).
-LEGACY_TABLES = frozenset(
-    {
-        "partners",
-        "districts",
-        "credential_profiles",
-        "sites",
-        "access_points",
-        "demand_points",
-        "ap_status",
-    }
-)
-# Databases made by the code between the two (ap_events by create_all, still unstamped).
-_SHAPES: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
-    # (revision, tables it has beyond LEGACY_TABLES, ap_status columns it has added)
-    ("0002_ap_events", frozenset({"ap_events"}), frozenset({"last_cause"})),
-    ("0001_initial", frozenset(), frozenset()),
-)
-
-
-@dataclass(frozen=True)
-class Schema:
-    """Where a database stands: ``revision`` None means it holds none of our tables;
-    ``stamped`` False means it was made before migrations and recognised by its tables."""
-
-    revision: str | None
-    stamped: bool
-
-
-def database_name(url: str) -> str:
-    """How messages name a database: its file for SQLite, else the URL without password."""
-    path = sqlite_path(url)
-    return str(path) if path is not None else redact_url(url)
 
 
 def config(connection: Connection | None = None) -> Config:
@@ -88,33 +69,6 @@ def known_revisions() -> list[str]:
     """Every revision, oldest first."""
     script = ScriptDirectory.from_config(config())
     return [s.revision for s in reversed(list(script.walk_revisions()))]
-
-
-def schema_of(connection: Connection) -> Schema:
-    """Read ``alembic_version``, or recognise a database made before migrations."""
-    stamped = MigrationContext.configure(connection).get_current_revision()
-    if stamped is not None:
-        return Schema(stamped, stamped=True)
-    inspector = inspect(connection)
-    # alembic_version may remain, empty, after a downgrade to base.
-    tables = set(inspector.get_table_names()) - {"alembic_version"}
-    if not tables:
-        return Schema(None, stamped=False)
-    missing = LEGACY_TABLES - tables
-    if missing:
-        raise DatabaseError(
-            f"database {_name_of(connection)} is not a citywifi inventory: it has tables "
-            f"but not {', '.join(sorted(missing))}"
-        )
-    status_columns = {c["name"] for c in inspector.get_columns("ap_status")}
-    for revision, extra_tables, extra_columns in _SHAPES:
-        if extra_tables <= tables and extra_columns <= status_columns:
-            return Schema(revision, stamped=False)
-    raise AssertionError("unreachable: the last shape is the legacy one")  # pragma: no cover
-
-
-def _name_of(connection: Connection) -> str:
-    return database_name(connection.engine.url.render_as_string(hide_password=False))
 
 
 def _check_exists(url: str) -> None:
@@ -158,7 +112,7 @@ def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
             with engine.begin() as connection:
                 found = schema_of(connection)
                 if found.revision is not None and found.revision not in known_revisions():
-                    raise _unknown(url, found.revision)
+                    raise unknown_revision(url, found.revision)
                 cfg = config(connection)
                 if found.revision is not None and not found.stamped:
                     command.stamp(cfg, found.revision)
@@ -207,35 +161,3 @@ def inspect_url(url: str) -> Schema:
         raise _unreachable(url, exc) from exc
     finally:
         engine.dispose()
-
-
-def _unknown(url: str, revision: str) -> DatabaseError:
-    return DatabaseError(
-        f"inventory database {database_name(url)} is at revision {revision}, which this "
-        f"version of citywifi does not know (made by a newer version?); it knows up to {head()}"
-    )
-
-
-def check_current(connection: Connection, url: str) -> Schema:
-    """Raise DatabaseError, naming the command that fixes it, unless the database is at
-    head or empty (the caller decides whether to create an empty one)."""
-    found = schema_of(connection)
-    name = database_name(url)
-    if found.revision is None or (found.stamped and found.revision == head()):
-        return found
-    if not found.stamped:
-        raise DatabaseError(
-            f"inventory database {name} was made before migrations (its tables match "
-            f"revision {found.revision}); run `{UPGRADE_COMMAND}`"
-        )
-    if found.revision not in known_revisions():
-        raise _unknown(url, found.revision)
-    raise DatabaseError(
-        f"inventory database {name} is at revision {found.revision}, behind {head()}; "
-        f"run `{UPGRADE_COMMAND}`"
-    )
-
-
-def stamp_head(connection: Connection) -> None:
-    """Record that the schema on ``connection`` is the newest (after ``create_all``)."""
-    command.stamp(config(connection), "head")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,17 @@ from api.app import create_app
 from core.errors import DatabaseError
 from core.settings import Settings
 from inventory.db import make_engine, open_inventory
-from inventory.migrations import LEGACY_TABLES, current, downgrade, head, inspect_url, upgrade
+from inventory.migrations import (
+    LEGACY_TABLES,
+    current,
+    downgrade,
+    head,
+    inspect_url,
+    known_revisions,
+    upgrade,
+)
 from inventory.models import Base
+from inventory.revision import HEAD, REVISIONS
 
 LEGACY = Path(__file__).parent / "data" / "legacy-d320795.db"
 FIRST, SECOND = "0001_initial", "0002_ap_events"
@@ -281,3 +292,33 @@ def test_unreachable_server_is_one_line_without_password(free_tcp_port: Callable
         message = str(failed.value)
         assert "hunter2secret" not in message
         assert "127.0.0.1" in message and "\n" not in message
+
+
+def test_the_light_revision_list_is_the_revision_files() -> None:
+    assert list(REVISIONS) == known_revisions()
+    assert head() == HEAD
+
+
+def test_a_created_database_is_stamped_as_alembic_stamps(new_db_url: Callable[[], str]) -> None:
+    url = new_db_url()
+    open_inventory(url, create=True).dispose()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == HEAD
+    finally:
+        engine.dispose()
+    assert upgrade(url) == (HEAD, HEAD)
+
+
+def test_opening_the_inventory_does_not_load_alembic(tmp_path: Path) -> None:
+    """serve and collect check the revision on every start: without Alembic (14 MiB)."""
+    url = f"sqlite:///{tmp_path / 'inventory.db'}"
+    code = (
+        "import sys\n"
+        "from inventory.db import open_inventory\n"
+        f"open_inventory({url!r}, create=True).dispose()\n"
+        f"open_inventory({url!r}, create=False).dispose()\n"
+        "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
