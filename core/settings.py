@@ -236,16 +236,28 @@ def explain(
         env_name = f"CITYWIFI_{field.upper()}"
         if field in given:
             option = options.get(field, "--" + field.replace("_", "-"))
-            where = f"{option} {given[field]} (command-line option)"
+            where = f"{option} {_shown(field, given[field])} (command-line option)"
         elif env_name in environ:
             name, raw = environ[env_name]
-            where = f"{name}={raw} (environment)"
+            where = f"{name}={_shown(field, raw)} (environment)"
         elif field in file_values:
-            where = f"{field} = {json.dumps(file_values[field], default=str)} ({path})"
+            shown = _shown(field, json.dumps(file_values[field], default=str))
+            where = f"{field} = {shown} ({path})"
         else:
             where = f"{field}"
         lines.append(f"{where}: {rule}")
     return lines
+
+
+def _shown(field: str, value: Any) -> str:
+    """A refused value as it may be printed: URLs redacted, secret-looking keys hidden
+    (an error line ends up in terminals, logs and tickets)."""
+    text = str(value)
+    if field.endswith("url"):
+        return redact_url(text.strip('"'))
+    if any(word in field.lower() for word in SECRET_QUERY_KEYS):
+        return REDACTED
+    return text
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

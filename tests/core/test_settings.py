@@ -129,3 +129,15 @@ def test_an_unknown_key_lists_the_known_ones(tmp_path: Path) -> None:
         load_settings()
     with pytest.raises(ConfigError, match=r"known: .*poll_interval_s"):
         load_settings()
+
+
+def test_a_refused_secret_is_not_repeated(tmp_path: Path) -> None:
+    write_toml(
+        tmp_path / "citywifi.toml",
+        'influx_token = "T0KEN-S3CRET"\nstore_url = "http://u:PASS-S3CRET@127.0.0.1:8428"\n',
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert "influx_token = *** " in message and "store_url = http://u:***@" in message
+    assert "S3CRET" not in message
