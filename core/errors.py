@@ -6,6 +6,8 @@
     ├── DatabaseError      the inventory database is missing, behind or unreachable
     ├── StoreError         the metric store is unreachable or refused an operation
     │   └── StoreRejected  ... refused a write for its data: resending it cannot help
+    ├── AccessError        a user, password or token that cannot be accepted
+    │   └── LoginLimited   ... too many failed logins: try again after ``retry_after_s``
     ├── PollError          one device could not be polled (``cause``: timeout, refused, ...)
     └── SimulatorError     the simulated city could not start (address in use, ...)
 
@@ -52,6 +54,21 @@ class StoreRejected(StoreError):
     and block every batch behind it). Backends raise this for rejections only, with the
     offending sample or line in the message; catching ``StoreError`` still catches it.
     """
+
+
+class AccessError(CitywifiError):
+    """A user, password or token that cannot be accepted: unknown or disabled user,
+    wrong password, expired or revoked token, a name already taken. Messages never
+    repeat a password or token."""
+
+
+class LoginLimited(AccessError):
+    """Too many failed logins for a name or from an address: refused without checking
+    the password until ``retry_after_s`` has passed."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class PollError(CitywifiError):

@@ -127,6 +127,36 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    secret_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Key(s) sealing device secrets in the inventory (Fernet, base64; "
+        "several comma-separated, newest first, while rotating); default the key file.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="File holding the key(s) when secret_key is not set; default "
+        "<data_dir>/secret.key, created 0600 on first use.",
+    )
+    session_ttl_s: float = Field(
+        default=12 * 3600.0,
+        ge=60.0,
+        le=30 * 86_400.0,
+        description="Lifetime of a web login session (the cookie), in seconds.",
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send session cookies over HTTPS only (set it behind a TLS proxy).",
+    )
+    login_window_s: float = Field(
+        default=900.0, ge=1.0, le=86_400.0, description="Window of the login rate limits."
+    )
+    login_max_failures_per_user: int = Field(
+        default=5, ge=1, le=1000, description="Failed logins for one name, per window."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, le=10_000, description="Failed logins from one address, per window."
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -185,9 +215,18 @@ class Settings(BaseSettings):
         index, count = self.shard_index_count
         return self.data_dir / ("spool" if count == 1 else f"spool-{index}-of-{count}")
 
+    @property
+    def secret_key_path(self) -> Path:
+        """The key file actually used (when ``secret_key`` is not set)."""
+        if self.secret_key_file is not None:
+            return self.secret_key_file
+        return self.data_dir / "secret.key"
+
     def redacted(self) -> dict[str, Any]:
         """Every effective setting, safe to print or log."""
         values = self.model_dump(mode="json")
+        values["secret_key"] = None if self.secret_key is None else REDACTED
+        values["secret_key_file"] = str(self.secret_key_path)
         values["spool_dir"] = str(self.spool_path)
         values["database_url"] = redact_url(self.db_url)
         values["timeseries_url"] = redact_url(self.store_url)

@@ -7,6 +7,8 @@ engines and every process agree without time-zone conversion.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -34,21 +36,34 @@ class District(Base):
 
 
 class CredentialProfile(Base):
-    """SNMP (v2c or v3) and optional SSH secrets, shared by many APs."""
+    """SNMP (v2c or v3) and optional SSH secrets, shared by many APs.
+
+    The four secret columns hold values sealed by ``inventory.secretbox`` (never clear
+    text: migration 0004 sealed what older versions stored); user names, protocols and
+    the key file's path are not secrets and stay readable.
+    """
 
     __tablename__ = "credential_profiles"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     snmp_version: Mapped[str] = mapped_column(String(4))  # "2c" or "3"
-    snmp_community: Mapped[str | None] = mapped_column(String(200), default=None)
+    snmp_community: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
     snmp_user: Mapped[str | None] = mapped_column(String(200), default=None)
     snmp_auth_protocol: Mapped[str | None] = mapped_column(String(16), default=None)
-    snmp_auth_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    snmp_auth_key: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
     snmp_priv_protocol: Mapped[str | None] = mapped_column(String(16), default=None)
-    snmp_priv_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    snmp_priv_key: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
     ssh_username: Mapped[str | None] = mapped_column(String(200), default=None)
-    ssh_password: Mapped[str | None] = mapped_column(String(200), default=None)
+    ssh_password: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
     ssh_key_file: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+    #: The columns sealed at rest.
+    SECRET_COLUMNS: ClassVar[tuple[str, ...]] = (
+        "snmp_community",
+        "snmp_auth_key",
+        "snmp_priv_key",
+        "ssh_password",
+    )
 
 
 class Site(Base):
@@ -143,4 +158,71 @@ class ApEvent(Base):
     from_state: Mapped[str] = mapped_column(String(16))
     to_state: Mapped[str] = mapped_column(String(16))
     cause: Mapped[str] = mapped_column(String(16))  # PollCause
+    detail: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+# --- access control (migration 0003_access) ---------------------------------------------
+
+
+class User(Base):
+    """A person or program that uses the API. ``role`` is a core.access.Role value;
+    ``partner_id`` is set for (and only for) the partner role. The password (optional:
+    token-only users have none) is kept as an argon2 hash, never in clear."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("partners.id"), default=None, index=True
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ApiToken(Base):
+    """A bearer token. Only its SHA-256 is stored (tokens are 256 random bits, so a fast
+    hash is enough); the token itself is shown once, when made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float, default=None)
+    revoked_at: Mapped[float | None] = mapped_column(Float, default=None)
+    last_used_at: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class WebSession(Base):
+    """A browser login: the cookie's SHA-256 and the CSRF token's, never either in clear."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuditEntry(Base):
+    """Who did what, when, from where (core.access.AuditAction). Rows are never updated.
+
+    ``actor`` is the user name as it was typed or known (a failed login names what was
+    tried); ``address`` the client address, or "cli" for a command run on the server."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str | None] = mapped_column(String(200), default=None)
+    address: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     detail: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -23,7 +23,12 @@ UPGRADE_COMMAND = "citywifi db upgrade"
 
 #: Every revision in inventory/migrations/versions, oldest first; the last is the schema
 #: this code needs.
-REVISIONS: tuple[str, ...] = ("0001_initial", "0002_ap_events")
+REVISIONS: tuple[str, ...] = (
+    "0001_initial",
+    "0002_ap_events",
+    "0003_access",
+    "0004_sealed_secrets",
+)
 HEAD = REVISIONS[-1]
 
 # Alembic's own bookkeeping table, as Alembic creates it.

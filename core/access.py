@@ -1,0 +1,96 @@
+"""Who may do what: roles, permissions and the principal a request acts as.
+
+The one table of rights (:data:`ROLE_PERMISSIONS`) lives here, below every package, so
+the API's route guards, the CLI's user commands and the later incident, coverage and
+report modules all read the same rules. A route names the permission it needs, never a
+list of roles: adding a role, or a right to one, is one edit in one place.
+
+A partner principal carries its ``partner_id`` and sees only that partner's sites and
+APs; the queries that honour this are built in one module (``inventory.scoping``) from
+:class:`Scope`, so no handler writes its own partner filter.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # everything: users, inventory changes, secrets, audit
+    ENGINEER = "engineer"  # status, incidents and their acknowledgement, inventory, reports
+    PLANNER = "planner"  # coverage, status, reports
+    PARTNER = "partner"  # one partner's sites, APs, status, incidents and reports only
+
+
+class Permission(enum.StrEnum):
+    """A right a route requires. Values are stable strings (shown in 403 messages)."""
+
+    STATUS_READ = "status:read"  # live status, sites, an AP's series and state changes
+    INVENTORY_READ = "inventory:read"  # AP inventory (hosts, ports, profiles)
+    INCIDENTS_READ = "incidents:read"
+    INCIDENTS_ACT = "incidents:act"  # acknowledge, resolve, assign
+    COVERAGE_READ = "coverage:read"
+    REPORTS_READ = "reports:read"
+    USERS_MANAGE = "users:manage"  # users, their tokens
+    AUDIT_READ = "audit:read"
+
+
+_EVERYONE = frozenset({Permission.STATUS_READ, Permission.REPORTS_READ})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.ENGINEER: _EVERYONE
+    | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ, Permission.INCIDENTS_ACT},
+    Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ},
+    Role.PARTNER: _EVERYONE | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ},
+}
+
+
+class AuditAction(enum.StrEnum):
+    """What the audit log records; values are the strings stored."""
+
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_LIMITED = "login_limited"  # refused without checking: too many failures
+    LOGOUT = "logout"
+    USER_CREATED = "user_created"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    PASSWORD_SET = "password_set"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    INVENTORY_IMPORTED = "inventory_imported"
+    SECRETS_EXPORTED = "secrets_exported"
+    KEY_ROTATED = "key_rotated"
+    INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
+    INCIDENT_RESOLVED = "incident_resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The slice of the city a principal may see: ``partner_id`` None is all of it."""
+
+    partner_id: str | None = None
+
+    @property
+    def whole_city(self) -> bool:
+        return self.partner_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request (or a CLI command) acts as. ``via``: "token", "session" or "cli"."""
+
+    user_id: int | None
+    name: str
+    role: Role
+    partner_id: str | None = None
+    via: str = "token"
+
+    def may(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.partner_id if self.role is Role.PARTNER else None)
