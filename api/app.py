@@ -7,25 +7,34 @@ server that fails to reach its store fails at start-up rather than on the first 
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
-from api.routes import aps, health, sites, status, web
-from core.errors import StoreError
+from api.access_models import error_responses
+from api.auth import current_principal, unauthorized
+from api.headers import SecurityHeaders
+from api.routes import aps, audit, auth, docs, health, sites, status, users, web
+from core.errors import AccessError, LoginLimited, StoreError
 from core.settings import Settings
 from inventory.db import open_inventory, session_factory
 from timeseries import open_store
 
 _MAX_SHOWN_INPUT = 60
+# Body fields whose value is never echoed back in a 422 (nor in its one-line message).
+SECRET_FIELDS = frozenset({"password"})
+REDACTED = "[redacted]"
 
 
 def _describe_input(value: Any) -> str:
@@ -50,22 +59,60 @@ def validation_message(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def redact_inputs(errors: Sequence[Any]) -> list[Any]:
+    """The errors with every password hidden: a 422 repeats what was sent (the field's value,
+    or the whole body when a field is missing), and a password must not come back in a
+    response, land in a proxy's log or sit in a browser's console."""
+    clean = []
+    for err in errors:
+        err = dict(err)
+        given = err.get("input")
+        loc = tuple(err.get("loc", ()))
+        if any(part in SECRET_FIELDS for part in loc) or loc == ("body",):
+            # ("body",): a body that is not a JSON object (text/plain, a form) is echoed
+            # as the raw text, where a password would be just a substring.
+            err["input"] = REDACTED
+        elif isinstance(given, dict) and SECRET_FIELDS & given.keys():
+            err["input"] = {k: REDACTED if k in SECRET_FIELDS else v for k, v in given.items()}
+        clean.append(err)
+    return clean
+
+
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
+    errors = redact_inputs(exc.errors())
     return JSONResponse(
         status_code=422,
         content={"detail": jsonable_encoder(errors), "message": validation_message(errors)},
     )
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the OpenAPI schema lists for ``path`` (empty if it lists none).
+
+    Starlette's 405 names only the methods of the first route matching the path, so a path
+    served by two routes (GET and POST /api/v1/users) would advertise half of itself.
+    """
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", template)
+        )
+        if re.fullmatch(pattern, path):
+            return sorted(method.upper() for method in operations)
+    return []
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405 and (methods := allowed_methods(request.app, request.url.path)):
+        headers["Allow"] = ", ".join(methods)
     return JSONResponse(
         status_code=exc.status_code,
         content={"detail": exc.detail, "message": message},
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )
 
 
@@ -73,6 +120,38 @@ async def _on_store_error(_request: Request, exc: Exception) -> JSONResponse:
     # The store being down is an outage of a dependency, not a bug in the request.
     message = f"metric store unavailable: {exc}"
     return JSONResponse(status_code=503, content={"detail": message, "message": message})
+
+
+async def _on_login_limited(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LoginLimited)
+    message = str(exc)
+    return JSONResponse(
+        status_code=429,
+        content={"detail": message, "message": message},
+        headers={"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))},
+    )
+
+
+async def _on_access_error(request: Request, exc: Exception) -> JSONResponse:
+    """An account rule refused the request: 401 while nobody is authenticated (a refused
+    login), 403 once someone is (they are known, and may not do this)."""
+    message = str(exc)
+    if getattr(request.state, "principal", None) is None:
+        return await _on_http_error(request, unauthorized(message))
+    return JSONResponse(status_code=403, content={"detail": message, "message": message})
+
+
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Around Starlette's ServerErrorMiddleware, not inside it: the 500 it writes must
+        # carry the security headers as well.
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+# Reachable without credentials; every other router is included behind current_principal.
+# (FastAPI's /openapi.json is public too: the schema describes the API, not its data.)
+PUBLIC_ROUTERS = (health.router, auth.public_router, web.router, docs.router)
+API_ROUTERS = (sites.router, aps.router, status.router, auth.router, users.router, audit.router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -99,11 +178,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="citywifi",
         summary="Status, inventory and metrics of the city's public WiFi.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by api.routes.docs, under a CSP of their own
+        redoc_url=None,
     )
     app.state.settings = settings
     # The status page pulls every AP every 5 s; JSON of 5000 rows shrinks about tenfold.
@@ -111,7 +192,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(StoreError, _on_store_error)
-    for module in (health, sites, aps, status, web):
-        app.include_router(module.router)
+    app.add_exception_handler(AccessError, _on_access_error)
+    app.add_exception_handler(LoginLimited, _on_login_limited)
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router)
+    for router in API_ROUTERS:
+        app.include_router(
+            router,
+            dependencies=[Depends(current_principal)],
+            responses=error_responses(401, 403),
+        )
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
     return app

@@ -22,20 +22,19 @@ import signal
 import socket
 import sys
 import tempfile
-import traceback
-from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from citywifi import __version__
+from citywifi.command import Globals, run_sync, settings_for
 from citywifi.lifeline import arm_from_environment
-from core.errors import CitywifiError, ConfigError
-from core.log import setup_logging
-from core.settings import Settings, load_settings, redact_url
+from citywifi.secrets_cli import secrets_app
+from citywifi.users_cli import users_app
+from core.errors import ConfigError
+from core.settings import redact_url
 
 T = TypeVar("T")
 
@@ -55,62 +54,10 @@ db_app = typer.Typer(
     " change a schema on their own); `citywifi db upgrade` brings it up to date."
 )
 app.add_typer(db_app, name="db")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(users_app, name="users")
 
 log = logging.getLogger("citywifi")
-
-#: Settings field -> the option that sets it, for error messages naming what was typed.
-OPTION_OF = {
-    "data_dir": "--data-dir",
-    "log_level": "--log-level",
-    "poll_interval_s": "--interval",
-    "metrics_port": "--metrics-port",
-    "shard": "--shard",
-    "api_host": "--host",
-    "api_port": "--port",
-}
-
-
-@dataclass
-class Globals:
-    """What the options before the command say: setting overrides, and --debug."""
-
-    overrides: dict[str, Any] = field(default_factory=dict)
-    debug: bool = False
-
-
-def _globals(ctx: typer.Context) -> Globals:
-    obj = ctx.find_object(Globals)
-    return obj if obj is not None else Globals()
-
-
-def _settings(ctx: typer.Context, **overrides: Any) -> Settings:
-    """Settings from the global options, this command's options, env and toml.
-
-    A bad value is one line per problem (which setting, where it was set, what is
-    allowed) and exit status 2, like any other usage error."""
-    merged = {**_globals(ctx).overrides, **overrides}
-    try:
-        settings = load_settings(options=OPTION_OF, **merged)
-    except ConfigError as exc:
-        _fail(ctx, exc, status=2)
-    setup_logging(settings.log_level)
-    return settings
-
-
-def _fail(ctx: typer.Context, exc: BaseException, status: int = 1) -> NoReturn:
-    """Say what went wrong in one ``error:`` line per line of the message, and exit.
-
-    The traceback is for developers: ``--debug`` prints it first."""
-    if _globals(ctx).debug:
-        traceback.print_exception(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        message = f"{exc.strerror}{where}"
-    else:
-        message = str(exc) or type(exc).__name__
-    for line in message.splitlines() or [message]:
-        typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(status) from exc
 
 
 def _stop_event_on_signals() -> asyncio.Event:
@@ -152,7 +99,7 @@ def _global(
 @app.command("config")
 def config_show(ctx: typer.Context) -> None:
     """Print the effective settings (secrets redacted) as JSON."""
-    typer.echo(json.dumps(_settings(ctx).redacted(), indent=2))
+    typer.echo(json.dumps(settings_for(ctx).redacted(), indent=2))
 
 
 @app.command()
@@ -269,8 +216,8 @@ def simulate(
         time_offset_s=duration(time_offset, "--time-offset", signed=True),
         speed=speed,
     )
-    settings = _settings(ctx)
-    _run_sync(ctx, lambda: run_simulate(settings, options, _stop_event_on_signals))
+    settings = settings_for(ctx)
+    run_sync(ctx, lambda: run_simulate(settings, options, _stop_event_on_signals))
 
 
 @app.command()
@@ -301,7 +248,7 @@ def collect(
     The inventory database must exist at the current schema (else: `citywifi db
     upgrade`, or `citywifi inventory import` for a new one).
     SIGTERM or Ctrl-C: in-flight polls finish, samples and states are flushed, exit 0."""
-    settings = _settings(ctx, poll_interval_s=interval, metrics_port=metrics_port, shard=shard)
+    settings = settings_for(ctx, poll_interval_s=interval, metrics_port=metrics_port, shard=shard)
     from collector.engine import Collector
     from inventory.db import open_inventory
     from timeseries import open_store
@@ -333,13 +280,13 @@ def serve(
 
     The inventory database must exist at the current schema (else: `citywifi db
     upgrade`, or `citywifi inventory import` for a new one)."""
-    settings = _settings(ctx, api_host=host, api_port=port)
+    settings = settings_for(ctx, api_host=host, api_port=port)
     import uvicorn
 
     from api.app import create_app
     from inventory.db import open_inventory
 
-    _run_sync(ctx, lambda: open_inventory(settings.db_url, create=False).dispose())
+    run_sync(ctx, lambda: open_inventory(settings.db_url, create=False).dispose())
 
     typer.echo(f"citywifi API and status page on http://{settings.api_host}:{settings.api_port}/")
     uvicorn.run(
@@ -376,10 +323,10 @@ def demo(
     State lives in <data dir>/demo, emptied at start and locked while the demo runs (one
     demo per data dir); the demo makes its own new database there. SIGTERM or Ctrl-C
     stops it and its child processes cleanly; they also end if the demo is killed."""
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     from citywifi.demo import run_demo
 
-    _run_sync(
+    run_sync(
         ctx,
         lambda: run_demo(
             settings,
@@ -440,8 +387,8 @@ def poll(
             retries=1,
         )
 
-    target = _run_sync(ctx, prepare, status=2)
-    shot = _run_sync(ctx, lambda: asyncio.run(poll_once(target, profile, rate_interval)))
+    target = run_sync(ctx, prepare, status=2)
+    shot = run_sync(ctx, lambda: asyncio.run(poll_once(target, profile, rate_interval)))
     typer.echo(shot.as_json() if as_json else shot.as_table())
 
 
@@ -480,18 +427,41 @@ def inventory_import(
     """Import YAML (all sections) or CSV (sites or APs); all rows or none.
 
     Creates the inventory database if there is none; refuses one that is behind its
-    schema (run `citywifi db upgrade`)."""
-    settings = _settings(ctx)
-    from inventory import import_file, validate_file
-    from inventory.db import open_inventory
+    schema (run `citywifi db upgrade`). Device secrets are sealed with the key (the
+    secret_key setting, or the key file, made on first use); a credential profile that
+    leaves a secret out (an export without --include-secrets) keeps the stored one.
+    Audited."""
+    settings = settings_for(ctx)
+    import time
 
-    engine = _run_sync(ctx, lambda: open_inventory(settings.db_url, create=True))
+    from sqlalchemy.orm import Session
+
+    from citywifi.command import CLI_ADDRESS, cli_actor
+    from core.access import AuditAction
+    from inventory import ImportReport, import_file, validate_file
+    from inventory.audit import record
+    from inventory.db import open_inventory
+    from inventory.secretbox import load_box
+
+    def audited(session: Session, report: ImportReport) -> None:
+        record(
+            session,
+            AuditAction.INVENTORY_IMPORTED,
+            actor=cli_actor(),
+            target=str(file),
+            address=CLI_ADDRESS,
+            detail=report.summary(),
+            now=time.time(),
+        )
+
+    engine = run_sync(ctx, lambda: open_inventory(settings.db_url, create=True))
     try:
         if dry_run:
-            _run_sync(ctx, lambda: validate_file(engine, file))
+            run_sync(ctx, lambda: validate_file(engine, file))
             typer.echo(f"{file}: valid, nothing imported (dry run)")
         else:
-            report = _run_sync(ctx, lambda: import_file(engine, file))
+            box = run_sync(ctx, lambda: load_box(settings))
+            report = run_sync(ctx, lambda: import_file(engine, file, box, audit=audited))
             typer.echo(report.summary())
     finally:
         engine.dispose()
@@ -503,30 +473,67 @@ def inventory_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write; default stdout.")
     ] = None,
+    include_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--include-secrets",
+            help="Also write the device secrets, in clear (a full backup); audited.",
+        ),
+    ] = False,
 ) -> None:
-    """Write the inventory as YAML (the import format). It contains credentials.
+    """Write the inventory as YAML (the import format), without device secrets unless
+    --include-secrets; importing a file without them keeps the stored ones.
 
     Reads the configured database (named on stderr) and refuses when there is none or
     it is behind its schema (run `citywifi db upgrade`). A file is written 0600."""
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
+    import time
+
+    from sqlalchemy import Engine
+
+    from citywifi.command import CLI_ADDRESS, cli_actor
+    from core.access import AuditAction
     from inventory import export_yaml
-    from inventory.db import open_inventory
+    from inventory.audit import record
+    from inventory.db import open_inventory, transaction
+    from inventory.secretbox import load_box
+
+    def export_with_secrets(engine: Engine) -> str:
+        text = export_yaml(engine, load_box(settings), include_secrets=True)
+        # Recorded before the secrets leave: an export that then fails to be written is
+        # still in the log, never the other way round.
+        with transaction(engine) as session:
+            record(
+                session,
+                AuditAction.SECRETS_EXPORTED,
+                actor=cli_actor(),
+                target=str(output) if output is not None else "stdout",
+                address=CLI_ADDRESS,
+                now=time.time(),
+            )
+        return text
 
     typer.echo(f"reading inventory from {redact_url(settings.db_url)}", err=True)
-    engine = _run_sync(ctx, lambda: open_inventory(settings.db_url, create=False))
+    engine = run_sync(ctx, lambda: open_inventory(settings.db_url, create=False))
     try:
-        text = _run_sync(ctx, lambda: export_yaml(engine))
+        if include_secrets:
+            text = run_sync(ctx, lambda: export_with_secrets(engine))
+        else:
+            text = run_sync(ctx, lambda: export_yaml(engine))
     finally:
         engine.dispose()
     import yaml
 
     if not any((yaml.safe_load(text) or {}).values()):
         typer.echo("warning: the inventory is empty: the export holds nothing", err=True)
-    typer.echo("note: the export contains SNMP and SSH credentials in clear", err=True)
+    if include_secrets:
+        typer.echo("note: the export contains SNMP and SSH credentials in clear", err=True)
+    else:
+        typer.echo("note: device secrets left out (--include-secrets writes them)", err=True)
     if output is None:
         typer.echo(text, nl=False)
     else:
-        _run_sync(ctx, lambda: write_private(output, text))
+        run_sync(ctx, lambda: write_private(output, text))
         typer.echo(f"wrote {output}", err=True)
 
 
@@ -556,11 +563,11 @@ def write_private(path: Path, text: str) -> None:
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Print the database's schema revision and whether it is the current one."""
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     from inventory import migrations
 
     where = migrations.database_name(settings.db_url)
-    found = _run_sync(ctx, lambda: migrations.inspect_url(settings.db_url))
+    found = run_sync(ctx, lambda: migrations.inspect_url(settings.db_url))
     head = migrations.head()
     if found.revision is None:
         typer.echo(f"{where}: empty, no schema (run `citywifi db upgrade`)")
@@ -580,12 +587,15 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database's schema to the current one, keeping its data.
 
     Creates the schema in a new or empty database; recognises and upgrades one made
-    before migrations existed."""
-    settings = _settings(ctx)
+    before migrations existed. Device secrets stored in clear by older versions are
+    sealed with the key (the secret_key setting, or the key file, made on first use)."""
+    settings = settings_for(ctx)
     from inventory import migrations
+    from inventory.secretbox import load_box
 
     where = migrations.database_name(settings.db_url)
-    before, after = _run_sync(ctx, lambda: migrations.upgrade(settings.db_url))
+    box = run_sync(ctx, lambda: load_box(settings))
+    before, after = run_sync(ctx, lambda: migrations.upgrade(settings.db_url, box=box))
     if before == after:
         typer.echo(f"{where}: already at {after}")
     else:
@@ -600,10 +610,10 @@ def timeseries_check(
     ] = None,
 ) -> None:
     """Write a probe sample, read it back, and say what is wrong in plain words."""
-    settings = _settings(ctx)
+    settings = settings_for(ctx)
     from timeseries.check import check_store
 
-    report = _run_sync(ctx, lambda: check_store(url or settings.store_url))
+    report = run_sync(ctx, lambda: check_store(url or settings.store_url))
     for line in report.lines():
         typer.echo(line)
     if not report.ok:
@@ -611,21 +621,7 @@ def timeseries_check(
 
 
 def _run(ctx: typer.Context, coro: Any) -> None:
-    _run_sync(ctx, lambda: asyncio.run(coro))
-
-
-def _run_sync(ctx: typer.Context, fn: Callable[[], T], status: int = 1) -> T:
-    """Run a command body; an expected failure becomes one clear message and ``status``.
-
-    Expected: citywifi's own errors, and the environment refusing (a file that cannot
-    be written, a port in use: OSError). Anything else is a bug and keeps its traceback.
-    """
-    try:
-        return fn()
-    except (CitywifiError, OSError) as exc:
-        _fail(ctx, exc, status)
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    run_sync(ctx, lambda: asyncio.run(coro))
 
 
 def main() -> None:

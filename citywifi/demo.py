@@ -3,7 +3,8 @@
 The simulator and the collector run as child processes — the same commands an operator
 would run, each with its own core to use — and the API runs here. The demo keeps its
 state in ``<data dir>/demo``, emptied at start, so a demo never mixes with a real
-inventory or with an earlier demo of another size.
+inventory or with an earlier demo of another size. It makes one user per role there
+(:mod:`citywifi.demo_users`) and prints their passwords and tokens once, at start.
 
 Two rules keep a demo from hurting the next one:
 
@@ -221,8 +222,10 @@ def _run(
     import uvicorn
 
     from api.app import create_app
+    from citywifi.demo_users import create_demo_users, users_table
     from inventory import import_file
     from inventory.db import open_inventory
+    from inventory.secretbox import load_box
 
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -261,9 +264,11 @@ def _run(
     children.append(("simulator", sim))
     _wait_for_file(inventory_file, sim, SIMULATOR_START_TIMEOUT_S)
     engine = open_inventory(demo_settings.db_url, create=True)  # the demo's own, new
+    box = load_box(demo_settings)  # the collector child reads the same key (same data dir)
     try:
         for name in ("city.yaml", "districts.geojson", "demand.csv"):
-            log.info(import_file(engine, data_dir / name).summary())
+            log.info(import_file(engine, data_dir / name, box).summary())
+        users = create_demo_users(engine, now=time.time())
     finally:
         engine.dispose()
     children.append(("collector", _spawn(["collect"], env, lock_fd)))
@@ -284,6 +289,13 @@ def _run(
             f"http://127.0.0.1:{control_port}/faults (see docs/simulator.md)",
             flush=True,
         )
+    print(
+        "citywifi demo: one user per role; log in on the page with a password, or call the "
+        "API with `Authorization: Bearer <token>`. Shown once, new at every start:",
+        flush=True,
+    )
+    for line in users_table(users):
+        print(f"  {line}", flush=True)
     broken = asyncio.run(_serve(server, children, duration))
     if broken is not None:
         raise SimulatorError(f"{broken}; the demo stopped")

@@ -46,6 +46,7 @@ from core.states import PollCause
 from inventory.db import transaction
 from inventory.models import ApStatus
 from inventory.queries import PollTarget, enabled_aps
+from inventory.secretbox import SecretBox, load_box
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,14 @@ class Collector:
         *,
         metrics: SelfMetrics | None = None,
         ssh_poller: SshPoller = poll_ssh,
+        box: SecretBox | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
+        # None: the configured keys, read again at each inventory read, so a collector
+        # keeps working across `citywifi secrets rotate-key` without a restart.
+        self._box = box if box is not None else load_box(settings)  # bad keys: said at start
+        self._box_given = box is not None
         self._scraper = scraper
         self.metrics = metrics or SelfMetrics()
         self.records = ApRecords()
@@ -138,7 +144,8 @@ class Collector:
     def _targets(self) -> list[PollTarget]:
         """This shard's enabled APs (all of them with the default shard 0/1)."""
         with transaction(self.engine) as session:
-            targets = enabled_aps(session)
+            box = self._box if self._box_given else load_box(self.settings)
+            targets = enabled_aps(session, box)
         index, count = self._shard
         if count == 1:
             return targets

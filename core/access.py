@@ -88,9 +88,18 @@ class Principal:
     partner_id: str | None = None
     via: str = "token"
 
+    def __post_init__(self) -> None:
+        # The one invariant scoping rests on: a partner without a partner would see the
+        # whole city (Scope(None)), so such a principal cannot exist at all.
+        if (self.role is Role.PARTNER) != (self.partner_id is not None):
+            raise ValueError(
+                f"principal {self.name!r}: a partner_id is required for, and only for, "
+                f"the partner role (role {self.role}, partner_id {self.partner_id!r})"
+            )
+
     def may(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.partner_id if self.role is Role.PARTNER else None)
+        return Scope(self.partner_id)

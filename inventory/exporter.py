@@ -1,13 +1,18 @@
 """Export the inventory in the import file's shape: the city's backup and migration format.
 
-Secrets are written in clear on purpose, since a backup that cannot restore credentials is
-not a backup; callers (the CLI) warn about it. Sections are sorted by id so that two
-exports of the same inventory are byte-identical and diff well under version control.
+Device secrets are left out unless asked for (``include_secrets``, the CLI's
+``--include-secrets``, audited): most exports are for review or version control, and a
+credential profile without its secrets still says which user, protocols and key file it
+uses; importing such a file back keeps the stored secrets. A full backup asks for them,
+written in clear on purpose, since a backup that cannot restore credentials is not one.
+Sections are sorted by id so that two exports of the same inventory are byte-identical
+and diff well under version control.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import yaml
@@ -24,35 +29,58 @@ from inventory.mapping import (
     site_doc,
 )
 from inventory.rawdoc import SECTIONS
+from inventory.secretbox import SecretBox
 
 _DOCS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "partners": partner_doc,
     "districts": district_doc,
-    "credentials": credential_doc,
     "sites": site_doc,
     "aps": ap_doc,
     "demand": demand_doc,
 }
 
-_HEADER = (
+HEADER_WITH_SECRETS = (
     "# citywifi inventory export. It contains credentials in clear: keep it as safe as\n"
     "# the devices themselves. It re-imports as is.\n"
 )
+HEADER_WITHOUT_SECRETS = (
+    "# citywifi inventory export, without device secrets (communities, keys, passwords).\n"
+    "# Importing it keeps the secrets stored in the database; it cannot restore them into\n"
+    "# a new one (export with --include-secrets for that).\n"
+)
 
 
-def export_doc(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+def export_doc(
+    engine: Engine, box: SecretBox | None = None, *, include_secrets: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """The inventory as the import file's document; secrets only with ``include_secrets``
+    (then ``box`` opens them)."""
+    opener = _opener(box, include_secrets)
+    docs: dict[str, Callable[[Any], dict[str, Any]]] = {
+        **_DOCS,
+        "credentials": partial(credential_doc, box=opener),
+    }
     with Session(engine) as session:
         return {
             section: [
-                _DOCS[section](row)
+                docs[section](row)
                 for row in session.scalars(select(TABLES[section]).order_by(TABLES[section].id))
             ]
             for section in SECTIONS
         }
 
 
-def export_yaml(engine: Engine) -> str:
-    body = yaml.safe_dump(
-        export_doc(engine), sort_keys=False, allow_unicode=True, default_flow_style=False
-    )
-    return _HEADER + body
+def export_yaml(
+    engine: Engine, box: SecretBox | None = None, *, include_secrets: bool = False
+) -> str:
+    doc = export_doc(engine, box, include_secrets=include_secrets)
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return (HEADER_WITH_SECRETS if include_secrets else HEADER_WITHOUT_SECRETS) + body
+
+
+def _opener(box: SecretBox | None, include_secrets: bool) -> SecretBox | None:
+    if not include_secrets:
+        return None
+    if box is None:
+        raise TypeError("exporting secrets needs the box that opens them")
+    return box

@@ -6,10 +6,15 @@ which makes re-importing the same file a no-op.
 
 Import never deletes rows that are absent from the file: files are often partial (one
 district's CSV). A later ``--prune`` option may add deletion of what the file omits.
+
+Device secrets are sealed on the way in (:func:`inventory.mapping.to_columns`). Sealing is
+randomised, so two seals of one secret differ: a profile is "unchanged" when its opened
+secrets are equal, and a re-import rewrites nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from inventory.db import transaction
 from inventory.mapping import IMPORTED_COLUMNS, TABLES, Columns, to_columns
+from inventory.models import CredentialProfile
 from inventory.rawdoc import SECTIONS
 from inventory.schemas import InventoryDoc
+from inventory.secretbox import SecretBox
 from inventory.validation import CHUNK, read_source, validate
 
 
@@ -47,8 +54,16 @@ def validate_file(engine: Engine, path: Path) -> InventoryDoc:
         return validate(session, raw)
 
 
-def import_file(engine: Engine, path: Path) -> ImportReport:
-    """Raise ``InventoryError`` with every problem, or write the whole file atomically."""
+def import_file(
+    engine: Engine,
+    path: Path,
+    box: SecretBox,
+    *,
+    audit: Callable[[Session, ImportReport], None] | None = None,
+) -> ImportReport:
+    """Raise ``InventoryError`` with every problem, or write the whole file atomically;
+    ``box`` seals the credentials' secrets (and opens the stored ones to compare).
+    ``audit`` records the import in the import's transaction: logged if and only if done."""
     raw = read_source(path)
     report = ImportReport(path)
     # Validating inside the writing transaction means references checked against the
@@ -57,12 +72,29 @@ def import_file(engine: Engine, path: Path) -> ImportReport:
         doc = validate(session, raw)
         for section in SECTIONS:
             if section in raw.sections:
-                rows = [to_columns(section, item) for item in getattr(doc, section)]
-                report.counts[section] = _upsert(session, section, rows)
+                rows = [to_columns(section, item, box) for item in getattr(doc, section)]
+                report.counts[section] = _upsert(session, section, rows, _same(section, box))
+        if audit is not None:
+            audit(session, report)
     return report
 
 
-def _upsert(session: Session, section: str, rows: list[Columns]) -> dict[str, int]:
+Same = Callable[[str, Any, Any], bool]
+"""(column, stored value, imported value) -> whether they mean the same."""
+
+
+def _same(section: str, box: SecretBox) -> Same:
+    secrets = frozenset(CredentialProfile.SECRET_COLUMNS) if section == "credentials" else None
+
+    def same(name: str, stored: Any, given: Any) -> bool:
+        if secrets is not None and name in secrets:
+            return box.open(stored) == box.open(given)
+        return bool(stored == given)
+
+    return same
+
+
+def _upsert(session: Session, section: str, rows: list[Columns], same: Same) -> dict[str, int]:
     """One SELECT per chunk of ids, then bulk INSERT and bulk UPDATE by primary key."""
     table = TABLES[section]
     names = IMPORTED_COLUMNS[section]
@@ -77,7 +109,8 @@ def _upsert(session: Session, section: str, rows: list[Columns]) -> dict[str, in
     changed = [
         row
         for row in rows
-        if row["id"] in current and any(current[row["id"]][k] != v for k, v in row.items())
+        if row["id"] in current
+        and not all(same(k, current[row["id"]][k], v) for k, v in row.items())
     ]
     if new:
         # render_nulls keeps rows with and without None in one executemany batch.

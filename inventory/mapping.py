@@ -2,6 +2,8 @@
 
 Import and export both go through here, so a field added to the schema has one obvious
 place to be mapped and the round trip ``import(export(x)) == x`` stays easy to keep.
+Device secrets cross here too: sealed on the way in (:mod:`inventory.secretbox`), opened
+on the way out only when the export asks for them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from inventory.schemas import (
     SiteIn,
     SnmpV2c,
 )
+from inventory.secretbox import SecretBox
 
 Columns = dict[str, Any]
 
@@ -55,11 +58,8 @@ IMPORTED_COLUMNS: dict[str, tuple[str, ...]] = {
 """The columns an import owns; an update writes exactly these, so nothing stale survives."""
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
-
-
-def to_columns(section: str, item: BaseModel) -> Columns:
+def to_columns(section: str, item: BaseModel, box: SecretBox) -> Columns:
+    """The columns an imported item sets; credential secrets sealed with ``box``."""
     if isinstance(item, PartnerIn):
         return {"id": item.id, "name": item.name}
     if isinstance(item, DistrictIn):
@@ -70,7 +70,7 @@ def to_columns(section: str, item: BaseModel) -> Columns:
     if isinstance(item, DemandPointIn):
         return {**item.model_dump(exclude={"district"}), "district_id": item.district}
     if isinstance(item, CredentialIn):
-        return _credential_columns(item)
+        return _credential_columns(item, box)
     if isinstance(item, SiteIn):
         values = item.model_dump(exclude={"district", "partner"})
         return {**values, "district_id": item.district, "partner_id": item.partner}
@@ -80,10 +80,19 @@ def to_columns(section: str, item: BaseModel) -> Columns:
     raise TypeError(f"no columns for {section}: {type(item).__name__}")
 
 
-def _credential_columns(item: CredentialIn) -> Columns:
+def _credential_columns(item: CredentialIn, box: SecretBox) -> Columns:
     # Every column is set, None where it does not apply: a profile moved from v2c to v3
-    # must not keep its old community (and the other way round).
+    # must not keep its old community (and the other way round). A secret the file omits
+    # (an export without secrets) is left out of the columns, so the stored one is kept;
+    # validation made sure there is one.
     ssh = item.ssh
+
+    def secret(name: str, value: SecretStr | None) -> None:
+        if value is None:
+            del columns[name]
+        else:
+            columns[name] = box.seal(value.get_secret_value())
+
     columns: Columns = {
         "id": item.id,
         "snmp_version": item.snmp.version,
@@ -94,17 +103,19 @@ def _credential_columns(item: CredentialIn) -> Columns:
         "snmp_priv_protocol": None,
         "snmp_priv_key": None,
         "ssh_username": ssh.username if ssh else None,
-        "ssh_password": _secret(ssh.password) if ssh else None,
+        "ssh_password": None,
         "ssh_key_file": ssh.key_file if ssh else None,
     }
+    if ssh is not None and ssh.key_file is None:
+        secret("ssh_password", ssh.password)
     if isinstance(item.snmp, SnmpV2c):
-        columns["snmp_community"] = _secret(item.snmp.community)
+        secret("snmp_community", item.snmp.community)
     else:
         columns["snmp_user"] = item.snmp.user
         columns["snmp_auth_protocol"] = item.snmp.auth_protocol
-        columns["snmp_auth_key"] = _secret(item.snmp.auth_key)
+        secret("snmp_auth_key", item.snmp.auth_key)
         columns["snmp_priv_protocol"] = item.snmp.priv_protocol
-        columns["snmp_priv_key"] = _secret(item.snmp.priv_key)
+        secret("snmp_priv_key", item.snmp.priv_key)
     return columns
 
 
@@ -136,25 +147,33 @@ def demand_doc(row: DemandPoint) -> dict[str, Any]:
     }
 
 
-def credential_doc(row: CredentialProfile) -> dict[str, Any]:
+def credential_doc(row: CredentialProfile, box: SecretBox | None) -> dict[str, Any]:
+    """A profile in the file shape: its secrets opened with ``box``, or left out when
+    ``box`` is None (an import of that keeps the stored secrets)."""
+
+    def secret(stored: str | None) -> str | None:
+        return None if box is None else box.open(stored)
+
     snmp: dict[str, Any]
     if row.snmp_version == "2c":
-        snmp = {"version": "2c", "community": row.snmp_community}
+        snmp = _without_none({"version": "2c", "community": secret(row.snmp_community)})
     else:
-        snmp = {
-            "version": row.snmp_version,
-            "user": row.snmp_user,
-            "auth_protocol": row.snmp_auth_protocol,
-            "auth_key": row.snmp_auth_key,
-            "priv_protocol": row.snmp_priv_protocol,
-            "priv_key": row.snmp_priv_key,
-        }
+        snmp = _without_none(
+            {
+                "version": row.snmp_version,
+                "user": row.snmp_user,
+                "auth_protocol": row.snmp_auth_protocol,
+                "auth_key": secret(row.snmp_auth_key),
+                "priv_protocol": row.snmp_priv_protocol,
+                "priv_key": secret(row.snmp_priv_key),
+            }
+        )
     doc: dict[str, Any] = {"id": row.id, "snmp": snmp}
     if row.ssh_username is not None:
         doc["ssh"] = _without_none(
             {
                 "username": row.ssh_username,
-                "password": row.ssh_password,
+                "password": secret(row.ssh_password),
                 "key_file": row.ssh_key_file,
             }
         )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.states import ApState, PollCause, Transition
 from inventory.models import AccessPoint, ApEvent, ApStatus, CredentialProfile, Site
+from inventory.secretbox import SecretBox
 
 CHUNK = 500
 
@@ -24,7 +25,8 @@ CHUNK = 500
 class PollTarget:
     """Everything needed to poll one AP, so a poll never goes back to the database.
 
-    Secrets are kept out of ``repr`` so that logging a target does not leak them. SNMP v3
+    The secrets here are opened (clear), ready for the device; they are kept out of
+    ``repr`` so that logging a target does not leak them. SNMP v3
     fields are None for v2c profiles and ``community`` is None for v3; the ``ssh_*``
     fields are None when the profile has no SSH credentials.
     """
@@ -49,12 +51,14 @@ class PollTarget:
     ssh_key_file: str | None = None
 
 
-def enabled_aps(session: Session) -> list[PollTarget]:
-    """The APs to poll, ordered by id: enabled, at a site that is not retired.
+def enabled_aps(session: Session, box: SecretBox) -> list[PollTarget]:
+    """The APs to poll, ordered by id: enabled, at a site that is not retired; their
+    secrets opened with ``box`` (ConfigError naming the key source when it cannot).
 
     Planned sites are included on purpose: their APs are being commissioned and the
     installers want to see them come up before the site goes live. A retired site's APs
     are not polled even when still marked enabled, since they are expected to be gone.
+    Thousands of APs share a few profiles, so each stored value is opened once per call.
     """
     query = (
         select(
@@ -82,7 +86,28 @@ def enabled_aps(session: Session) -> list[PollTarget]:
         .where(AccessPoint.enabled.is_(True), Site.status != "retired")
         .order_by(AccessPoint.id)
     )
-    return [PollTarget(*row) for row in session.execute(query)]
+    opened: dict[str | None, str | None] = {None: None}
+
+    def clear(stored: str | None) -> str | None:
+        if stored not in opened:
+            opened[stored] = box.open(stored)
+        return opened[stored]
+
+    return [
+        PollTarget(
+            *row[:9],
+            community=clear(row.snmp_community),
+            user=row.snmp_user,
+            auth_protocol=row.snmp_auth_protocol,
+            auth_key=clear(row.snmp_auth_key),
+            priv_protocol=row.snmp_priv_protocol,
+            priv_key=clear(row.snmp_priv_key),
+            ssh_username=row.ssh_username,
+            ssh_password=clear(row.ssh_password),
+            ssh_key_file=row.ssh_key_file,
+        )
+        for row in session.execute(query)
+    ]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -117,30 +118,54 @@ def _version_as_str(value: Any) -> Any:
     return str(value) if isinstance(value, int) else value
 
 
+STORED_SECRETS = "stored_secrets"
+"""Validation context key: credential profile id -> the secret columns stored for it.
+
+An export made without ``--include-secrets`` leaves the secrets out; importing it back
+keeps the stored ones. So a secret may be omitted only where one is stored to keep: the
+importer passes, in the validation context, which secrets the database holds (never
+their values). Without that context (a new database) every secret is required.
+"""
+
+SnmpSecret = Annotated[SecretStr, Field(min_length=1)]
+SnmpV3Key = Annotated[SecretStr, Field(min_length=8)]
+
+
 class SnmpV2c(_Strict):
     version: Literal["2c"]
-    community: SecretStr = Field(min_length=1)
+    community: SnmpSecret | None = None  # None: omitted, keep the stored one
 
 
 class SnmpV3(_Strict):
     version: Literal["3"]
     user: Name
     auth_protocol: AuthProtocol = "SHA"
-    auth_key: SecretStr = Field(min_length=8)
+    auth_key: SnmpV3Key | None = None  # None: omitted, keep the stored one
     priv_protocol: PrivProtocol = "AES"
-    priv_key: SecretStr = Field(min_length=8)
+    priv_key: SnmpV3Key | None = None  # None: omitted, keep the stored one
 
 
 class SshCredentials(_Strict):
+    """Neither password nor key_file: the password was omitted (an export without
+    secrets), which :class:`CredentialIn` accepts only when one is stored."""
+
     username: Name
     password: SecretStr | None = None
     key_file: str | None = None
 
     @model_validator(mode="after")
-    def _one_secret(self) -> SshCredentials:
-        if (self.password is None) == (self.key_file is None):
+    def _not_both(self) -> SshCredentials:
+        if self.password is not None and self.key_file is not None:
             raise ValueError("ssh needs exactly one of password or key_file")
         return self
+
+
+def _stored(info: ValidationInfo) -> frozenset[str]:
+    """The secret columns the database holds for the profile being validated."""
+    context = info.context if isinstance(info.context, dict) else {}
+    by_id = context.get(STORED_SECRETS) or {}
+    found = by_id.get(info.data.get("id"))
+    return frozenset(found) if found else frozenset()
 
 
 class CredentialIn(_Strict):
@@ -153,6 +178,45 @@ class CredentialIn(_Strict):
     def _normalise_version(cls, value: Any) -> Any:
         if isinstance(value, dict) and "version" in value:
             return {**value, "version": _version_as_str(value["version"])}
+        return value
+
+    @field_validator("snmp")
+    @classmethod
+    def _snmp_secrets_given_or_kept(
+        cls, value: SnmpV2c | SnmpV3, info: ValidationInfo
+    ) -> SnmpV2c | SnmpV3:
+        stored = _stored(info)
+        if isinstance(value, SnmpV2c):
+            omitted = [("community", "snmp_community")] if value.community is None else []
+        else:
+            omitted = [
+                (name, column)
+                for name, column, given in (
+                    ("auth_key", "snmp_auth_key", value.auth_key),
+                    ("priv_key", "snmp_priv_key", value.priv_key),
+                )
+                if given is None
+            ]
+        missing = [name for name, column in omitted if column not in stored]
+        if missing:
+            raise ValueError(
+                f"{' and '.join(missing)} required (only a profile already in the database "
+                "with a stored one may leave it out)"
+            )
+        return value
+
+    @field_validator("ssh")
+    @classmethod
+    def _ssh_secret_given_or_kept(
+        cls, value: SshCredentials | None, info: ValidationInfo
+    ) -> SshCredentials | None:
+        if (
+            value is not None
+            and value.password is None
+            and value.key_file is None
+            and "ssh_password" not in _stored(info)
+        ):
+            raise ValueError("ssh needs exactly one of password or key_file")
         return value
 
 

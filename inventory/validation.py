@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -21,8 +22,10 @@ from core.errors import InventoryError
 from inventory.csvformat import read_csv
 from inventory.geojsonformat import read_geojson
 from inventory.mapping import TABLES
+from inventory.models import CredentialProfile
 from inventory.rawdoc import SECTIONS, RawInventory, RawRow
 from inventory.schemas import (
+    STORED_SECRETS,
     ApIn,
     CredentialIn,
     DemandPointIn,
@@ -93,8 +96,10 @@ def validate(session: Session, raw: RawInventory) -> InventoryDoc:
     valid: dict[str, list[_Valid]] = {}
     ids_in_file: dict[str, set[str]] = {}
     for section in SECTIONS:
+        rows = raw.sections.get(section, [])
+        context = _stored_secrets(session, rows) if section == "credentials" else None
         valid[section], ids_in_file[section] = _validate_section(
-            raw, section, raw.sections.get(section, []), problems
+            raw, section, rows, problems, context
         )
     problems.extend(_reference_problems(session, valid, ids_in_file))
     if problems:
@@ -106,7 +111,11 @@ def validate(session: Session, raw: RawInventory) -> InventoryDoc:
 
 
 def _validate_section(
-    raw: RawInventory, section: str, rows: list[RawRow], problems: list[tuple[int, str]]
+    raw: RawInventory,
+    section: str,
+    rows: list[RawRow],
+    problems: list[tuple[int, str]],
+    context: dict[str, Any] | None = None,
 ) -> tuple[list[_Valid], set[str]]:
     model = MODELS[section]
     valid: list[_Valid] = []
@@ -116,7 +125,7 @@ def _validate_section(
         where = f"{section}[{index}] id={raw_id if raw_id is not None else '?'}"
         item: Item | None = None
         try:
-            item = model.model_validate(row.value)
+            item = model.model_validate(row.value, context=context)
         except ValidationError as exc:
             problems.extend((row.line, f"{where}: {_describe(err)}") for err in exc.errors())
         key = item.id if item is not None else raw_id
@@ -131,6 +140,23 @@ def _validate_section(
         if item is not None:
             valid.append(_Valid(where, row.line, item))
     return valid, set(first_line)
+
+
+def _stored_secrets(session: Session, rows: list[RawRow]) -> dict[str, Any]:
+    """Which secret columns the database holds for the profiles in ``rows`` (whether they
+    are set, never their values): a profile may omit a secret that is stored, keeping it
+    (see :data:`inventory.schemas.STORED_SECRETS`)."""
+    ids = sorted({raw_id for row in rows if (raw_id := _raw_id(row.value)) is not None})
+    names = CredentialProfile.SECRET_COLUMNS
+    stored: dict[str, frozenset[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = select(
+            CredentialProfile.id,
+            *(getattr(CredentialProfile, name).is_not(None).label(name) for name in names),
+        ).where(CredentialProfile.id.in_(ids[start : start + CHUNK]))
+        for found in session.execute(query):
+            stored[found.id] = frozenset(name for name in names if found._mapping[name])
+    return {STORED_SECRETS: stored}
 
 
 def _raw_id(value: object) -> str | None:

@@ -17,6 +17,8 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.processes",
     "tests.fixtures.recorder",
+    "tests.fixtures.secret_keys",
+    "tests.fixtures.secret_scan",
     "tests.fixtures.servers",
     "tests.fixtures.virtual_time",
 ]

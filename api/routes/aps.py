@@ -1,21 +1,36 @@
-"""Access points and the history of one AP's metrics."""
+"""Access points and the history of one AP's metrics.
+
+Every query starts from :mod:`inventory.scoping`: a partner sees its own APs only, and an
+AP of another partner answers 404 exactly like one that does not exist. The inventory
+(list, detail: hosts and ports) needs ``inventory:read``; an AP's series and state changes
+are status, ``status:read``.
+"""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AfterValidator, WithJsonSchema
 from sqlalchemy import func, select
 
-from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep, StoreDep
-from api.filters import DistrictQuery, PartnerQuery, SiteQuery, scope
-from api.models import ApEventPublic, ApEventsPublic, ApsPublic, SeriesPoint, SeriesPublic
+from api.access_models import error_responses
+from api.auth import ScopeDep, require
+from api.deps import DEFAULT_LIMIT, LimitQuery, NowDep, OffsetQuery, SessionDep, StoreDep
+from api.filters import ApIdPath, DistrictQuery, PartnerQuery, SiteQuery, filter_conditions
+from api.models import (
+    ApEventPublic,
+    ApEventsPublic,
+    ApsPublic,
+    SeriesPoint,
+    SeriesPublic,
+)
 from api.times import TimeQuery, check_window, invalid, utc
+from core.access import Permission
 from core.states import ApState, PollCause
-from inventory.models import AccessPoint, ApEvent, Site
+from inventory import scoping
+from inventory.models import AccessPoint, ApEvent
 from inventory.schemas import ApPublic
 from timeseries.vocabulary import AP_METRICS
 
@@ -25,6 +40,9 @@ DEFAULT_SPAN_S = 3600.0
 TARGET_POINTS = 300
 MAX_POINTS = 11_000
 MIN_STEP_S = 0.001  # the stores keep milliseconds; a finer bucket could never hold a point
+# The work of a series grows with the samples in its range, whatever the step: two years
+# is the longest chart anyone draws of one AP (the step then still bounds the points).
+MAX_SPAN_S = 2 * 366 * 86400.0
 # Default steps snap to round values so that consecutive requests line up on the same
 # bucket boundaries (and a chart's x axis reads naturally).
 NICE_STEPS_S: tuple[float, ...] = (
@@ -69,12 +87,26 @@ def default_step(span: float) -> float:
 
 
 def _no_such_ap(ap_id: str) -> HTTPException:
+    """The one 404 of an AP: the same for an unknown id and another partner's."""
     return HTTPException(status_code=404, detail=f"no access point with id {ap_id!r}")
 
 
-@router.get("", response_model=ApsPublic)
+def _visible_ap(session: SessionDep, scope: ScopeDep, ap_id: str) -> AccessPoint:
+    ap = scoping.get_ap(session, scope, ap_id)
+    if ap is None:
+        raise _no_such_ap(ap_id)
+    return ap
+
+
+@router.get(
+    "",
+    response_model=ApsPublic,
+    dependencies=[require(Permission.INVENTORY_READ)],
+    responses=error_responses(401, 403),
+)
 def list_aps(
     session: SessionDep,
+    scope: ScopeDep,
     district: DistrictQuery = None,
     partner: PartnerQuery = None,
     site: SiteQuery = None,
@@ -82,42 +114,55 @@ def list_aps(
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    conditions = scope(district, partner, site)
+    conditions = filter_conditions(district, partner, site)
     if enabled is not None:
         conditions.append(AccessPoint.enabled == enabled)
-    joined = select(AccessPoint).join(Site, AccessPoint.site_id == Site.id).where(*conditions)
+    joined = scoping.scoped_aps(scope).where(*conditions)
     count = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
     rows = session.scalars(joined.order_by(AccessPoint.id).limit(limit).offset(offset))
     return ApsPublic(data=[ap_public(ap) for ap in rows], count=count)
 
 
-@router.get("/{ap_id}", response_model=ApPublic)
-def get_ap(session: SessionDep, ap_id: str) -> Any:
-    ap = session.get(AccessPoint, ap_id)
-    if ap is None:
-        raise _no_such_ap(ap_id)
-    return ap_public(ap)
+@router.get(
+    "/{ap_id}",
+    response_model=ApPublic,
+    dependencies=[require(Permission.INVENTORY_READ)],
+    responses=error_responses(401, 403, 404),
+)
+def get_ap(session: SessionDep, scope: ScopeDep, ap_id: ApIdPath) -> Any:
+    return ap_public(_visible_ap(session, scope, ap_id))
 
 
-@router.get("/{ap_id}/series", response_model=SeriesPublic)
+@router.get(
+    "/{ap_id}/series",
+    response_model=SeriesPublic,
+    dependencies=[require(Permission.STATUS_READ)],
+    responses=error_responses(401, 403, 404),
+)
 def get_series(
     session: SessionDep,
     store: StoreDep,
-    ap_id: str,
+    scope: ScopeDep,
+    now: NowDep,
+    ap_id: ApIdPath,
     metric: MetricQuery,
     start: TimeQuery = None,
     end: TimeQuery = None,
     step: Annotated[
-        float | None, Query(description="Bucket width in seconds; default gives ≤ ~300 points.")
+        float | None,
+        Query(
+            ge=MIN_STEP_S,
+            le=MAX_SPAN_S,
+            description=f"Bucket width in seconds, {MIN_STEP_S}..{MAX_SPAN_S:.0f}; "
+            f"at most {MAX_POINTS} buckets; default gives ≤ ~{TARGET_POINTS} points.",
+        ),
     ] = None,
 ) -> Any:
-    end_ts = end if end is not None else datetime.now(tz=UTC).timestamp()
-    start_ts = start if start is not None else end_ts - DEFAULT_SPAN_S
-    check_window(start_ts, end_ts)
-    if step is not None and (not math.isfinite(step) or step < MIN_STEP_S):
-        raise invalid(
-            "step", f"step must be a positive number of seconds, at least {MIN_STEP_S}", step
-        )
+    """Bucket means of one metric over [start, end), at most two years; default: the last
+    hour. A step that would give more than MAX_POINTS buckets is a 422 naming ``step``."""
+    end_ts = end if end is not None else now
+    start_ts = start if start is not None else max(0.0, end_ts - DEFAULT_SPAN_S)
+    check_window(start_ts, end_ts, longest_s=MAX_SPAN_S)
     step_s = step if step is not None else default_step(end_ts - start_ts)
     points = math.ceil((end_ts - start_ts) / step_s)
     if points > MAX_POINTS:
@@ -127,8 +172,7 @@ def get_series(
             f"(≥ {math.ceil((end_ts - start_ts) / MAX_POINTS)} s) or a shorter range",
             step,
         )
-    if session.get(AccessPoint, ap_id) is None:
-        raise _no_such_ap(ap_id)
+    _visible_ap(session, scope, ap_id)
     found = store.series(ap_id, metric, start_ts, end_ts, step_s)
     return SeriesPublic(
         ap=ap_id,
@@ -141,19 +185,27 @@ def get_series(
     )
 
 
-@router.get("/{ap_id}/events", response_model=ApEventsPublic)
+@router.get(
+    "/{ap_id}/events",
+    response_model=ApEventsPublic,
+    dependencies=[require(Permission.STATUS_READ)],
+    responses=error_responses(401, 403, 404),
+)
 def list_events(
     session: SessionDep,
-    ap_id: str,
+    scope: ScopeDep,
+    ap_id: ApIdPath,
     start: TimeQuery = None,
     end: TimeQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    """The AP's state changes, newest first; ``start`` ≤ at < ``end`` when given."""
+    """The AP's state changes, newest first; ``start`` ≤ at < ``end`` when given.
+
+    No longest window: the work is bounded by the page (``limit``) and one AP's events.
+    """
     check_window(start, end)
-    if session.get(AccessPoint, ap_id) is None:
-        raise _no_such_ap(ap_id)
+    _visible_ap(session, scope, ap_id)
     conditions = [ApEvent.ap_id == ap_id]
     if start is not None:
         conditions.append(ApEvent.at >= start)

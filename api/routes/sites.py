@@ -1,4 +1,8 @@
-"""Sites: where hotspots stand, who sponsors them and which district they serve."""
+"""Sites: where hotspots stand, who sponsors them and which district they serve.
+
+Read through :mod:`inventory.scoping`: a partner sees its own sites only, and another
+partner's site answers 404 exactly like one that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
 
+from api.access_models import error_responses
+from api.auth import ScopeDep, require
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep
-from api.filters import DistrictQuery, PartnerQuery, scope
+from api.filters import DistrictQuery, PartnerQuery, SiteIdPath, filter_conditions
 from api.models import SitesPublic
+from core.access import Permission
+from inventory import scoping
 from inventory.models import Site
 from inventory.schemas import SiteKind, SitePublic, SiteStatus
 
@@ -30,9 +38,15 @@ def site_public(site: Site) -> SitePublic:
     )
 
 
-@router.get("", response_model=SitesPublic)
+@router.get(
+    "",
+    response_model=SitesPublic,
+    dependencies=[require(Permission.STATUS_READ)],
+    responses=error_responses(401, 403),
+)
 def list_sites(
     session: SessionDep,
+    scope: ScopeDep,
     district: DistrictQuery = None,
     partner: PartnerQuery = None,
     status: Annotated[SiteStatus | None, Query()] = None,
@@ -40,21 +54,25 @@ def list_sites(
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    conditions = scope(district, partner)
+    conditions = filter_conditions(district, partner)
     if status is not None:
         conditions.append(Site.status == status)
     if kind is not None:
         conditions.append(Site.kind == kind)
-    count = session.scalar(select(func.count()).select_from(Site).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Site).where(*conditions).order_by(Site.id).limit(limit).offset(offset)
-    )
+    query = scoping.scoped_sites(scope).where(*conditions)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Site.id).limit(limit).offset(offset))
     return SitesPublic(data=[site_public(s) for s in rows], count=count)
 
 
-@router.get("/{site_id}", response_model=SitePublic)
-def get_site(session: SessionDep, site_id: str) -> Any:
-    site = session.get(Site, site_id)
-    if site is None:
+@router.get(
+    "/{site_id}",
+    response_model=SitePublic,
+    dependencies=[require(Permission.STATUS_READ)],
+    responses=error_responses(401, 403, 404),
+)
+def get_site(session: SessionDep, scope: ScopeDep, site_id: SiteIdPath) -> Any:
+    site = scoping.get_site(session, scope, site_id)
+    if site is None:  # unknown, or another partner's: the same answer
         raise HTTPException(status_code=404, detail=f"no site with id {site_id!r}")
     return site_public(site)

@@ -4,6 +4,9 @@ State comes from the ``ap_status`` table (the collector's conclusion, which surv
 restarts); the numbers come from the metric store's latest values, shown as live only for
 an AP that is up. An AP the collector has never judged is "unknown" rather than absent, so
 a new AP is visible from day one.
+
+Rows and summary are scoped alike (:func:`inventory.scoping.site_conditions`): a partner
+counts only its own APs, and the partner names joined are those of its own sites.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import aliased
 
+from api.access_models import error_responses
+from api.auth import ScopeDep, require
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep, StoreDep
-from api.filters import DistrictQuery, PartnerQuery, SiteQuery, scope
+from api.filters import DistrictQuery, PartnerQuery, SiteQuery, filter_conditions
 from api.models import StatusPublic, StatusRow, StatusSummary
 from api.times import utc
+from core.access import Permission
 from core.states import ApState
 from inventory.models import AccessPoint, ApStatus, District, Partner, Site
+from inventory.scoping import site_conditions
 
 router = APIRouter(prefix="/api/v1/status", tags=["status"])
 
@@ -31,10 +38,16 @@ _effective_state = case(
 ).label("state")
 
 
-@router.get("", response_model=StatusPublic)
+@router.get(
+    "",
+    response_model=StatusPublic,
+    dependencies=[require(Permission.STATUS_READ)],
+    responses=error_responses(401, 403),
+)
 def get_status(
     session: SessionDep,
     store: StoreDep,
+    scope: ScopeDep,
     district: DistrictQuery = None,
     partner: PartnerQuery = None,
     site: SiteQuery = None,
@@ -42,7 +55,11 @@ def get_status(
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    conditions = [AccessPoint.enabled.is_(True), *scope(district, partner, site)]
+    conditions = [
+        AccessPoint.enabled.is_(True),
+        *site_conditions(scope),
+        *filter_conditions(district, partner, site),
+    ]
     if state is not None:
         conditions.append(_effective_state == state.value)
 

@@ -1,10 +1,21 @@
 // citywifi live status page: plain ES2020, no dependencies, no build step.
 // Polls the status API, keeps the last good data when a poll fails, and renders
 // with textContent only (AP and site names come from an import file, not from us).
+// Runs under a strict content security policy (script-src 'self', style-src 'self'):
+// no inline script, no inline handlers, no style attributes; behaviour is wired here.
 "use strict";
 
 (() => {
   const STATUS_URL = "/api/v1/status?limit=5000";
+  const ME_URL = "/api/v1/auth/me";
+  const LOGIN_URL = "/api/v1/auth/login";
+  const LOGOUT_URL = "/api/v1/auth/logout";
+  // The server sets this cookie (readable by script, unlike the session cookie) at login
+  // and checks it against the header on every unsafe request: another site can make the
+  // browser send the session cookie, but cannot read this one to copy it into a header.
+  const CSRF_COOKIE = "citywifi_csrf";
+  const CSRF_HEADER = "X-CSRF-Token";
+  const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
   const REFRESH_MS = 5000;
   const FETCH_TIMEOUT_MS = 4000;
   // Down first: the rows an engineer must act on should not need scrolling.
@@ -22,7 +33,12 @@
     sortDir: 1,
     text: "",
     state: "",
+    partnerColumn: true, // false for a user bound to one partner (see partnerColumnShown)
   };
+
+  // Who is logged in. `generation` changes at every login and logout so that a poll
+  // started for one session can never draw its data, or schedule the next poll, in another.
+  const session = { me: null, generation: 0, pollTimer: null };
 
   const $ = (id) => document.getElementById(id);
 
@@ -183,7 +199,7 @@
         nameCell(r.ap_id, r.name),
         nameCell(r.site_name, r.site_id),
         refCell(r.district_name, r.district, ""),
-        refCell(r.partner_name, r.partner, "col-partner"),
+        ...(view.partnerColumn ? [refCell(r.partner_name, r.partner, "col-partner")] : []),
         figureCell(r, count(r.clients)),
         figureCell(r, duration(r.uptime_s)),
         figureCell(r, mbits(r.rx_bps)),
@@ -197,7 +213,7 @@
       const tr = document.createElement("tr");
       tr.className = "placeholder";
       const td = cell(view.loadedAt ? "No access points match the filter." : "Loading status…");
-      td.colSpan = 11;
+      td.colSpan = document.querySelectorAll("#aps thead th").length;
       tr.append(td);
       body.append(tr);
     }
@@ -235,6 +251,60 @@
     }
   }
 
+  // --- requests ----------------------------------------------------------------------
+
+  // Thrown when the server answers 401 to a request made within a session: the session
+  // expired or was ended elsewhere. The page has already gone back to the login form.
+  class SessionEnded extends Error {}
+
+  function cookie(name) {
+    for (const part of document.cookie.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === name) {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      }
+    }
+    return "";
+  }
+
+  // Every request of the page goes through here, so every unsafe one carries the CSRF token.
+  function request(url, { method = "GET", body, signal } = {}) {
+    const headers = { Accept: "application/json" };
+    if (!SAFE_METHODS.has(method)) {
+      const token = cookie(CSRF_COOKIE);
+      if (token) headers[CSRF_HEADER] = token;
+    }
+    const init = { method, headers, signal, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init);
+  }
+
+  // A request made as the logged-in user: a 401 means the session is over, whichever
+  // request noticed it first.
+  async function authed(url, options) {
+    const resp = await request(url, options);
+    if (resp.status === 401) {
+      showLogin("Your session has ended. Log in again to go on where you were.");
+      throw new SessionEnded();
+    }
+    return resp;
+  }
+
+  // "HTTP 503 — metric store unavailable": the status code, and the API's message if any.
+  async function failure(resp) {
+    let reason = `HTTP ${resp.status}`;
+    try {
+      const body = await resp.json();
+      if (body && body.message) reason += ` — ${body.message}`;
+    } catch (_) {
+      // not JSON: the status code is all we can say
+    }
+    return reason;
+  }
+
   // --- data ----------------------------------------------------------------------------
 
   function showError(message) {
@@ -245,21 +315,14 @@
   }
 
   async function refresh() {
+    const generation = session.generation;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), FETCH_TIMEOUT_MS);
     try {
-      const resp = await fetch(STATUS_URL, { signal: abort.signal, headers: { Accept: "application/json" } });
-      if (!resp.ok) {
-        let reason = `HTTP ${resp.status}`;
-        try {
-          const body = await resp.json();
-          if (body && body.message) reason += ` — ${body.message}`;
-        } catch (_) {
-          // not JSON: the status code is all we can say
-        }
-        throw new Error(reason);
-      }
+      const resp = await authed(STATUS_URL, { signal: abort.signal });
+      if (!resp.ok) throw new Error(await failure(resp));
       const payload = await resp.json();
+      if (generation !== session.generation) return; // logged out while this was in flight
       const serverDate = Date.parse(resp.headers.get("Date") || "");
       // The Date header has 1 s resolution: only correct clearly wrong clocks.
       const skew = Number.isFinite(serverDate) ? serverDate - Date.now() : 0;
@@ -271,11 +334,170 @@
       renderSummary();
       renderTable();
     } catch (err) {
+      if (err instanceof SessionEnded || generation !== session.generation) return;
       showError(err && err.name === "AbortError" ? "the server did not answer in time" : String(err.message || err));
     } finally {
       clearTimeout(timer);
-      tick();
-      setTimeout(refresh, REFRESH_MS);
+      if (generation === session.generation) {
+        tick();
+        session.pollTimer = setTimeout(refresh, REFRESH_MS);
+      }
+    }
+  }
+
+  // --- session -------------------------------------------------------------------------
+
+  // A user bound to one partner sees only that partner's APs: the column would repeat its
+  // own name on every row, so it is not drawn at all (nor offered in the filter hint).
+  function partnerColumnShown(me) {
+    return me.role !== "partner" && !me.partner;
+  }
+
+  const partnerHeader = document.querySelector('th[data-key="partner"]');
+  const partnerHeaderNext = partnerHeader.nextElementSibling;
+
+  function setPartnerColumn(shown) {
+    view.partnerColumn = shown;
+    if (shown && !partnerHeader.isConnected) partnerHeaderNext.before(partnerHeader);
+    if (!shown) partnerHeader.remove();
+    $("filter").placeholder = shown ? "AP, site, district or partner" : "AP, site or district";
+  }
+
+  // Drops everything the last user was shown, so the next one never sees it, not even
+  // for the moment before their own first poll answers.
+  function forgetData() {
+    view.rows = [];
+    view.summary = null;
+    view.loadedAt = null;
+    $("error").hidden = true;
+    $("updated").textContent = "";
+    $("updated").classList.remove("stale");
+    renderSummary();
+    renderTable();
+  }
+
+  function showStatus(me) {
+    session.generation += 1;
+    clearTimeout(session.pollTimer);
+    session.me = me;
+    forgetData();
+    setPartnerColumn(partnerColumnShown(me));
+    $("who-name").textContent = me.name;
+    $("who-role").textContent = me.partner_name ? `(${me.role} · ${me.partner_name})` : `(${me.role})`;
+    $("who").hidden = false;
+    $("login-view").hidden = true;
+    $("status-view").hidden = false;
+    $("updated").textContent = "loading…";
+    readHash(); // the fragment may have been edited while the form was up
+    renderSummary();
+    renderTable();
+    refresh();
+  }
+
+  // The URL fragment (the view) is left as it is: after logging in again the user is back
+  // at the same filter and sort.
+  function showLogin(note) {
+    session.generation += 1;
+    clearTimeout(session.pollTimer);
+    session.me = null;
+    forgetData();
+    $("who").hidden = true;
+    $("status-view").hidden = true;
+    $("login-view").hidden = false;
+    $("login-note").textContent = note || "";
+    $("login-note").hidden = !note;
+    $("login-error").hidden = true;
+    $("login-password").value = "";
+    ($("login-name").value ? $("login-password") : $("login-name")).focus();
+  }
+
+  function loginError(message) {
+    const line = $("login-error");
+    line.textContent = message;
+    line.hidden = false;
+  }
+
+  // Retry-After in seconds, as a person reads a wait.
+  function wait(seconds) {
+    if (!Number.isFinite(seconds) || seconds <= 0) return "a little while";
+    if (seconds < 90) return `${Math.ceil(seconds)} s`;
+    return `${Math.ceil(seconds / 60)} min`;
+  }
+
+  async function logIn(event) {
+    event.preventDefault();
+    const name = $("login-name").value.trim();
+    const password = $("login-password").value;
+    if (!name || !password) {
+      loginError("Enter your name and password.");
+      return;
+    }
+    const button = $("login-submit");
+    button.disabled = true;
+    $("login-error").hidden = true;
+    try {
+      const resp = await request(LOGIN_URL, { method: "POST", body: { name, password } });
+      $("login-password").value = ""; // not kept in the page a moment longer than needed
+      if (resp.ok) {
+        const body = await resp.json();
+        showStatus(body.user);
+        return;
+      }
+      $("login-password").focus();
+      if (resp.status === 401) {
+        loginError("Wrong name or password.");
+      } else if (resp.status === 429) {
+        const after = Number(resp.headers.get("Retry-After"));
+        loginError(`Too many failed logins. Try again in ${wait(after)}.`);
+      } else {
+        loginError(`Could not log in: ${await failure(resp)}.`);
+      }
+    } catch (err) {
+      loginError(`Could not log in: the server did not answer (${String(err.message || err)}).`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // Only a logout the server confirmed (or a session it no longer knows) shows the form:
+  // saying "logged out" while the session still works would be a lie about the cookie.
+  async function logOut() {
+    const button = $("logout");
+    button.disabled = true;
+    try {
+      const resp = await request(LOGOUT_URL, { method: "POST" });
+      if (resp.ok || resp.status === 401) {
+        showLogin("You have logged out.");
+        return;
+      }
+      const banner = $("error");
+      banner.textContent = `Could not log out: ${await failure(resp)}.`;
+      banner.hidden = false;
+    } catch (err) {
+      const banner = $("error");
+      banner.textContent = `Could not log out: the server did not answer (${String(err.message || err)}).`;
+      banner.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // Who is this browser? 401: nobody yet, show the form. Anything else that is not an
+  // answer (server restarting, proxy error): say so and ask again.
+  async function start() {
+    try {
+      const resp = await request(ME_URL);
+      if (resp.status === 401) {
+        showLogin("");
+        return;
+      }
+      if (!resp.ok) throw new Error(await failure(resp));
+      showStatus(await resp.json());
+    } catch (err) {
+      const banner = $("error");
+      banner.textContent = `Could not reach the server: ${String(err.message || err)}. Retrying every ${REFRESH_MS / 1000} s.`;
+      banner.hidden = false;
+      setTimeout(start, REFRESH_MS);
     }
   }
 
@@ -321,6 +543,10 @@
     readHash();
     renderSummary();
     renderTable();
+    $("login-form").addEventListener("submit", logIn);
+    $("logout").addEventListener("click", logOut);
+    // The filters apply as you type; Enter must not submit (and reload) the page.
+    $("filters").addEventListener("submit", (e) => e.preventDefault());
     $("filter").addEventListener("input", (e) => {
       view.text = e.target.value;
       writeHash();
@@ -345,7 +571,7 @@
       renderTable();
     });
     setInterval(tick, 1000);
-    refresh();
+    start();
   }
 
   init();

@@ -5,6 +5,10 @@ connection made by :func:`inventory.engine.make_engine`, passed to ``env.py``. R
 live in ``versions/``; the first is exactly the schema the code before migrations made with
 ``create_all``, so such a database (tables but no ``alembic_version``) is recognised by its
 tables, stamped at the revision it matches, and upgraded in place with its data.
+
+Revision 0004 seals the device secrets stored in clear, so migrating a database holding
+credentials needs their key: a :class:`~inventory.secretbox.SecretBox`, passed in the
+Alembic config attributes (``secret_box``) to ``env.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from inventory.revision import (
     schema_of,
     unknown_revision,
 )
+from inventory.secretbox import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +53,15 @@ __all__ = [
 HERE = Path(__file__).resolve().parent
 
 
-def config(connection: Connection | None = None) -> Config:
-    """Alembic's configuration, made in code; ``env.py`` uses ``connection`` when given."""
+def config(connection: Connection | None = None, box: SecretBox | None = None) -> Config:
+    """Alembic's configuration, made in code; ``env.py`` uses ``connection`` when given,
+    and hands ``box`` to the migrations that seal or open device secrets."""
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE).replace("%", "%%"))
     if connection is not None:
         cfg.attributes["connection"] = connection
+    if box is not None:
+        cfg.attributes["secret_box"] = box
     return cfg
 
 
@@ -101,11 +109,12 @@ def _unreachable(url: str, exc: SQLAlchemyError | OSError) -> DatabaseError:
     return DatabaseError(f"cannot use inventory database {database_name(url)}: {reason}")
 
 
-def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
+def upgrade(url: str, *, to: str = "head", box: SecretBox | None = None) -> tuple[str | None, str]:
     """Bring the database at ``url`` to revision ``to`` (the newest by default), in place.
 
     Returns (from, to): from is None for an empty database, or the revision a database
     made before migrations was recognised as (it is stamped there first, keeping its rows).
+    ``box`` seals the device secrets stored in clear (needed only when there are some).
     """
     with _migration_engine(url) as engine:
         try:
@@ -113,7 +122,7 @@ def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
                 found = schema_of(connection)
                 if found.revision is not None and found.revision not in known_revisions():
                     raise unknown_revision(url, found.revision)
-                cfg = config(connection)
+                cfg = config(connection, box)
                 if found.revision is not None and not found.stamped:
                     command.stamp(cfg, found.revision)
                 command.upgrade(cfg, to)
@@ -130,14 +139,15 @@ def upgrade(url: str, *, to: str = "head") -> tuple[str | None, str]:
     return found.revision, reached
 
 
-def downgrade(url: str, *, to: str) -> str | None:
+def downgrade(url: str, *, to: str, box: SecretBox | None = None) -> str | None:
     """Take the database back to revision ``to`` ("base": no tables); for tests and for
-    undoing an upgrade by hand. Returns the revision reached."""
+    undoing an upgrade by hand. Returns the revision reached. Going below 0004 opens the
+    device secrets again, with ``box``."""
     _check_exists(url)
     with _migration_engine(url) as engine:
         try:
             with engine.begin() as connection:
-                command.downgrade(config(connection), to)
+                command.downgrade(config(connection, box), to)
                 return MigrationContext.configure(connection).get_current_revision()
         except (SQLAlchemyError, OSError) as exc:
             raise _unreachable(url, exc) from exc

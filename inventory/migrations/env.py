@@ -4,7 +4,9 @@ The caller passes an open connection in ``config.attributes["connection"]``, so 
 migrations run on an engine made by :func:`inventory.engine.make_engine` (the same SQLite
 pragmas and 0600 file as the rest of the program). Run by hand (``alembic -c ...``), it
 falls back to the ``sqlalchemy.url`` main option. SQLite cannot alter most of a table in
-place, so its migrations are rendered in batch mode (copy, move, rename).
+place, so its migrations are rendered in batch mode (copy, move, rename). The secret box
+(``config.attributes["secret_box"]``, for the revision that seals device secrets) reaches
+the migrations as the context option ``secret_box``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        secret_box=context.config.attributes.get("secret_box"),
     )
     with context.begin_transaction():
         context.run_migrations()

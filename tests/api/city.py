@@ -10,9 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from core.access import Role
 from core.settings import Settings
+from inventory.accounts import create_user, issue_token
 from inventory.db import transaction
 from inventory.models import AccessPoint, ApStatus, CredentialProfile, District, Partner, Site
+from tests.fixtures.secret_keys import fixed_box
 from timeseries import MetricStore
 from timeseries.port import Sample
 
@@ -33,6 +36,20 @@ SECRETS: tuple[str, ...] = (
 )
 
 
+# One user per role, named like its key in the tokens of :func:`seed_users`; "partner" is
+# bound to p-bank (ap-01, ap-02; sites s-park, s-planned), "partner-telco" to p-telco
+# (ap-03, ap-06; site s-market). s-school (ap-04, ap-05) has no partner: the city's own.
+USERS: dict[str, tuple[Role, str | None]] = {
+    "admin": (Role.ADMIN, None),
+    "engineer": (Role.ENGINEER, None),
+    "planner": (Role.PLANNER, None),
+    "partner": (Role.PARTNER, "p-bank"),
+    "partner-telco": (Role.PARTNER, "p-telco"),
+}
+# Their passwords, for the web login tests (user name -> password).
+PASSWORDS: dict[str, str] = {name: f"pw-{name}-Correct-Horse-9" for name in USERS}
+
+
 def sample(ap: str, ts: float, **fields: float) -> Sample:
     return Sample(measurement="ap", tags={"ap": ap}, fields=fields, ts=ts)
 
@@ -46,6 +63,7 @@ def settings_in(directory: Path) -> Settings:
 
 def seed_inventory(engine: Engine, now: float = NOW) -> None:
     """Five enabled APs (three up, one down, one never polled) and one disabled AP."""
+    box = fixed_box()
     with transaction(engine) as s:
         s.add_all(
             [
@@ -53,19 +71,23 @@ def seed_inventory(engine: Engine, now: float = NOW) -> None:
                 Partner(id="p-telco", name="Telco Ltd"),
                 District(id="d-north", name="North"),
                 District(id="d-south", name="South"),
+                # Sealed, as the importer stores them, with the tests' fixed key
+                # (fixed_box(), from tests.fixtures.secret_keys).
                 CredentialProfile(
-                    id="credprofile-alpha", snmp_version="2c", snmp_community="c0mmunity-S3CRET-v2"
+                    id="credprofile-alpha",
+                    snmp_version="2c",
+                    snmp_community=box.seal("c0mmunity-S3CRET-v2"),
                 ),
                 CredentialProfile(
                     id="credprofile-beta",
                     snmp_version="3",
                     snmp_user="snmpuser-theta",
                     snmp_auth_protocol="SHA",
-                    snmp_auth_key="AUTHKEY-S3CRET-123",
+                    snmp_auth_key=box.seal("AUTHKEY-S3CRET-123"),
                     snmp_priv_protocol="AES",
-                    snmp_priv_key="PRIVKEY-S3CRET-456",
+                    snmp_priv_key=box.seal("PRIVKEY-S3CRET-456"),
                     ssh_username="sshuser-zeta",
-                    ssh_password="SSHPASS-S3CRET-789",
+                    ssh_password=box.seal("SSHPASS-S3CRET-789"),
                     ssh_key_file="/etc/citywifi/SSHKEYFILE-S3CRET",
                 ),
             ]
@@ -135,3 +157,14 @@ def seed_metrics(store: MetricStore, now: float = NOW) -> None:
             sample("ap-06", now - 5, clients=0, uptime_s=42, rx_bps=0, tx_bps=0),
         ]
     )
+
+
+def seed_users(engine: Engine, now: float = NOW) -> dict[str, str]:
+    """The users of :data:`USERS` with the passwords of :data:`PASSWORDS`; returns a new
+    token of each (user name, which is also its role or partner role, -> token)."""
+    tokens: dict[str, str] = {}
+    with transaction(engine) as s:
+        for name, (role, partner) in USERS.items():
+            create_user(s, name, role, partner_id=partner, password=PASSWORDS[name], now=now)
+            tokens[name] = issue_token(s, name, label="tests", now=now).token
+    return tokens

@@ -79,3 +79,9 @@ def test_test_client_imports_without_a_warning() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_page_and_health_need_no_credentials(anon_client: TestClient) -> None:
+    """The public allowlist: the page (which then asks for a login), its files, /healthz."""
+    for url in ("/", "/static/app.js", "/static/style.css", "/healthz"):
+        assert anon_client.get(url).status_code == 200, url

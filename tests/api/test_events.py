@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -90,3 +92,31 @@ def test_events_unknown_ap_is_404(client: TestClient) -> None:
     r = client.get("/api/v1/aps/ap-99/events")
     assert r.status_code == 404
     assert r.json()["message"] == "no access point with id 'ap-99'"
+
+
+def test_events_are_scoped(
+    client_as: Callable[[str], TestClient], events: list[Transition]
+) -> None:
+    """ap-03 is p-telco's: its events for p-telco, a 404 for p-bank (as for no such AP)."""
+    telco = client_as("partner-telco").get("/api/v1/aps/ap-03/events").json()
+    assert telco["count"] == 4
+    r = client_as("partner").get("/api/v1/aps/ap-03/events")
+    assert (r.status_code, r.json()["message"]) == (404, "no access point with id 'ap-03'")
+    assert client_as("partner").get("/api/v1/aps/ap-01/events").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": 1e18}, "start"),
+        ({"end": -5}, "end"),
+        ({"start": "x" * 65}, "start"),
+        ({"start": "inf"}, "start"),
+    ],
+)
+def test_events_times_out_of_range_are_422(
+    client: TestClient, params: dict[str, str | float], field: str
+) -> None:
+    r = client.get("/api/v1/aps/ap-03/events", params=params)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", field]

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.deps import get_now
 from timeseries import MetricStore
 from timeseries.port import Sample
 
@@ -47,13 +47,10 @@ def test_series_accepts_iso_8601_and_naive_means_utc(client: TestClient) -> None
     assert [p["value"] for p in body["points"]] == [1e6, 2.5e6]
 
 
-def test_series_defaults_to_last_hour_with_about_300_points(client: TestClient) -> None:
-    before = datetime.now(tz=UTC).timestamp()
+def test_series_defaults_to_last_hour_with_about_300_points(client: TestClient, now: float) -> None:
+    client.app.dependency_overrides[get_now] = lambda: now  # type: ignore[attr-defined]
     body = client.get("/api/v1/aps/ap-01/series?metric=clients").json()
-    end = datetime.fromisoformat(body["end"]).timestamp()
-    start = datetime.fromisoformat(body["start"]).timestamp()
-    assert before - 1 <= end <= before + 60
-    assert end - start == pytest.approx(3600)
+    assert (body["start"], body["end"]) == ("2025-12-31T23:00:00Z", ISO_NOW)
     assert body["step"] == 15  # a round step: 3600 s / 15 s = 240 points, ≤ 300
     assert len(body["points"]) == 240
 
@@ -73,8 +70,11 @@ def test_series_default_step_for_a_day(client: TestClient) -> None:
         ({}, "query.metric: Field required"),
         ({"metric": "clients", "start": 100, "end": 100}, "query.end: end ("),
         ({"metric": "clients", "start": 200, "end": 100}, "must be after start"),
-        ({"metric": "clients", "step": 0}, "query.step: step must be a positive number of seconds"),
+        ({"metric": "clients", "step": 0}, "query.step: Input should be greater than or equal"),
         ({"metric": "clients", "step": -5}, "query.step: "),
+        ({"metric": "clients", "step": "nan"}, "query.step: "),
+        ({"metric": "clients", "step": "inf"}, "query.step: "),
+        ({"metric": "clients", "step": 1e12}, "query.step: Input should be less than or equal"),
         ({"metric": "clients", "start": 0, "end": 20000, "step": 1}, "20000 points requested"),
         ({"metric": "clients", "start": "yesterday"}, "query.start: Value error, not a time"),
         ({"metric": "clients", "end": "2026-13-45T00:00:00Z"}, "query.end: "),
@@ -117,3 +117,65 @@ def test_series_store_failure_is_503(client: TestClient, store: MetricStore) -> 
     assert r.status_code == 503
     assert r.json()["message"].startswith("metric store unavailable: metric store ")
     assert r.json()["message"].endswith(" is closed")
+
+
+YEAR_S = 365 * 86400
+
+
+def test_a_year_at_one_second_is_refused_naming_step_before_any_work(
+    client: TestClient, store: MetricStore, now: float
+) -> None:
+    store.close()  # had the store been asked, this would be a 503
+    r = client.get(
+        "/api/v1/aps/ap-01/series",
+        params={"metric": "clients", "start": now - YEAR_S, "end": now, "step": 1},
+    )
+    assert r.status_code == 422
+    body = r.json()
+    assert body["detail"][0]["loc"] == ["query", "step"]
+    assert body["message"].startswith(
+        "query.step: 31536000 points requested; at most 11000: use a larger step (≥ 2867 s)"
+    )
+
+
+def test_a_year_at_the_default_step_is_allowed(client: TestClient, now: float) -> None:
+    r = client.get(
+        "/api/v1/aps/ap-01/series", params={"metric": "clients", "start": now - YEAR_S, "end": now}
+    )
+    assert r.status_code == 200
+    assert len(r.json()["points"]) <= 300
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "fragment"),
+    [
+        ({"start": 0, "end": 3 * YEAR_S}, "start", "is longer than the longest allowed, 732 days"),
+        ({"start": 0}, "start", "is longer than the longest allowed"),  # until now
+        ({"end": 1e18}, "end", "time out of range: must be from 1970-01-01T00:00:00Z (0)"),
+        ({"start": -1, "end": 10}, "start", "time out of range"),
+        ({"start": "0001-01-01T00:00:00+01:00"}, "start", "time out of range"),
+        ({"start": "9999-12-31T23:59:59-14:00"}, "start", "time out of range"),
+        ({"start": "2026-01-01T00:00:00Z" + " " * 60}, "start", "longer than 64 characters"),
+    ],
+)
+def test_series_time_bounds(
+    client: TestClient, params: dict[str, str | float], field: str, fragment: str
+) -> None:
+    r = client.get("/api/v1/aps/ap-01/series", params={"metric": "clients", **params})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["detail"][0]["loc"] == ["query", field]
+    assert fragment in body["message"]
+
+
+def test_series_of_another_partners_ap_is_404_after_checking_the_request(
+    client_as: Callable[[str], TestClient],
+) -> None:
+    """Bad parameters are a 422 whoever's AP it is; good ones, 404 for others' and unknown."""
+    partner = client_as("partner")
+    for ap in ("ap-03", "ap-99"):
+        assert partner.get(f"/api/v1/aps/{ap}/series?metric=nope").status_code == 422
+        r = partner.get(f"/api/v1/aps/{ap}/series?metric=clients")
+        assert (r.status_code, r.json()["message"]) == (404, f"no access point with id {ap!r}")
+    own = partner.get("/api/v1/aps/ap-01/series?metric=clients&start=0&end=60")
+    assert own.status_code == 200

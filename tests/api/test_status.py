@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 
 from timeseries import MetricStore
+
+ClientAs = Callable[[str], TestClient]
 
 
 def by_id(body: dict[str, list[dict[str, object]]]) -> dict[object, dict[str, object]]:
@@ -117,3 +121,59 @@ def test_status_store_down_is_503_with_message(client: TestClient, store: Metric
     r = client.get("/api/v1/status")
     assert r.status_code == 503
     assert "metric store unavailable" in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("user", "query", "expected", "summary"),
+    [
+        ("partner", "", ["ap-01", "ap-02"], (2, 0, 0)),
+        ("partner-telco", "", ["ap-03", "ap-06"], (1, 1, 0)),
+        ("partner", "state=down", [], (0, 0, 0)),
+        ("partner", "district=d-north&limit=1", ["ap-01"], (2, 0, 0)),
+        ("partner", "partner=p-telco", [], (0, 0, 0)),
+        ("partner", "site=s-market", [], (0, 0, 0)),
+        ("partner", "district=d-south", [], (0, 0, 0)),  # only the city's own s-school
+        ("planner", "", ["ap-01", "ap-02", "ap-03", "ap-04", "ap-06"], (3, 1, 1)),
+    ],
+)
+def test_rows_and_counts_are_those_of_the_scope(
+    client_as: ClientAs,
+    user: str,
+    query: str,
+    expected: list[str],
+    summary: tuple[int, int, int],
+) -> None:
+    """A partner's summary counts its own APs only: others' counts are never derivable."""
+    body = client_as(user).get(f"/api/v1/status?{query}").json()
+    assert [r["ap_id"] for r in body["data"]] == expected
+    up, down, unknown = summary
+    assert body["summary"] == {"up": up, "down": down, "unknown": unknown, "total": sum(summary)}
+    assert body["count"] == sum(summary)
+
+
+@pytest.mark.parametrize(
+    ("user", "own", "others"),
+    [
+        ("partner", ("p-bank", "Bank of Example"), ("p-telco", "Telco Ltd", "s-market")),
+        ("partner-telco", ("p-telco", "Telco Ltd"), ("p-bank", "Bank of Example", "s-park")),
+    ],
+)
+def test_a_partner_never_sees_another_partners_names_or_ids(
+    client_as: ClientAs, user: str, own: tuple[str, str], others: tuple[str, ...]
+) -> None:
+    caller = client_as(user)
+    texts = [
+        caller.get(url).text
+        for url in ("/api/v1/status", "/api/v1/status?limit=5000", "/api/v1/sites", "/api/v1/aps")
+    ]
+    for text in texts:
+        for other in (*others, "s-school", "Hill School"):
+            assert other not in text
+    rows = by_id(caller.get("/api/v1/status").json())
+    assert {(r["partner"], r["partner_name"]) for r in rows.values()} == {own}
+
+
+def test_status_needs_credentials(anon_client: TestClient) -> None:
+    r = anon_client.get("/api/v1/status")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer"

@@ -86,7 +86,7 @@ def test_import_then_export_round_trips(tmp_path: Path) -> None:
     again = runner.invoke(app, ["inventory", "import", str(src)])
     assert again.exit_code == 0
     out = tmp_path / "out.yaml"
-    exported = runner.invoke(app, ["inventory", "export", "-o", str(out)])
+    exported = runner.invoke(app, ["inventory", "export", "--include-secrets", "-o", str(out)])
     assert exported.exit_code == 0
     assert "credentials in clear" in exported.stderr
     assert "s3cret-community" in out.read_text()

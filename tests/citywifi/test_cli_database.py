@@ -71,7 +71,7 @@ def test_export_file_is_private_and_replaced_whole(tmp_path: Path) -> None:
     (tmp_path / "city.yaml").write_text(CITY)
     assert runner.invoke(app, ["inventory", "import", "city.yaml"]).exit_code == 0
     out = tmp_path / "backup.yaml"
-    result = runner.invoke(app, ["inventory", "export", "-o", str(out)])
+    result = runner.invoke(app, ["inventory", "export", "--include-secrets", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "s3cret-community" in out.read_text()

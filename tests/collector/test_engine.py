@@ -26,6 +26,7 @@ from core.states import ApState, PollCause
 from inventory import import_file
 from inventory.db import open_inventory, transaction
 from inventory.models import ApEvent, ApStatus, CredentialProfile
+from inventory.secretbox import SecretBox
 from timeseries import Sample
 
 PORT = 1161
@@ -127,7 +128,7 @@ def db(tmp_path: Path) -> Engine:
 
 @pytest.fixture
 def city(
-    tmp_path: Path, db: Engine, mikrotik_device: Device
+    tmp_path: Path, db: Engine, mikrotik_device: Device, secret_box: SecretBox
 ) -> Callable[..., tuple[list[str], ScriptedScraper]]:
     """``city(count, slow=..., delay_s=..., **ap_overrides)``: that many MikroTik APs in
     the inventory and a scraper answering for each of them."""
@@ -136,7 +137,7 @@ def city(
         count: int, slow: frozenset[int] = frozenset(), delay_s: float = 0.0, **overrides: object
     ) -> tuple[list[str], ScriptedScraper]:
         path, hosts = write_inventory(tmp_path, count, **overrides)
-        import_file(db, path)
+        import_file(db, path, secret_box)
         devices = {(h, PORT): mikrotik_device for h in hosts}
         return hosts, ScriptedScraper(devices, {hosts[i] for i in slow}, delay_s)
 
@@ -173,6 +174,7 @@ def test_a_slow_ap_does_not_delay_the_others_samples(
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
     caplog: pytest.LogCaptureFixture,
+    secret_box: SecretBox,
 ) -> None:
     hosts, scraper = city(12, slow=frozenset({0}), delay_s=3.0)
     scraper.unreachable.add((hosts[1], PORT))
@@ -190,7 +192,7 @@ def test_a_slow_ap_does_not_delay_the_others_samples(
         nonlocal sink
         loop = asyncio.get_running_loop()
         sink = TimedSink(loop.time)
-        collector = Collector(settings, db, sink, scraper)
+        collector = Collector(settings, db, sink, scraper, box=secret_box)
         stop = asyncio.Event()
         loop.call_later(stop_at, stop.set)
         with caplog.at_level(logging.INFO, logger="collector.engine"):
@@ -246,14 +248,24 @@ def test_two_collectors_on_one_database_never_lose_each_others_counts(
     db: Engine,
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
+    secret_box: SecretBox,
 ) -> None:
     hosts, scraper = city(8)
     scraper.unreachable.add((hosts[0], PORT))
     # Two collectors (own data dirs, own spools) poll the SAME APs, and two more poll
     # disjoint halves (shards), all at once, cycles interleaved.
-    everyone = [Collector(Settings(data_dir=tmp_path / n), db, Sink(), scraper) for n in "ab"]
+    everyone = [
+        Collector(Settings(data_dir=tmp_path / n), db, Sink(), scraper, box=secret_box)
+        for n in "ab"
+    ]
     halves = [
-        Collector(Settings(data_dir=tmp_path / f"s{i}", shard=f"{i}/2"), db, Sink(), scraper)
+        Collector(
+            Settings(data_dir=tmp_path / f"s{i}", shard=f"{i}/2"),
+            db,
+            Sink(),
+            scraper,
+            box=secret_box,
+        )
         for i in range(2)
     ]
     cycles = {id(c): n for c, n in zip([*everyone, *halves], [3, 2, 4, 4], strict=True)}
@@ -281,13 +293,14 @@ def test_state_survives_a_restart_and_only_changes_make_transitions(
     db: Engine,
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
+    secret_box: SecretBox,
 ) -> None:
     hosts, scraper = city(2)
     scraper.unreachable.add((hosts[0], PORT))
     settings = Settings(data_dir=tmp_path, down_after_failures=2)
 
     def run_cycles(count: int) -> None:
-        collector = Collector(settings, db, Sink(), scraper)
+        collector = Collector(settings, db, Sink(), scraper, box=secret_box)
 
         async def main() -> None:
             for _ in range(count):
@@ -316,11 +329,12 @@ def test_aps_whose_credentials_cannot_work_are_skipped_and_said_once(
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
     caplog: pytest.LogCaptureFixture,
+    secret_box: SecretBox,
 ) -> None:
     _hosts, scraper = city(3)
     with transaction(db) as session:
         session.execute(update(CredentialProfile).values(snmp_community=None))
-    collector = Collector(Settings(data_dir=tmp_path), db, Sink(), scraper)
+    collector = Collector(Settings(data_dir=tmp_path), db, Sink(), scraper, box=secret_box)
 
     async def main() -> list[int]:
         return [(await collector.run_cycle()).skipped for _ in range(2)]
@@ -338,12 +352,15 @@ def test_shard_polls_only_its_share(
     db: Engine,
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
+    secret_box: SecretBox,
 ) -> None:
     _hosts, scraper = city(30)
     polled: list[set[str]] = []
     for shard in ("0/3", "1/3", "2/3"):
         sink = Sink()
-        collector = Collector(Settings(data_dir=tmp_path, shard=shard), db, sink, scraper)
+        collector = Collector(
+            Settings(data_dir=tmp_path, shard=shard), db, sink, scraper, box=secret_box
+        )
         report = virtual_run(collector.run_cycle())
         collector.close()
         assert report.answered == report.attempted > 0
@@ -374,6 +391,7 @@ def test_ssh_results_are_samples_and_failures_do_not_mark_down(
     db: Engine,
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
+    secret_box: SecretBox,
 ) -> None:
     hosts, scraper = city(2)
     ssh = FakeSsh(
@@ -384,7 +402,12 @@ def test_ssh_results_are_samples_and_failures_do_not_mark_down(
     )
     sink = Sink()
     collector = Collector(
-        Settings(data_dir=tmp_path, down_after_failures=1), db, sink, scraper, ssh_poller=ssh
+        Settings(data_dir=tmp_path, down_after_failures=1),
+        db,
+        sink,
+        scraper,
+        ssh_poller=ssh,
+        box=secret_box,
     )
     virtual_run(collector.run(once=True))
     collector.close()
@@ -409,10 +432,13 @@ def test_ssh_skips_aps_without_ssh_credentials_or_commands(
     db: Engine,
     city: Callable[..., tuple[list[str], ScriptedScraper]],
     virtual_run: VirtualRun,
+    secret_box: SecretBox,
 ) -> None:
     _hosts, scraper = city(2, profile="unifi")
     ssh = FakeSsh({})
-    collector = Collector(Settings(data_dir=tmp_path), db, Sink(), scraper, ssh_poller=ssh)
+    collector = Collector(
+        Settings(data_dir=tmp_path), db, Sink(), scraper, ssh_poller=ssh, box=secret_box
+    )
     assert virtual_run(collector.ssh_cycle()) == {}
     collector.close()
     assert ssh.ran == {}

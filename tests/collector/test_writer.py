@@ -22,6 +22,7 @@ from inventory import import_file
 from inventory.db import open_inventory, transaction
 from inventory.models import ApEvent, ApStatus
 from inventory.queries import ApStatusUpdate
+from inventory.secretbox import SecretBox
 from timeseries import Sample
 
 VirtualRun = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -144,7 +145,7 @@ def test_kept_states_are_bounded_oldest_dropped_first(virtual_run: VirtualRun) -
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Engine:
+def db(tmp_path: Path, secret_box: SecretBox) -> Engine:
     engine = open_inventory(f"sqlite:///{tmp_path / 'inv.db'}", create=True)
     doc = {
         "credentials": [{"id": "c", "snmp": {"version": "2c", "community": "public"}}],
@@ -162,7 +163,7 @@ def db(tmp_path: Path) -> Engine:
     }
     path = tmp_path / "inv.yaml"
     path.write_text(yaml.safe_dump(doc))
-    import_file(engine, path)
+    import_file(engine, path, secret_box)
     return engine
 
 

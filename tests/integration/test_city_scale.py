@@ -20,6 +20,7 @@ from collector.engine import Collector
 from core.settings import Settings
 from inventory import import_file
 from inventory.db import open_inventory
+from inventory.secretbox import load_box
 from simulators.city import build_city
 from simulators.ssh import ssh_aps_for
 from tests.fixtures.ports import free_port
@@ -68,7 +69,7 @@ def test_one_process_serves_2000_snmp_aps_and_200_ssh_clis(
 
     settings = Settings(data_dir=tmp_path / "state", snmp_timeout_s=5, snmp_retries=1)
     engine = open_inventory(settings.db_url, create=True)
-    import_file(engine, inventory)
+    import_file(engine, inventory, load_box(settings))
     store = open_store(settings.store_url)
 
     async def one_cycle() -> tuple[int, int]:

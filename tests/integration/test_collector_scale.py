@@ -29,6 +29,7 @@ from core.settings import Settings
 from inventory import import_file
 from inventory.db import open_inventory, transaction
 from inventory.models import ApStatus
+from inventory.secretbox import load_box
 from tests.fixtures.ports import free_port
 from tests.fixtures.processes import Proc, citywifi_env, wait_for
 from timeseries import MetricStore, Sample, open_store
@@ -94,7 +95,7 @@ def test_ssh_polling_sigterm_and_metrics_port(spawn: Callable[..., Proc], tmp_pa
     env = citywifi_env(tmp_path / "state")
     settings = Settings(data_dir=tmp_path / "state")
     engine = open_inventory(settings.db_url, create=True)
-    import_file(engine, path)
+    import_file(engine, path, load_box(settings))
 
     # A first pass (--once) detects every AP's profile, so we can pick targets by vendor.
     once = spawn(["collect", "--once"], env)
@@ -111,7 +112,7 @@ def test_ssh_polling_sigterm_and_metrics_port(spawn: Callable[..., Proc], tmp_pa
         if ap["id"] == victim:
             ap["credentials"] = "wrong-ssh"
     path.write_text(yaml.safe_dump(doc))
-    import_file(engine, path)
+    import_file(engine, path, load_box(settings))
 
     store = open_store(settings.store_url)
     latest = store.latest()
@@ -227,7 +228,7 @@ def test_2000_aps_with_a_fifth_timing_out_never_overrun(
     engine = open_inventory(settings.db_url, create=True)
     path = tmp_path / "inventory.yaml"
     path.write_text(yaml.safe_dump(doc))
-    import_file(engine, path)
+    import_file(engine, path, load_box(settings))
     store = Recording(open_store(settings.store_url))
     collector = Collector(settings, engine, store)
 

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.accounts import demo_users
 from tests.fixtures.processes import citywifi_env, wait_for
 
 pytestmark = pytest.mark.slow
@@ -82,12 +83,23 @@ class Demo:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def users(self) -> dict[str, list[str]]:
+        return demo_users(self.output())
+
     def status(self) -> dict[str, Any] | None:
-        """The status API's answer, or None while it does not answer."""
+        """The status API's answer (with the demo admin's token), or None while it does
+        not answer."""
         if self.popen.poll() is not None:
             raise AssertionError(f"the demo exited ({self.popen.returncode}):\n{self.output()}")
+        admin = self.users().get("admin")
+        if admin is None:
+            return None
         try:
-            response = httpx.get(f"http://127.0.0.1:{self.port}/api/v1/status", timeout=5)
+            response = httpx.get(
+                f"http://127.0.0.1:{self.port}/api/v1/status",
+                headers={"Authorization": f"Bearer {admin[-1]}"},
+                timeout=5,
+            )
         except httpx.HTTPError:
             return None
         if response.status_code != 200:
@@ -169,6 +181,8 @@ def test_a_stopped_demo_leaves_no_process(
 ) -> None:
     demo = start_demo(tmp_path / "state")
     tree = demo.serving()
+    assert sorted(demo.users()) == ["admin", "engineer", "partner", "planner"]
+    assert demo.users()["partner"][2] != "-"  # bound to one of the city's partners
     stop(demo.pid)  # Ctrl-C: the terminal signals the demo's process group
     took = wait_gone(tree, GONE_WITHIN_S)
     assert demo.popen.wait(timeout=5) == 0

@@ -19,6 +19,8 @@ from collector.engine import Collector, CycleReport
 from core.settings import Settings
 from inventory import import_file
 from inventory.db import open_inventory
+from inventory.secretbox import load_box
+from tests.fixtures.accounts import bearer, demo_users, user_token
 from tests.fixtures.ports import free_port
 from tests.fixtures.processes import Proc, citywifi_env, start_city, wait_for
 from timeseries import open_store
@@ -45,8 +47,8 @@ def test_pipeline_on_real_sockets(spawn: Callable[..., Proc], tmp_path: Path) ->
         data_dir=tmp_path / "state", snmp_timeout_s=2, snmp_retries=1, down_after_failures=2
     )
     engine = open_inventory(settings.db_url, create=True)
-    import_file(engine, inventory)
-    import_file(engine, add_dead_ap(inventory, tmp_path, port))
+    import_file(engine, inventory, load_box(settings))
+    import_file(engine, add_dead_ap(inventory, tmp_path, port), load_box(settings))
     store = open_store(settings.store_url)
 
     async def two_cycles() -> list[CycleReport]:
@@ -64,7 +66,8 @@ def test_pipeline_on_real_sockets(spawn: Callable[..., Proc], tmp_path: Path) ->
         assert report.metric_errors == 0
         assert report.store_ok
 
-    with TestClient(create_app(settings)) as client:
+    token = user_token(engine)
+    with TestClient(create_app(settings), headers=bearer(token)) as client:
         body = client.get("/api/v1/status", params={"limit": 5000}).json()
         rows = {r["ap_id"]: r for r in body["data"]}
         assert body["count"] == 301
@@ -85,9 +88,15 @@ def test_pipeline_on_real_sockets(spawn: Callable[..., Proc], tmp_path: Path) ->
     engine.dispose()
 
 
-def status(url: str) -> dict[str, Any] | None:
+def status(url: str, output: str) -> dict[str, Any] | None:
+    """The demo's status API, as its admin (None until it answers)."""
+    admin = demo_users(output).get("admin")
+    if admin is None:
+        return None
     try:
-        response = httpx.get(f"{url}api/v1/status", params={"limit": 5000}, timeout=2)
+        response = httpx.get(
+            f"{url}api/v1/status", params={"limit": 5000}, headers=bearer(admin[-1]), timeout=2
+        )
     except httpx.HTTPError:
         return None
     return response.json() if response.status_code == 200 else None
@@ -123,13 +132,13 @@ def test_demo_serves_all_aps_up_within_30_s(
 
     def all_up() -> dict[str, Any] | None:
         assert demo.popen.poll() is None, demo.output()
-        body = status(url)
+        body = status(url, demo.output())
         return body if body and body["summary"]["up"] == 50 else None
 
     wait_for(all_up, 30 - (time.monotonic() - started), "all 50 APs up")
 
     def with_rates() -> list[dict[str, Any]] | None:
-        body = status(url)
+        body = status(url, demo.output())
         rows = body["data"] if body else []
         return rows if sum(r["rx_bps"] is not None for r in rows) >= 45 else None
 

@@ -35,6 +35,7 @@ from core.settings import Settings
 from inventory import import_file
 from inventory.db import open_inventory, transaction
 from inventory.models import ApStatus
+from inventory.secretbox import load_box
 from tests.fixtures.ports import free_port
 from tests.fixtures.processes import Proc, citywifi_env, start_city, wait_for
 from tests.fixtures.servers import require_binary as _binary
@@ -121,7 +122,7 @@ def test_store_outage_and_collector_restart_lose_nothing(
     state = tmp_path / "state"
     settings = Settings(data_dir=state)
     engine = open_inventory(settings.db_url, create=True)
-    import_file(engine, inventory)
+    import_file(engine, inventory, load_box(settings))
     env = citywifi_env(state)
     # retries=0, timeout=2: a write to a stopped server fails at once instead of retrying
     # inside one write() call; the spool is the retry mechanism that matters here.

@@ -12,6 +12,7 @@ from core.errors import InventoryError
 from inventory import import_file
 from inventory.db import open_inventory
 from inventory.models import Base
+from inventory.secretbox import SecretBox
 from tests.fixtures.postgres import PostgresServer
 
 DATA = Path(__file__).parent / "data"
@@ -116,14 +117,14 @@ def write() -> Callable[[Path, str, str], Path]:
 
 
 @pytest.fixture
-def failed_import() -> Callable[[Engine, Path], list[str]]:
+def failed_import(secret_box: SecretBox) -> Callable[[Engine, Path], list[str]]:
     """``failed_import(engine, path)``: the problems an import that must fail reports, after
     checking it wrote nothing and its message is those problems, one a line."""
 
     def collect(engine: Engine, path: Path) -> list[str]:
         before = _snapshot(engine)
         with pytest.raises(InventoryError) as caught:
-            import_file(engine, path)
+            import_file(engine, path, secret_box)
         assert _snapshot(engine) == before, "a failed import must write nothing"
         assert str(caught.value) == "\n".join(caught.value.problems)
         return caught.value.problems

@@ -9,15 +9,30 @@ from sqlalchemy import Engine
 
 from inventory import export_doc, export_yaml, import_file
 from inventory.db import open_inventory
+from inventory.models import CredentialProfile
+from inventory.secretbox import SecretBox
 
 Snapshot = Callable[[Engine], dict[str, list[tuple[Any, ...]]]]
 Write = Callable[[Path, str, str], Path]
 
 
-def test_export_shape(engine: Engine, city_file: Path) -> None:
-    import_file(engine, city_file)
+def opened(
+    tables: dict[str, list[tuple[Any, ...]]], box: SecretBox
+) -> dict[str, list[tuple[Any, ...]]]:
+    """A snapshot with the credential profiles' secrets opened."""
+    names = [column.key for column in CredentialProfile.__table__.columns]
+    secret = {names.index(name) for name in CredentialProfile.SECRET_COLUMNS}
+    profiles = [
+        tuple(box.open(value) if i in secret else value for i, value in enumerate(row))
+        for row in tables["credential_profiles"]
+    ]
+    return {**tables, "credential_profiles": profiles}
 
-    doc = export_doc(engine)
+
+def test_export_shape(engine: Engine, city_file: Path, secret_box: SecretBox) -> None:
+    import_file(engine, city_file, secret_box)
+
+    doc = export_doc(engine, secret_box, include_secrets=True)
 
     assert list(doc) == ["partners", "districts", "credentials", "sites", "aps", "demand"]
     assert [c["id"] for c in doc["credentials"]] == ["snmp-d01", "v2-keyed", "v3-core"]
@@ -62,10 +77,10 @@ def test_export_shape(engine: Engine, city_file: Path) -> None:
 
 
 def test_export_yaml_reads_back_to_the_same_document(
-    engine: Engine, city_file: Path, data_dir: Path
+    engine: Engine, city_file: Path, data_dir: Path, secret_box: SecretBox
 ) -> None:
-    import_file(engine, city_file)
-    import_file(engine, data_dir / "sites.csv")
+    import_file(engine, city_file, secret_box)
+    import_file(engine, data_dir / "sites.csv", secret_box)
     text = export_yaml(engine)
     assert text.startswith("# citywifi inventory export")
     assert "partner: null" in text
@@ -82,19 +97,22 @@ def test_round_trip_into_a_fresh_database(
     data_dir: Path,
     snapshot: Snapshot,
     write: Write,
+    secret_box: SecretBox,
 ) -> None:
-    import_file(engine, city_file)
-    import_file(engine, data_dir / "sites.csv")
-    import_file(engine, data_dir / "aps.csv")
-    exported = write(tmp_path, "backup.yaml", export_yaml(engine))
+    import_file(engine, city_file, secret_box)
+    import_file(engine, data_dir / "sites.csv", secret_box)
+    import_file(engine, data_dir / "aps.csv", secret_box)
+    backup = export_yaml(engine, secret_box, include_secrets=True)
+    exported = write(tmp_path, "backup.yaml", backup)
 
     fresh = open_inventory(f"sqlite:///{tmp_path / 'fresh.db'}", create=True)
-    import_file(fresh, exported)
-    again = export_yaml(fresh)
+    import_file(fresh, exported, secret_box)
+    again = export_yaml(fresh, secret_box, include_secrets=True)
 
-    assert snapshot(fresh) == snapshot(engine)
+    # Sealing is randomised: the two databases hold the same secrets, sealed differently.
+    assert opened(snapshot(fresh), secret_box) == opened(snapshot(engine), secret_box)
     assert again == exported.read_text()
     # and importing the export over the original changes nothing
-    report = import_file(engine, exported)
+    report = import_file(engine, exported, secret_box)
     assert all(c["created"] == c["updated"] == 0 for c in report.counts.values())
     fresh.dispose()

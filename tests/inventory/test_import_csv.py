@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from inventory import import_file
 from inventory.models import AccessPoint, Site
+from inventory.secretbox import SecretBox
 
 Counts = Callable[[Engine], dict[str, int]]
 Write = Callable[[Path, str, str], Path]
@@ -16,13 +17,13 @@ Problems = Callable[[Engine, Path], list[str]]
 
 
 @pytest.fixture
-def city(engine: Engine, city_file: Path) -> Engine:
-    import_file(engine, city_file)
+def city(engine: Engine, city_file: Path, secret_box: SecretBox) -> Engine:
+    import_file(engine, city_file, secret_box)
     return engine
 
 
-def test_sites_csv(city: Engine, data_dir: Path) -> None:
-    report = import_file(city, data_dir / "sites.csv")
+def test_sites_csv(city: Engine, data_dir: Path, secret_box: SecretBox) -> None:
+    report = import_file(city, data_dir / "sites.csv", secret_box)
 
     assert report.counts == {"sites": {"created": 3, "updated": 0, "unchanged": 0}}
     with Session(city) as session:
@@ -40,10 +41,10 @@ def test_sites_csv(city: Engine, data_dir: Path) -> None:
         assert alun.coverage_radius_m == 50.0
 
 
-def test_aps_csv_and_enabled_spellings(city: Engine, data_dir: Path) -> None:
-    import_file(city, data_dir / "sites.csv")
+def test_aps_csv_and_enabled_spellings(city: Engine, data_dir: Path, secret_box: SecretBox) -> None:
+    import_file(city, data_dir / "sites.csv", secret_box)
 
-    report = import_file(city, data_dir / "aps.csv")
+    report = import_file(city, data_dir / "aps.csv", secret_box)
 
     assert report.counts == {"aps": {"created": 4, "updated": 0, "unchanged": 0}}
     with Session(city) as session:
@@ -57,7 +58,7 @@ def test_aps_csv_and_enabled_spellings(city: Engine, data_dir: Path) -> None:
     assert (aps["ap0101"].snmp_port, aps["ap0101"].ssh_port) == (1161, 2222)
     assert (aps["ap0102"].snmp_port, aps["ap0102"].profile) == (161, "auto")
     assert aps["ap0102"].credential_id == "v3-core"
-    assert import_file(city, data_dir / "aps.csv").counts["aps"]["unchanged"] == 4
+    assert import_file(city, data_dir / "aps.csv", secret_box).counts["aps"]["unchanged"] == 4
 
 
 def test_csv_bad_rows_report_their_physical_line(
@@ -122,7 +123,7 @@ def test_csv_header_decides_or_fails_clearly(
     assert set(counts(engine).values()) == {0}
 
 
-def test_csv_with_byte_order_mark(city: Engine, tmp_path: Path) -> None:
+def test_csv_with_byte_order_mark(city: Engine, tmp_path: Path, secret_box: SecretBox) -> None:
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbfid,name,lat,lon\ns0301,Excel,1,2\n")
-    assert import_file(city, path).counts["sites"]["created"] == 1
+    assert import_file(city, path, secret_box).counts["sites"]["created"] == 1

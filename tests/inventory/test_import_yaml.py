@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from inventory import import_file, validate_file
 from inventory.models import AccessPoint, CredentialProfile, Site
+from inventory.secretbox import SecretBox
 
 Snapshot = Callable[[Engine], dict[str, list[tuple[Any, ...]]]]
 Counts = Callable[[Engine], dict[str, int]]
@@ -32,8 +33,10 @@ def city_with(city_file: Path, write: Write) -> CityWith:
     return make
 
 
-def test_valid_yaml_import(engine: Engine, city_file: Path, counts: Counts) -> None:
-    report = import_file(engine, city_file)
+def test_valid_yaml_import(
+    engine: Engine, city_file: Path, counts: Counts, secret_box: SecretBox
+) -> None:
+    report = import_file(engine, city_file, secret_box)
 
     assert report.counts["sites"] == {"created": 4, "updated": 0, "unchanged": 0}
     assert report.counts["aps"]["created"] == 5
@@ -47,6 +50,10 @@ def test_valid_yaml_import(engine: Engine, city_file: Path, counts: Counts) -> N
         "ap_status": 0,
         "ap_events": 0,
         "demand_points": 0,
+        "users": 0,
+        "api_tokens": 0,
+        "web_sessions": 0,
+        "audit_log": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")
@@ -68,28 +75,31 @@ def test_valid_yaml_import(engine: Engine, city_file: Path, counts: Counts) -> N
         assert session.get_one(AccessPoint, "ap00005").enabled is False
 
 
-def test_v3_and_ssh_credentials_are_stored_in_clear_columns(
-    engine: Engine, city_file: Path
+def test_v3_and_ssh_credentials_are_stored_in_their_columns_secrets_sealed(
+    engine: Engine, city_file: Path, secret_box: SecretBox
 ) -> None:
-    import_file(engine, city_file)
+    import_file(engine, city_file, secret_box)
     with Session(engine) as session:
         v3 = session.get_one(CredentialProfile, "v3-core")
         v2 = session.get_one(CredentialProfile, "v2-keyed")
+    stored = [v3.snmp_auth_key, v3.snmp_priv_key, v3.ssh_password, v2.snmp_community]
+    assert all(SecretBox.is_sealed(value) for value in stored)
+    auth, priv, ssh, community = (secret_box.open(value) for value in stored)
     assert (v3.snmp_version, v3.snmp_community, v3.snmp_user) == ("3", None, "noc")
-    assert (v3.snmp_auth_protocol, v3.snmp_auth_key) == ("SHA", "authkey123")
-    assert (v3.snmp_priv_protocol, v3.snmp_priv_key) == ("AES", "privkey123")
-    assert (v3.ssh_username, v3.ssh_password, v3.ssh_key_file) == ("admin", "hunter22", None)
-    assert (v2.snmp_version, v2.snmp_community) == ("2c", "public-ish")
+    assert (v3.snmp_auth_protocol, auth) == ("SHA", "authkey123")
+    assert (v3.snmp_priv_protocol, priv) == ("AES", "privkey123")
+    assert (v3.ssh_username, ssh, v3.ssh_key_file) == ("admin", "hunter22", None)
+    assert (v2.snmp_version, community) == ("2c", "public-ish")
     assert (v2.ssh_password, v2.ssh_key_file) == (None, "/etc/citywifi/ops_ed25519")
 
 
 def test_import_twice_leaves_the_inventory_identical(
-    engine: Engine, city_file: Path, snapshot: Snapshot
+    engine: Engine, city_file: Path, snapshot: Snapshot, secret_box: SecretBox
 ) -> None:
-    import_file(engine, city_file)
+    import_file(engine, city_file, secret_box)
     first = snapshot(engine)
 
-    report = import_file(engine, city_file)
+    report = import_file(engine, city_file, secret_box)
 
     assert snapshot(engine) == first
     assert all(c["created"] == 0 and c["updated"] == 0 for c in report.counts.values())
@@ -97,9 +107,14 @@ def test_import_twice_leaves_the_inventory_identical(
 
 
 def test_reimport_updates_changed_rows_and_keeps_absent_ones(
-    engine: Engine, tmp_path: Path, city_file: Path, counts: Counts, write: Write
+    engine: Engine,
+    tmp_path: Path,
+    city_file: Path,
+    counts: Counts,
+    write: Write,
+    secret_box: SecretBox,
 ) -> None:
-    import_file(engine, city_file)
+    import_file(engine, city_file, secret_box)
     path = write(
         tmp_path,
         "partial.yaml",
@@ -108,7 +123,7 @@ def test_reimport_updates_changed_rows_and_keeps_absent_ones(
         "  - {id: s0009, name: Stasiun, lat: -6.21, lon: 106.90}\n",
     )
 
-    report = import_file(engine, path)
+    report = import_file(engine, path, secret_box)
 
     assert report.counts == {"sites": {"created": 1, "updated": 1, "unchanged": 0}}
     with Session(engine) as session:
@@ -119,9 +134,9 @@ def test_reimport_updates_changed_rows_and_keeps_absent_ones(
 
 
 def test_credential_changing_version_clears_the_other_versions_columns(
-    engine: Engine, tmp_path: Path, city_file: Path, write: Write
+    engine: Engine, tmp_path: Path, city_file: Path, write: Write, secret_box: SecretBox
 ) -> None:
-    import_file(engine, city_file)
+    import_file(engine, city_file, secret_box)
     path = write(
         tmp_path,
         "creds.yaml",
@@ -132,12 +147,13 @@ def test_credential_changing_version_clears_the_other_versions_columns(
         "    snmp: {version: 3, user: u, auth_key: '12345678', priv_key: abcdefgh}\n",
     )
 
-    import_file(engine, path)
+    import_file(engine, path, secret_box)
 
     with Session(engine) as session:
         was_v3 = session.get_one(CredentialProfile, "v3-core")
         was_v2 = session.get_one(CredentialProfile, "snmp-d01")
-    assert (was_v3.snmp_version, was_v3.snmp_community) == ("2c", "downgraded")
+    assert was_v3.snmp_version == "2c"
+    assert secret_box.open(was_v3.snmp_community) == "downgraded"
     assert was_v3.snmp_user is None and was_v3.snmp_auth_key is None
     assert was_v3.ssh_username is None  # the file no longer gives ssh
     assert (was_v2.snmp_version, was_v2.snmp_community, was_v2.snmp_user) == ("3", None, "u")
@@ -151,8 +167,11 @@ def test_one_bad_row_names_file_and_line_and_writes_nothing(
     line_of: LineOf,
     failed_import: Problems,
     city_with: CityWith,
+    secret_box: SecretBox,
 ) -> None:
-    import_file(engine, city_file)  # so "unchanged" also covers updates that did not happen
+    import_file(
+        engine, city_file, secret_box
+    )  # so "unchanged" also covers updates that did not happen
     path, text = city_with(tmp_path, "lat: -6.19,", "lat: 123,")
 
     problems = failed_import(engine, path)
@@ -223,15 +242,17 @@ def test_missing_references_are_reported(
 
 
 def test_references_may_point_into_the_database(
-    engine: Engine, tmp_path: Path, city_file: Path, write: Write
+    engine: Engine, tmp_path: Path, city_file: Path, write: Write, secret_box: SecretBox
 ) -> None:
-    import_file(engine, city_file)
+    import_file(engine, city_file, secret_box)
     path = write(
         tmp_path,
         "more.yaml",
         "aps:\n  - {id: ap00100, site: s0004, name: n, host: 127.1.0.9, credentials: v3-core}\n",
     )
-    assert import_file(engine, path).counts == {"aps": {"created": 1, "updated": 0, "unchanged": 0}}
+    assert import_file(engine, path, secret_box).counts == {
+        "aps": {"created": 1, "updated": 0, "unchanged": 0}
+    }
 
 
 def test_duplicate_ids_are_reported_at_the_second_row(
@@ -298,10 +319,10 @@ def test_credential_errors_name_the_field_and_not_the_secret(
 
 
 def test_empty_file_and_unsupported_type(
-    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems, secret_box: SecretBox
 ) -> None:
     assert (
-        import_file(engine, write(tmp_path, "empty.yaml", ""))
+        import_file(engine, write(tmp_path, "empty.yaml", ""), secret_box)
         .summary()
         .endswith("nothing to import")
     )

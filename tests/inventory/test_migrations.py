@@ -33,8 +33,10 @@ from inventory.migrations import (
     known_revisions,
     upgrade,
 )
-from inventory.models import Base
+from inventory.models import Base, CredentialProfile
 from inventory.revision import HEAD, REVISIONS
+from inventory.secretbox import SecretBox
+from tests.fixtures.accounts import bearer, user_token
 
 LEGACY = Path(__file__).parent / "data" / "legacy-d320795.db"
 FIRST, SECOND = "0001_initial", "0002_ap_events"
@@ -107,17 +109,28 @@ def rows(url: str, tables: list[str]) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
+def opened(credential_rows: list[tuple[Any, ...]], box: SecretBox) -> list[tuple[Any, ...]]:
+    """credential_profiles rows with their sealed columns opened."""
+    names = [c.key for c in CredentialProfile.__table__.columns]
+    sealed = {names.index(c) for c in CredentialProfile.SECRET_COLUMNS}
+    return [
+        tuple(box.open(v) if i in sealed else v for i, v in enumerate(row))
+        for row in credential_rows
+    ]
+
+
 def test_revisions_are_linear() -> None:
-    assert head() == SECOND
+    assert head() == HEAD
+    assert known_revisions()[:2] == [FIRST, SECOND]
 
 
 def test_migrations_from_empty_give_the_models_schema(new_db_url: Callable[[], str]) -> None:
     migrated, created = new_db_url(), new_db_url()
-    assert upgrade(migrated) == (None, SECOND)
+    assert upgrade(migrated) == (None, HEAD)
     open_inventory(created, create=True).dispose()  # create_all + stamp
     assert model_diff(migrated) == []
     assert schema_dump(migrated) == schema_dump(created)
-    assert current(migrated) == current(created) == SECOND
+    assert current(migrated) == current(created) == HEAD
 
 
 def test_downgrade_to_base_and_up_again(new_db_url: Callable[[], str]) -> None:
@@ -128,7 +141,7 @@ def test_downgrade_to_base_and_up_again(new_db_url: Callable[[], str]) -> None:
     assert "last_cause" not in [c[0] for c in schema_dump(url)["ap_status"]["columns"]]
     assert downgrade(url, to="base") is None
     assert schema_dump(url) == {}
-    assert upgrade(url) == (None, SECOND)
+    assert upgrade(url) == (None, HEAD)
     assert model_diff(url) == []
 
 
@@ -151,7 +164,7 @@ def test_revision_1_is_what_the_old_create_all_made(tmp_path: Path) -> None:
     assert sqlite_ddl(path) == sqlite_ddl(LEGACY)
 
 
-def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
+def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path, secret_box: SecretBox) -> None:
     path = tmp_path / "inventory.db"
     shutil.copy(LEGACY, path)
     path.chmod(0o644)  # as the old code made it
@@ -169,22 +182,27 @@ def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     assert str(path) in message and "`citywifi db upgrade`" in message
     assert "\n" not in message
 
-    assert upgrade(url) == (FIRST, SECOND)
-    assert current(url) == SECOND
+    assert upgrade(url, box=secret_box) == (FIRST, HEAD)
+    assert current(url) == HEAD
     assert path.stat().st_mode & 0o777 == 0o600  # it holds device credentials
     assert model_diff(url) == []
     after = rows(url, sorted(LEGACY_TABLES))
-    assert {t: r for t, r in after.items() if t != "ap_status"} == {
-        t: r for t, r in before.items() if t != "ap_status"
+    changed = {"ap_status", "credential_profiles"}
+    assert {t: r for t, r in after.items() if t not in changed} == {
+        t: r for t, r in before.items() if t not in changed
     }
+    # The device secrets are sealed now, and open to what they were.
+    assert opened(after["credential_profiles"], secret_box) == before["credential_profiles"]
+    assert after["credential_profiles"] != before["credential_profiles"]
     # ap_status keeps every value; the new last_cause column is empty.
     assert [r[:-1] for r in after["ap_status"]] == before["ap_status"]
     assert {r[-1] for r in after["ap_status"]} == {None}
-    assert upgrade(url) == (SECOND, SECOND)  # again: nothing to do
+    assert upgrade(url) == (HEAD, HEAD)  # again: nothing to do
 
     settings = Settings(data_dir=tmp_path / "state", database_url=url)
+    token = user_token(url)
     with TestClient(create_app(settings)) as client:
-        response = client.get("/api/v1/status")
+        response = client.get("/api/v1/status", headers=bearer(token))
     assert response.status_code == 200, response.text
     body = response.json()
     # ap00004's site is retired but the AP is enabled; ap00005 is disabled.
@@ -210,7 +228,9 @@ LEGACY_ROWS = (
 )
 
 
-def test_pre_migration_database_is_recognised_on_both(new_db_url: Callable[[], str]) -> None:
+def test_pre_migration_database_is_recognised_on_both(
+    new_db_url: Callable[[], str], secret_box: SecretBox
+) -> None:
     """A database with revision 1's tables and no alembic_version, as create_all left it."""
     url = new_db_url()
     upgrade(url, to=FIRST)
@@ -218,29 +238,32 @@ def test_pre_migration_database_is_recognised_on_both(new_db_url: Callable[[], s
     before = rows(url, sorted(LEGACY_TABLES))
     assert inspect_url(url).revision == FIRST and current(url) is None
 
-    assert upgrade(url) == (FIRST, SECOND)
+    assert upgrade(url, box=secret_box) == (FIRST, HEAD)
     after = rows(url, sorted(LEGACY_TABLES))
     assert after["access_points"] == before["access_points"]
+    assert opened(after["credential_profiles"], secret_box) == before["credential_profiles"]
     assert after["ap_status"] == [(*before["ap_status"][0], None)]
     assert model_diff(url) == []
     open_inventory(url, create=False).dispose()
 
 
-def test_unstamped_newest_schema_is_recognised(new_db_url: Callable[[], str]) -> None:
-    """Made by create_all of the code between the two revisions: stamped, not migrated."""
+def test_unstamped_second_revision_is_recognised(new_db_url: Callable[[], str]) -> None:
+    """As create_all of the code between revisions 1 and 2 left it (ap_events, no stamp):
+    recognised as revision 2 and migrated from there. No later code leaves a database
+    unstamped, so no later shape needs recognising."""
     url = new_db_url()
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    engine.dispose()
+    upgrade(url, to=SECOND)
+    execute(url, "DROP TABLE alembic_version")
     assert inspect_url(url).revision == SECOND
-    assert upgrade(url) == (SECOND, SECOND)
-    assert current(url) == SECOND
+    assert upgrade(url) == (SECOND, HEAD)
+    assert current(url) == HEAD
+    assert model_diff(url) == []
 
 
 def test_behind_database_is_refused(new_db_url: Callable[[], str]) -> None:
     url = new_db_url()
     upgrade(url, to=FIRST)
-    with pytest.raises(DatabaseError, match=r"at revision 0001_initial, behind 0002_ap_events; "
+    with pytest.raises(DatabaseError, match=rf"at revision 0001_initial, behind {HEAD}; "
                        r"run `citywifi db upgrade`"):  # fmt: skip
         open_inventory(url, create=False)
 
@@ -271,7 +294,7 @@ def test_empty_database_is_created_only_when_asked(new_db_url: Callable[[], str]
     with pytest.raises(DatabaseError, match=r"is empty; create its tables with `citywifi db"):
         open_inventory(url, create=False)
     open_inventory(url, create=True).dispose()
-    assert current(url) == SECOND
+    assert current(url) == HEAD
     open_inventory(url, create=False).dispose()
 
 

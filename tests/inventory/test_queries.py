@@ -10,15 +10,18 @@ from inventory import ApStatusUpdate, enabled_aps, import_file, record_status
 from inventory.db import transaction
 from inventory.models import ApEvent, ApStatus
 from inventory.queries import record_transitions
+from inventory.secretbox import SecretBox
 
 UP, DOWN, UNKNOWN = ApState.UP, ApState.DOWN, ApState.UNKNOWN
 
 
-def test_enabled_aps_joins_everything_a_poll_needs(engine: Engine, city_file: Path) -> None:
-    import_file(engine, city_file)
+def test_enabled_aps_joins_everything_a_poll_needs(
+    engine: Engine, city_file: Path, secret_box: SecretBox
+) -> None:
+    import_file(engine, city_file, secret_box)
 
     with Session(engine) as session:
-        targets = enabled_aps(session)
+        targets = enabled_aps(session, secret_box)
 
     # ap00004 is at a retired site, ap00005 is disabled; s0002 is planned but polled.
     assert [t.ap_id for t in targets] == ["ap00001", "ap00002", "ap00003"]
@@ -47,12 +50,12 @@ def test_enabled_aps_joins_everything_a_poll_needs(engine: Engine, city_file: Pa
     assert "s3cret" not in repr(first) and "hunter22" not in repr(v3)
 
 
-def test_enabled_aps_is_one_query(engine: Engine, city_file: Path) -> None:
-    import_file(engine, city_file)
+def test_enabled_aps_is_one_query(engine: Engine, city_file: Path, secret_box: SecretBox) -> None:
+    import_file(engine, city_file, secret_box)
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with Session(engine) as session:
-        enabled_aps(session)
+        enabled_aps(session, secret_box)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
@@ -71,8 +74,10 @@ def _update(
     )
 
 
-def test_record_status_inserts_then_updates(engine: Engine, city_file: Path) -> None:
-    import_file(engine, city_file)
+def test_record_status_inserts_then_updates(
+    engine: Engine, city_file: Path, secret_box: SecretBox
+) -> None:
+    import_file(engine, city_file, secret_box)
     with transaction(engine) as session:
         record_status(session, [_update("ap00001", UP), _update("ap00002", UP)])
     with transaction(engine) as session:
@@ -126,8 +131,10 @@ def _delta(
     )
 
 
-def test_record_status_adds_counters_in_sql(any_engine: Engine, city_file: Path) -> None:
-    import_file(any_engine, city_file)
+def test_record_status_adds_counters_in_sql(
+    any_engine: Engine, city_file: Path, secret_box: SecretBox
+) -> None:
+    import_file(any_engine, city_file, secret_box)
     with transaction(any_engine) as session:
         record_status(session, [_delta("ap00001", UP, 3, 3, PollCause.ANSWERED)])
     with transaction(any_engine) as session:
@@ -138,10 +145,10 @@ def test_record_status_adds_counters_in_sql(any_engine: Engine, city_file: Path)
 
 
 def test_two_collectors_never_overwrite_each_others_counts(
-    any_engine: Engine, city_file: Path
+    any_engine: Engine, city_file: Path, secret_box: SecretBox
 ) -> None:
     """Two engines on one database, as two collector processes: every delta counts."""
-    import_file(any_engine, city_file)
+    import_file(any_engine, city_file, secret_box)
     other = create_engine(any_engine.url.render_as_string(hide_password=False))
     try:
         for engine, attempted in ((any_engine, 10), (other, 5), (any_engine, 1)):
@@ -153,8 +160,10 @@ def test_two_collectors_never_overwrite_each_others_counts(
     assert (row.polls_attempted, row.polls_ok) == (16, 16)
 
 
-def test_record_status_merges_updates_of_one_ap(any_engine: Engine, city_file: Path) -> None:
-    import_file(any_engine, city_file)
+def test_record_status_merges_updates_of_one_ap(
+    any_engine: Engine, city_file: Path, secret_box: SecretBox
+) -> None:
+    import_file(any_engine, city_file, secret_box)
     with transaction(any_engine) as session:
         record_status(
             session,
@@ -175,8 +184,10 @@ def test_record_status_merges_updates_of_one_ap(any_engine: Engine, city_file: P
     )
 
 
-def test_record_transitions_appends_events(any_engine: Engine, city_file: Path) -> None:
-    import_file(any_engine, city_file)
+def test_record_transitions_appends_events(
+    any_engine: Engine, city_file: Path, secret_box: SecretBox
+) -> None:
+    import_file(any_engine, city_file, secret_box)
     changes = [
         Transition("ap00001", UNKNOWN, UP, 100.0, PollCause.ANSWERED),
         Transition("ap00001", UP, DOWN, 200.0, PollCause.AUTH_FAILURE, "x" * 600),

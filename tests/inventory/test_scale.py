@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import Engine, event
 
 from inventory import export_doc, import_file
+from inventory.secretbox import SecretBox
 
 Counts = Callable[[Engine], dict[str, int]]
 
@@ -58,16 +59,18 @@ def _statements(engine: Engine) -> list[str]:
     return seen
 
 
-def test_big_import_is_batched(engine: Engine, tmp_path: Path, counts: Counts) -> None:
+def test_big_import_is_batched(
+    engine: Engine, tmp_path: Path, counts: Counts, secret_box: SecretBox
+) -> None:
     path = _city(tmp_path)
     statements = _statements(engine)
 
     started = time.perf_counter()
-    report = import_file(engine, path)
+    report = import_file(engine, path, secret_box)
     first = time.perf_counter() - started
     first_count = len(statements)
     started = time.perf_counter()
-    again = import_file(engine, path)
+    again = import_file(engine, path, secret_box)
     second = time.perf_counter() - started
 
     print(f"\nimport {SITES} sites + {APS} APs: {first:.2f}s; re-import: {second:.2f}s")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from inventory import import_file
 from inventory.db import open_inventory
 from inventory.models import DemandPoint, District
+from inventory.secretbox import SecretBox
 from simulators import geo
 from simulators.city import build_city
 from simulators.run import write_inventory
@@ -52,19 +53,21 @@ def test_population_is_plausible_for_a_mid_size_city() -> None:
     assert all(p["weight"] > 0 for p in points)
 
 
-def test_inventory_districts_and_demand_import_cleanly(tmp_path: Path) -> None:
+def test_inventory_districts_and_demand_import_cleanly(
+    tmp_path: Path, secret_box: SecretBox
+) -> None:
     city = build_city(120, seed=5)
     write_inventory(city, tmp_path / "city.yaml")
     geo.write_districts(city, tmp_path / "districts.geojson")
     geo.write_demand(city, tmp_path / "demand.csv")
     engine = open_inventory(f"sqlite:///{tmp_path / 'inv.sqlite'}", create=True)
-    import_file(engine, tmp_path / "city.yaml")
-    report = import_file(engine, tmp_path / "districts.geojson")
+    import_file(engine, tmp_path / "city.yaml", secret_box)
+    report = import_file(engine, tmp_path / "districts.geojson", secret_box)
     assert report.counts["districts"]["updated"] == len(city.districts)
-    demand = import_file(engine, tmp_path / "demand.csv")
+    demand = import_file(engine, tmp_path / "demand.csv", secret_box)
     assert demand.counts["demand"]["created"] == len(geo.demand_points(city))
     # re-importing the YAML (which has no boundaries) keeps the boundaries
-    again = import_file(engine, tmp_path / "city.yaml")
+    again = import_file(engine, tmp_path / "city.yaml", secret_box)
     assert again.counts["districts"]["unchanged"] == len(city.districts)
     with Session(engine) as session:
         boundaries = session.scalars(select(District.boundary_geojson)).all()

@@ -1,0 +1,381 @@
+"""Every operation of the OpenAPI schema against every caller: who gets in, and what a
+partner can learn.
+
+The rules come from the code, not from a list kept here: the permission a route needs
+is read from the ``require(...)`` dependency it declares, and whether a role has it from
+``core.access.ROLE_PERMISSIONS``. So a new route is checked the day it is added, and a
+route added without a permission fails :func:`test_every_operation_declares_a_permission`.
+
+The route-by-caller table (status codes) is written to ``access-matrix.md`` in pytest's
+base temp directory and printed (``-s`` shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from core.access import ROLE_PERMISSIONS, Permission, Role
+from inventory.models import Partner
+from tests.api.city import PASSWORDS, USERS
+
+# Operations anyone may call, and operations any signed-in user may call whatever its role.
+PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login")}
+ANY_PRINCIPAL = {("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/logout")}
+
+ANONYMOUS, BAD_TOKEN = "anonymous", "bad token"
+CALLERS = (ANONYMOUS, BAD_TOKEN, *USERS)
+TARGET = "matrix-target"  # the user the users:manage routes act on
+MISSING_ID = "zz-nowhere"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    spec: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.method, self.path
+
+    @property
+    def success(self) -> int:
+        return min(int(code) for code in self.spec["responses"] if code.startswith("2"))
+
+    def parameters(self, where: str) -> list[dict[str, Any]]:
+        return [p for p in self.spec.get("parameters", []) if p["in"] == where]
+
+
+def operations(app: FastAPI) -> list[Operation]:
+    """The schema's operations, in an order where each leaves the next one's target usable:
+    reads, then creations, token revocation, disable then enable, and logout last."""
+    found = [
+        Operation(method.upper(), path, spec)
+        for path, item in app.openapi()["paths"].items()
+        for method, spec in item.items()
+    ]
+
+    def rank(op: Operation) -> tuple[int, str]:
+        order = ("GET", "POST", "PUT", "PATCH", "DELETE")
+        position = order.index(op.method) if op.method in order else len(order)
+        for n, tail in enumerate(("/disable", "/enable", "/logout"), start=1):
+            if op.path.endswith(tail):
+                position = len(order) + n
+        return position, op.path
+
+    return sorted(found, key=rank)
+
+
+def _permissions_of(dependant: Dependant) -> Iterator[Permission]:
+    """The permissions ``api.auth.require`` put on a route (at any depth of its
+    dependencies), read from the ``permission`` attribute it gives its check."""
+    for sub in dependant.dependencies:
+        given = getattr(sub.call, "permission", None)
+        if isinstance(given, Permission):
+            yield given
+        yield from _permissions_of(sub)
+
+
+def declared_permissions(app: FastAPI) -> dict[tuple[str, str], frozenset[Permission]]:
+    declared: dict[tuple[str, str], frozenset[Permission]] = {}
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not route.methods:
+            continue
+        for method in route.methods:
+            declared[(method, str(route.path))] = frozenset(_permissions_of(dependant))
+    return declared
+
+
+def expected_status(op: Operation, caller: str, needs: frozenset[Permission]) -> int:
+    if op.key in PUBLIC:
+        return op.success
+    if caller in (ANONYMOUS, BAD_TOKEN):
+        return 401
+    role, _partner = USERS[caller]
+    return op.success if needs <= ROLE_PERMISSIONS[role] else 403
+
+
+@dataclass
+class City:
+    """What the fixture city holds, as the admin sees it: the basis of what each partner
+    may and may not see."""
+
+    sites: dict[str, dict[str, Any]]
+    aps: dict[str, dict[str, Any]]
+    partner_names: dict[str, str]
+
+    def partner_of_ap(self, ap_id: str) -> str | None:
+        partner: str | None = self.sites[self.aps[ap_id]["site"]]["partner"]
+        return partner
+
+    def own_site(self, partner: str | None) -> str:
+        return min(s for s, site in self.sites.items() if partner in (None, site["partner"]))
+
+    def own_ap(self, partner: str | None) -> str:
+        return min(a for a in self.aps if partner in (None, self.partner_of_ap(a)))
+
+    def foreign_site(self, partner: str) -> str:
+        return min(s for s, site in self.sites.items() if site["partner"] != partner)
+
+    def foreign_ap(self, partner: str) -> str:
+        return min(a for a in self.aps if self.partner_of_ap(a) != partner)
+
+    def foreign_markers(self, partner: str) -> dict[str, str]:
+        """Every id, name and host of what is not ``partner``'s → what it is."""
+        markers: dict[str, str] = {}
+        for site_id, site in self.sites.items():
+            if site["partner"] != partner:
+                markers[site_id] = f"site {site_id}"
+                markers[site["name"]] = f"name of site {site_id}"
+        for ap_id, ap in self.aps.items():
+            if self.partner_of_ap(ap_id) != partner:
+                markers[ap_id] = f"AP {ap_id}"
+                markers[ap["name"]] = f"name of AP {ap_id}"
+                markers[ap["host"]] = f"host of AP {ap_id}"
+        for other, name in self.partner_names.items():
+            if other != partner:
+                markers[other] = f"partner {other}"
+                markers[name] = f"name of partner {other}"
+        return markers
+
+
+@pytest.fixture
+def city(client: TestClient) -> City:
+    sites = client.get("/api/v1/sites", params={"limit": 1000}).json()["data"]
+    aps = client.get("/api/v1/aps", params={"limit": 1000}).json()["data"]
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        partners = {p.id: p.name for p in session.scalars(select(Partner))}
+    return City({s["id"]: s for s in sites}, {a["id"]: a for a in aps}, partners)
+
+
+@pytest.fixture
+def callers(client: TestClient, tokens: dict[str, str]) -> dict[str, TestClient]:
+    def bearer(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    found = {name: TestClient(client.app, headers=bearer(tokens[name])) for name in USERS}
+    found[ANONYMOUS] = TestClient(client.app)
+    found[BAD_TOKEN] = TestClient(client.app, headers=bearer("cw_not-a-token"))
+    return found
+
+
+class Requests:
+    """Builds a valid request of any operation for a caller: real ids of the fixture city
+    (the caller's own, so that "allowed" means 2xx), and the users and tokens the user
+    routes act on, made by the admin as needed."""
+
+    QUERY: ClassVar[dict[str, str]] = {"metric": "clients"}
+
+    def __init__(self, admin: TestClient, city: City) -> None:
+        self.admin, self.city = admin, city
+        made = admin.post("/api/v1/users", json={"name": TARGET, "role": "planner"})
+        assert made.status_code == 201, made.text
+
+    def path_value(self, name: str, caller: str) -> str:
+        partner = USERS[caller][1] if caller in USERS else None
+        if name == "site_id":
+            return self.city.own_site(partner)
+        if name == "ap_id":
+            return self.city.own_ap(partner)
+        if name == "name":
+            return TARGET
+        if name == "token_id":
+            made = self.admin.post(f"/api/v1/users/{TARGET}/tokens", json={"label": "matrix"})
+            assert made.status_code == 201, made.text
+            return str(made.json()["id"])
+        raise AssertionError(f"no value for path parameter {name!r}: add one to Requests")
+
+    def body(self, op: Operation, caller: str) -> Any:
+        if op.key == ("POST", "/api/v1/auth/login"):
+            name = caller if caller in USERS else "planner"
+            return {"name": name, "password": PASSWORDS[name]}
+        if op.key == ("POST", "/api/v1/users"):
+            slug = re.sub(r"[^a-z0-9]", "-", caller)
+            return {"name": f"made-by-{slug}", "role": "planner"}
+        if op.key == ("POST", "/api/v1/users/{name}/tokens"):
+            return {"label": f"by {caller}"}
+        if op.spec.get("requestBody", {}).get("required"):
+            raise AssertionError(f"no body for {op.method} {op.path}: add one to Requests")
+        return None
+
+    def url(self, op: Operation, caller: str, **override: str) -> tuple[str, dict[str, str]]:
+        path = op.path
+        for param in op.parameters("path"):
+            name = param["name"]
+            value = override.get(name) or self.path_value(name, caller)
+            path = path.replace("{" + name + "}", value)
+        query = {}
+        for param in op.parameters("query"):
+            if param.get("required"):
+                if param["name"] not in self.QUERY:
+                    raise AssertionError(f"no value for query {param['name']!r} of {op.path}")
+                query[param["name"]] = self.QUERY[param["name"]]
+        return path, query
+
+
+def send(client: TestClient, method: str, path: str, query: dict[str, str], body: Any) -> Any:
+    client.cookies.clear()  # a login through this client must not carry into the next call
+    return client.request(method, path, params=query, json=body)
+
+
+def table_markdown(ops: list[Operation], rows: dict[tuple[str, str], dict[str, str]]) -> str:
+    lines = [
+        "| operation | permission | " + " | ".join(CALLERS) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in CALLERS) + " |",
+    ]
+    for op in ops:
+        row = rows[op.key]
+        lines.append(
+            f"| {op.method} {op.path} | {row['permission']} | "
+            + " | ".join(row[c] for c in CALLERS)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_every_operation_declares_a_permission(client: TestClient) -> None:
+    """Public and any-principal operations declare none; every other one exactly one."""
+    app: FastAPI = client.app  # type: ignore[assignment]
+    declared = declared_permissions(app)
+    ops = operations(app)
+    assert {op.key for op in ops} >= PUBLIC | ANY_PRINCIPAL
+    for op in ops:
+        needs = declared[op.key]
+        if op.key in PUBLIC | ANY_PRINCIPAL:
+            assert not needs, f"{op.method} {op.path} is meant for everyone yet needs {needs}"
+        else:
+            assert len(needs) == 1, f"{op.method} {op.path} declares {sorted(needs) or 'none'}"
+        responses = op.spec["responses"]
+        if op.key not in PUBLIC:
+            assert "401" in responses, f"{op.method} {op.path}: 401 not in its responses"
+        if needs:
+            assert "403" in responses, f"{op.method} {op.path}: 403 not in its responses"
+
+
+def test_every_operation_for_every_caller(
+    client: TestClient,
+    callers: dict[str, TestClient],
+    city: City,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    app: FastAPI = client.app  # type: ignore[assignment]
+    declared = declared_permissions(app)
+    requests = Requests(client, city)
+    ops = operations(app)
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    wrong: list[str] = []
+    for op in ops:
+        needs = declared[op.key]
+        row = {"permission": ", ".join(sorted(needs)) or ("public" if op.key in PUBLIC else "-")}
+        for caller in CALLERS:
+            path, query = requests.url(op, caller)
+            response = send(callers[caller], op.method, path, query, requests.body(op, caller))
+            want = expected_status(op, caller, needs)
+            row[caller] = str(response.status_code)
+            if response.status_code != want:
+                row[caller] += f" (want {want})"
+                wrong.append(f"{op.method} {path} as {caller}: {response.status_code} != {want}")
+            elif want == 401:
+                assert response.headers.get("www-authenticate") == "Bearer", path
+        rows[op.key] = row
+    table = table_markdown(ops, rows)
+    artifact = tmp_path_factory.getbasetemp() / "access-matrix.md"
+    artifact.write_text(table)
+    print(f"\nroute by caller (status codes; also in {artifact}):\n{table}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _leaks(text: str, markers: dict[str, str], echoed: str | None = None) -> list[str]:
+    found = []
+    for marker, what in markers.items():
+        if marker == echoed:  # a 404 naming the id the caller itself sent tells it nothing
+            continue
+        if re.search(rf"(?<![\w.-]){re.escape(marker)}(?![\w-]|\.\d)", text):
+            found.append(what)
+    return found
+
+
+@pytest.mark.parametrize("partner_user", [n for n, (r, _) in USERS.items() if r is Role.PARTNER])
+def test_a_partner_sees_nothing_of_another(
+    partner_user: str, client: TestClient, callers: dict[str, TestClient], city: City
+) -> None:
+    """Every GET operation as the partner, with its own ids, another's, and the list
+    filters naming another's: no id, name or host of what is not its own in any body;
+    another's id answers exactly like an id that does not exist; and every count is its
+    own (what the admin counts for that partner)."""
+    app: FastAPI = client.app  # type: ignore[assignment]
+    partner = USERS[partner_user][1]
+    assert partner is not None
+    me = callers[partner_user]
+    markers = city.foreign_markers(partner)
+    requests = Requests(client, city)
+    leaks: list[str] = []
+    calls = 0
+
+    def check(path: str, query: dict[str, str], echoed: str | None = None) -> Any:
+        nonlocal calls
+        calls += 1
+        response = send(me, "GET", path, query, None)
+        found = _leaks(response.text, markers, echoed)
+        if found:
+            leaks.append(f"GET {path} {query or ''}: {', '.join(found)}")
+        return response
+
+    foreign = {"site_id": city.foreign_site(partner), "ap_id": city.foreign_ap(partner)}
+    for op in operations(app):
+        if op.method != "GET":
+            continue
+        path, query = requests.url(op, partner_user)
+        own = check(path, query)
+        path_params = {p["name"] for p in op.parameters("path")}
+        if path_params & foreign.keys() and own.status_code == 200:
+            for name in path_params & foreign.keys():
+                other_path, _ = requests.url(op, partner_user, **{name: foreign[name]})
+                missing_path, _ = requests.url(op, partner_user, **{name: MISSING_ID})
+                other = check(other_path, query, echoed=foreign[name])
+                missing = send(me, "GET", missing_path, query, None)
+                assert other.status_code == missing.status_code == 404, other_path
+                assert other.text.replace(foreign[name], MISSING_ID) == missing.text
+        if own.status_code != 200 or "count" not in own.json():
+            continue
+        body = own.json()
+        assert body["count"] == len(body["data"]), f"{path}: count is not the rows'"
+        if "summary" in body:
+            assert body["summary"]["total"] == body["count"], path
+        filters = {p["name"] for p in op.parameters("query")}
+        if "partner" in filters:
+            admin_count = client.get(path, params={**query, "partner": partner}).json()["count"]
+            assert body["count"] == admin_count, f"{path}: count is not the partner's own"
+            for other in city.partner_names.keys() - {partner}:
+                filtered = check(path, {**query, "partner": other}, echoed=other)
+                assert filtered.json()["count"] == 0, f"{path}?partner={other}"
+        if "site" in filters:
+            filtered = check(path, {**query, "site": foreign["site_id"]}, foreign["site_id"])
+            assert filtered.json()["count"] == 0, f"{path}?site={foreign['site_id']}"
+        if "district" in filters:
+            for district in {s["district"] for s in city.sites.values()}:
+                filtered = check(path, {**query, "district": district}).json()
+                assert filtered["count"] == len(filtered["data"]), f"{path}?district={district}"
+    assert calls > 10
+    assert not leaks, json.dumps(leaks, indent=1)
+
+
+def test_markers_would_catch_a_leak(city: City) -> None:
+    """The leak check itself: another partner's site in a body is found, a prefix of an
+    id or a longer host is not."""
+    markers = city.foreign_markers("p-bank")
+    assert _leaks('{"site": "s-market"}', markers) == ["site s-market"]
+    assert _leaks('{"ap": "ap-030", "host": "127.1.0.30"}', markers) == []
+    assert _leaks('{"detail": "no site with id \'s-market\'"}', markers, echoed="s-market") == []
