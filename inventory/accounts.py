@@ -29,7 +29,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from pwdlib import PasswordHash
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from core.errors import AccessError, LoginLimited
 from core.settings import Settings
 from inventory import audit
 from inventory.models import ApiToken, Partner, User, WebSession
+from inventory.paging import page
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -227,11 +228,10 @@ def list_users(
 ) -> tuple[list[UserInfo], int]:
     """One page of users by name, and how many in all (of that partner, when given)."""
     conditions = [] if partner_id is None else [User.partner_id == partner_id]
-    total = session.scalar(select(func.count()).select_from(User).where(*conditions))
-    users = session.scalars(
-        select(User).where(*conditions).order_by(User.name).limit(limit).offset(offset)
-    ).all()
-    return [_info(u) for u in users], int(total or 0)
+    users, total = page(
+        session, select(User).where(*conditions), order_by=(User.name,), limit=limit, offset=offset
+    )
+    return [_info(u) for u in users], total
 
 
 def set_disabled(session: Session, name: str, disabled: bool, *, now: float) -> UserInfo:

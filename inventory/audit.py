@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.access import AuditAction
 from inventory.models import AuditEntry
+from inventory.paging import page
 
 __all__ = [
     "AuditRecord",
@@ -136,15 +137,14 @@ def entries(
     """One page of rows, newest first (ties by id, so pages are stable), and how many
     match in all. ``start`` is inclusive, ``end`` exclusive."""
     conditions = _conditions(action=action, actor=actor, start=start, end=end)
-    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
-    rows = session.scalars(
-        select(AuditEntry)
-        .where(*conditions)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [_to_record(row) for row in rows], int(total or 0)
+    rows, total = page(
+        session,
+        select(AuditEntry).where(*conditions),
+        order_by=(AuditEntry.at.desc(), AuditEntry.id.desc()),
+        limit=limit,
+        offset=offset,
+    )
+    return [_to_record(row) for row in rows], total
 
 
 def _failures(*, since: float, actor: str | None, address: str | None) -> list[ColumnElement[bool]]:

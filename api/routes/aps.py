@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import AfterValidator, WithJsonSchema
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.access_models import error_responses
 from api.auth import ScopeDep, require
@@ -31,6 +31,7 @@ from core.access import Permission
 from core.states import ApState, PollCause
 from inventory import scoping
 from inventory.models import AccessPoint, ApEvent
+from inventory.paging import page
 from inventory.schemas import ApPublic
 from timeseries.vocabulary import AP_METRICS
 
@@ -118,8 +119,7 @@ def list_aps(
     if enabled is not None:
         conditions.append(AccessPoint.enabled == enabled)
     joined = scoping.scoped_aps(scope).where(*conditions)
-    count = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
-    rows = session.scalars(joined.order_by(AccessPoint.id).limit(limit).offset(offset))
+    rows, count = page(session, joined, order_by=(AccessPoint.id,), limit=limit, offset=offset)
     return ApsPublic(data=[ap_public(ap) for ap in rows], count=count)
 
 
@@ -211,13 +211,12 @@ def list_events(
         conditions.append(ApEvent.at >= start)
     if end is not None:
         conditions.append(ApEvent.at < end)
-    count = session.scalar(select(func.count()).select_from(ApEvent).where(*conditions)) or 0
-    page = session.scalars(
-        select(ApEvent)
-        .where(*conditions)
-        .order_by(ApEvent.at.desc(), ApEvent.id.desc())
-        .limit(limit)
-        .offset(offset)
+    events, count = page(
+        session,
+        select(ApEvent).where(*conditions),
+        order_by=(ApEvent.at.desc(), ApEvent.id.desc()),
+        limit=limit,
+        offset=offset,
     )
     return ApEventsPublic(
         data=[
@@ -230,7 +229,7 @@ def list_events(
                 cause=PollCause(event.cause),
                 detail=event.detail,
             )
-            for event in page
+            for event in events
         ],
         count=count,
     )

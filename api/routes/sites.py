@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import func, select
 
 from api.access_models import error_responses
 from api.auth import ScopeDep, require
@@ -19,6 +18,7 @@ from api.models import SitesPublic
 from core.access import Permission
 from inventory import scoping
 from inventory.models import Site
+from inventory.paging import page
 from inventory.schemas import SiteKind, SitePublic, SiteStatus
 
 router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
@@ -60,8 +60,7 @@ def list_sites(
     if kind is not None:
         conditions.append(Site.kind == kind)
     query = scoping.scoped_sites(scope).where(*conditions)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Site.id).limit(limit).offset(offset))
+    rows, count = page(session, query, order_by=(Site.id,), limit=limit, offset=offset)
     return SitesPublic(data=[site_public(s) for s in rows], count=count)
 
 
