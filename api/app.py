@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 from api.access_models import error_responses
 from api.auth import current_principal, unauthorized
 from api.headers import SecurityHeaders
-from api.routes import aps, audit, auth, docs, health, sites, status, users, web
+from api.routes import aps, audit, auth, docs, health, incidents, sites, status, users, web
 from core.errors import AccessError, LoginLimited, StoreError
 from core.settings import Settings
 from inventory.db import open_inventory, session_factory
@@ -151,7 +151,15 @@ class _App(FastAPI):
 # Reachable without credentials; every other router is included behind current_principal.
 # (FastAPI's /openapi.json is public too: the schema describes the API, not its data.)
 PUBLIC_ROUTERS = (health.router, auth.public_router, web.router, docs.router)
-API_ROUTERS = (sites.router, aps.router, status.router, auth.router, users.router, audit.router)
+API_ROUTERS = (
+    sites.router,
+    aps.router,
+    status.router,
+    auth.router,
+    users.router,
+    audit.router,
+    incidents.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -32,6 +32,7 @@ OPTION_OF = {
     "shard": "--shard",
     "api_host": "--host",
     "api_port": "--port",
+    "fault_interval_s": "--interval",
 }
 
 CLI_ADDRESS = "cli"

@@ -1,17 +1,19 @@
 """``citywifi demo``: the whole pipeline on one machine, from one command.
 
-The simulator and the collector run as child processes — the same commands an operator
-would run, each with its own core to use — and the API runs here. The demo keeps its
-state in ``<data dir>/demo``, emptied at start, so a demo never mixes with a real
-inventory or with an earlier demo of another size. It makes one user per role there
-(:mod:`citywifi.demo_users`) and prints their passwords and tokens once, at start.
+The simulator, the collector and the fault engine run as child processes — the same
+commands an operator would run, each with its own core to use — and the API runs here.
+The demo keeps its state in ``<data dir>/demo``, emptied at start, so a demo never mixes
+with a real inventory or with an earlier demo of another size. It makes one user per
+role there (:mod:`citywifi.demo_users`) and prints their passwords and tokens once, at
+start.
 
 Two rules keep a demo from hurting the next one:
 
 - Its children end with it, however it ends. SIGTERM and Ctrl-C are a clean stop (the
-  collector first, then the simulator, so no AP is seen down on the way out); SIGKILL
-  or a crash cannot be handled here, so each child asks the kernel to end it when the
-  demo dies (:mod:`citywifi.lifeline`). The children run in their own process group:
+  collector first, then the fault engine, then the simulator, so no AP is seen down on
+  the way out and no incident is opened for it); SIGKILL or a crash cannot be handled
+  here, so each child asks the kernel to end it when the demo dies
+  (:mod:`citywifi.lifeline`). The children run in their own process group:
   a terminal's Ctrl-C reaches the demo alone, which stops them in that order.
 - One demo per state directory: an exclusive lock (``<data dir>/demo.lock``) is taken
   before the directory is emptied, and the children inherit it, so it is held until
@@ -50,6 +52,8 @@ CHILD_STOP_TIMEOUT_S = 15.0
 #: How long a new demo waits for the children of a demo that died to finish stopping.
 ORPHAN_WAIT_S = 15.0
 LOCK_NAME = "demo.lock"
+#: The fault engine cycles as often as the APs are polled, up to this (its setting's cap).
+FAULT_INTERVAL_MAX_S = 600.0
 
 Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
@@ -242,6 +246,7 @@ def _run(
         **os.environ,
         "CITYWIFI_DATA_DIR": str(data_dir),
         "CITYWIFI_POLL_INTERVAL_S": str(interval),
+        "CITYWIFI_FAULT_INTERVAL_S": str(min(interval, FAULT_INTERVAL_MAX_S)),
         "CITYWIFI_LOG_LEVEL": settings.log_level,
     }
     for key in ("CITYWIFI_DATABASE_URL", "CITYWIFI_TIMESERIES_URL", "CITYWIFI_SPOOL_DIR"):
@@ -271,6 +276,8 @@ def _run(
         users = create_demo_users(engine, now=time.time())
     finally:
         engine.dispose()
+    # Children stop in reverse order: the collector, then the engine, then the simulator.
+    children.append(("fault engine", _spawn(["faults"], env, lock_fd)))
     children.append(("collector", _spawn(["collect"], env, lock_fd)))
 
     config = uvicorn.Config(

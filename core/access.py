@@ -65,6 +65,7 @@ class AuditAction(enum.StrEnum):
     KEY_ROTATED = "key_rotated"
     INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
     INCIDENT_RESOLVED = "incident_resolved"
+    INCIDENT_NOTE = "incident_note"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@
     │   └── StoreRejected  ... refused a write for its data: resending it cannot help
     ├── AccessError        a user, password or token that cannot be accepted
     │   └── LoginLimited   ... too many failed logins: try again after ``retry_after_s``
+    ├── ConflictError      a change the stored state does not allow (ack a resolved incident)
     ├── PollError          one device could not be polled (``cause``: timeout, refused, ...)
     └── SimulatorError     the simulated city could not start (address in use, ...)
 
@@ -69,6 +70,12 @@ class LoginLimited(AccessError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class ConflictError(CitywifiError):
+    """A change the stored state does not allow: acknowledging or resolving an incident
+    already resolved, acting on one that does not exist (any more). The API answers it
+    409; for the fault engine it means its picture of the incidents is stale."""
 
 
 class PollError(CitywifiError):

@@ -158,6 +158,38 @@ class Settings(BaseSettings):
         default=20, ge=1, le=10_000, description="Failed logins from one address, per window."
     )
 
+    fault_interval_s: float = Field(
+        default=10.0, ge=0.5, le=600.0, description="Seconds between fault engine cycles."
+    )
+    incident_hold_s: float = Field(
+        default=60.0,
+        ge=0.0,
+        le=86_400.0,
+        description="An incident resolves when its APs have been back this long (no churn "
+        "from a flapping AP).",
+    )
+    incident_reopen_s: float = Field(
+        default=900.0,
+        ge=0.0,
+        le=7 * 86_400.0,
+        description="The same problem within this long after resolving reopens the "
+        "incident instead of opening a new one.",
+    )
+    area_min_sites: int = Field(
+        default=5, ge=2, le=10_000, description="Sites of one district down together that "
+        "make an area outage."
+    )  # fmt: skip
+    area_window_s: float = Field(
+        default=180.0,
+        ge=1.0,
+        le=3600.0,
+        description="How close together their going down must be to count as one event.",
+    )
+    uplink_min_sites: int = Field(
+        default=2, ge=1, le=10_000, description="Sites behind one uplink down together "
+        "that make an uplink_down (when every site behind it is down)."
+    )  # fmt: skip
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:

@@ -27,6 +27,7 @@ from inventory.mapping import (
     district_doc,
     partner_doc,
     site_doc,
+    uplink_doc,
 )
 from inventory.rawdoc import SECTIONS
 from inventory.secretbox import SecretBox
@@ -34,6 +35,7 @@ from inventory.secretbox import SecretBox
 _DOCS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "partners": partner_doc,
     "districts": district_doc,
+    "uplinks": uplink_doc,
     "sites": site_doc,
     "aps": ap_doc,
     "demand": demand_doc,

@@ -20,6 +20,7 @@ from inventory.models import (
     District,
     Partner,
     Site,
+    Uplink,
 )
 from inventory.schemas import (
     ApIn,
@@ -29,17 +30,19 @@ from inventory.schemas import (
     PartnerIn,
     SiteIn,
     SnmpV2c,
+    UplinkIn,
 )
 from inventory.secretbox import SecretBox
 
 Columns = dict[str, Any]
 
-Table = Partner | District | CredentialProfile | Site | AccessPoint | DemandPoint
+Table = Partner | District | CredentialProfile | Uplink | Site | AccessPoint | DemandPoint
 
 TABLES: dict[str, type[Table]] = {
     "partners": Partner,
     "districts": District,
     "credentials": CredentialProfile,
+    "uplinks": Uplink,
     "sites": Site,
     "aps": AccessPoint,
     "demand": DemandPoint,
@@ -51,6 +54,7 @@ IMPORTED_COLUMNS: dict[str, tuple[str, ...]] = {
     # the YAML after the districts GeoJSON does not wipe the boundaries.
     "districts": ("id", "name", "boundary_geojson"),
     "credentials": tuple(c.key for c in CredentialProfile.__table__.columns),
+    "uplinks": tuple(c.key for c in Uplink.__table__.columns),
     "sites": tuple(c.key for c in Site.__table__.columns),
     "aps": tuple(c.key for c in AccessPoint.__table__.columns),
     "demand": tuple(c.key for c in DemandPoint.__table__.columns),
@@ -67,13 +71,20 @@ def to_columns(section: str, item: BaseModel, box: SecretBox) -> Columns:
         if item.boundary is not None:
             columns["boundary_geojson"] = json.dumps(item.boundary, separators=(",", ":"))
         return columns
+    if isinstance(item, UplinkIn):
+        return item.model_dump()
     if isinstance(item, DemandPointIn):
         return {**item.model_dump(exclude={"district"}), "district_id": item.district}
     if isinstance(item, CredentialIn):
         return _credential_columns(item, box)
     if isinstance(item, SiteIn):
-        values = item.model_dump(exclude={"district", "partner"})
-        return {**values, "district_id": item.district, "partner_id": item.partner}
+        values = item.model_dump(exclude={"district", "partner", "uplink"})
+        return {
+            **values,
+            "district_id": item.district,
+            "partner_id": item.partner,
+            "uplink_id": item.uplink,
+        }
     if isinstance(item, ApIn):
         values = item.model_dump(exclude={"site", "credentials"})
         return {**values, "site_id": item.site, "credential_id": item.credentials}
@@ -180,6 +191,10 @@ def credential_doc(row: CredentialProfile, box: SecretBox | None) -> dict[str, A
     return doc
 
 
+def uplink_doc(row: Uplink) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "operator": row.operator}
+
+
 def site_doc(row: Site) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -191,6 +206,7 @@ def site_doc(row: Site) -> dict[str, Any]:
         "kind": row.kind,
         "coverage_radius_m": row.coverage_radius_m,
         "status": row.status,
+        "uplink": row.uplink_id,
     }
 
 

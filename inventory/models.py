@@ -66,6 +66,17 @@ class CredentialProfile(Base):
     )
 
 
+class Uplink(Base):
+    """A shared backhaul link or aggregation node, run by an operator: when it fails,
+    every site behind it stops answering together (the fault engine's topology)."""
+
+    __tablename__ = "uplinks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    operator: Mapped[str] = mapped_column(String(200))
+
+
 class Site(Base):
     __tablename__ = "sites"
 
@@ -82,6 +93,9 @@ class Site(Base):
     kind: Mapped[str] = mapped_column(String(32))
     coverage_radius_m: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), index=True)
+    uplink_id: Mapped[str | None] = mapped_column(
+        ForeignKey("uplinks.id"), default=None, index=True
+    )
 
     aps: Mapped[list[AccessPoint]] = relationship(back_populates="site")
 
@@ -226,3 +240,70 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200), default=None)
     address: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     detail: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+# --- incidents (migration 0006_incidents) -----------------------------------------------
+
+
+class Incident(Base):
+    """One real problem (core.incidents): one row however many APs it covers.
+
+    ``scope_kind``/``scope_id`` say what it is about (an AP, site, uplink or district);
+    the affected APs are :class:`IncidentAp` rows, the story :class:`IncidentEntry` rows.
+    ``merged_into`` points at the larger incident this one turned out to be part of (it
+    is then resolved, and notifications follow the larger one).
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # IncidentClass
+    scope_kind: Mapped[str] = mapped_column(String(16))  # IncidentScope
+    scope_id: Mapped[str] = mapped_column(String(64), index=True)
+    district_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # IncidentState
+    opened_at: Mapped[float] = mapped_column(Float, index=True)
+    updated_at: Mapped[float] = mapped_column(Float)
+    acknowledged_at: Mapped[float | None] = mapped_column(Float, default=None)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolved_at: Mapped[float | None] = mapped_column(Float, default=None, index=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)  # None: auto
+    responsible: Mapped[str] = mapped_column(String(32))  # Responsible
+    explanation: Mapped[str] = mapped_column(String(1000))
+    verdict: Mapped[str | None] = mapped_column(String(16), default=None)  # Verdict
+    merged_into: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id"), default=None, index=True
+    )
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentAp(Base):
+    """An AP an incident covers (and its site, kept so the incident still reads right
+    after the AP moves or goes). Partner scoping goes through the AP's site."""
+
+    __tablename__ = "incident_aps"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    ap_id: Mapped[str] = mapped_column(
+        ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    since: Mapped[float] = mapped_column(Float)  # when the AP joined the incident
+
+
+class IncidentEntry(Base):
+    """The incident's timeline: opened, member added or recovered, acknowledged, note,
+    merged, reopened, resolved, with who (None: the engine) and the evidence."""
+
+    __tablename__ = "incident_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64), default=None)
+    detail: Mapped[str | None] = mapped_column(String(1000), default=None)

@@ -28,6 +28,8 @@ REVISIONS: tuple[str, ...] = (
     "0002_ap_events",
     "0003_access",
     "0004_sealed_secrets",
+    "0005_uplinks",
+    "0006_incidents",
 )
 HEAD = REVISIONS[-1]
 

@@ -110,6 +110,22 @@ class DistrictPublic(DistrictBase):
     pass
 
 
+# --- uplinks (topology) -----------------------------------------------------------------
+
+
+class UplinkBase(_Strict):
+    """A shared backhaul link or aggregation node: the sites that name it go dark together
+    when it fails, and its operator is who must act (the fault engine's topology)."""
+
+    id: Id
+    name: Name
+    operator: Name
+
+
+class UplinkIn(UplinkBase):
+    pass
+
+
 # --- credential profiles (never public) -------------------------------------------------
 
 
@@ -236,7 +252,9 @@ class SiteBase(_Strict):
 
 
 class SiteIn(SiteBase):
-    pass
+    # Only the file carries topology for now: what the sites API shows of it (SitePublic)
+    # is decided with the API, not here.
+    uplink: Id | None = None
 
 
 class SitePublic(SiteBase):
@@ -282,6 +300,7 @@ class InventoryDoc(_Strict):
     partners: list[PartnerIn] = Field(default_factory=list)
     districts: list[DistrictIn] = Field(default_factory=list)
     credentials: list[CredentialIn] = Field(default_factory=list)
+    uplinks: list[UplinkIn] = Field(default_factory=list)
     sites: list[SiteIn] = Field(default_factory=list)
     aps: list[ApIn] = Field(default_factory=list)
     demand: list[DemandPointIn] = Field(default_factory=list)
@@ -291,6 +310,7 @@ INVENTORY_SECTIONS: dict[str, type[_Strict]] = {
     "partners": PartnerIn,
     "districts": DistrictIn,
     "credentials": CredentialIn,
+    "uplinks": UplinkIn,
     "sites": SiteIn,
     "aps": ApIn,
     "demand": DemandPointIn,

@@ -1,6 +1,6 @@
 """The slice of the city a principal may see, as queries: the one partner filter.
 
-Every route that reads sites or APs (and, in later issues, incidents, coverage rows and
+Every route that reads sites, APs or incidents (and, in later issues, coverage rows and
 report rows) starts from the queries built here out of a :class:`core.access.Scope`, so
 no handler writes its own partner condition and no route can forget one: a route that
 needs a row of a kind not covered here adds it here, next to the others.
@@ -16,11 +16,16 @@ scope then answers exactly like an unknown id (None), which is what lets the API
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from core.access import Scope
-from inventory.models import AccessPoint, Site
+from core.incidents import IncidentClass, IncidentScope
+from inventory.incidents import AP_ENTRY_KINDS, IncidentView, TimelineEntry, to_entry, views
+from inventory.models import AccessPoint, Incident, IncidentAp, IncidentEntry, Site
 
 
 def site_conditions(scope: Scope) -> list[ColumnElement[bool]]:
@@ -56,3 +61,106 @@ def get_site(session: Session, scope: Scope, site_id: str) -> Site | None:
 def get_ap(session: Session, scope: Scope, ap_id: str) -> AccessPoint | None:
     """The AP, or None when there is none with that id *or* it is outside ``scope``."""
     return session.scalars(scoped_aps(scope).where(AccessPoint.id == ap_id)).one_or_none()
+
+
+# --- incidents --------------------------------------------------------------------------
+#
+# A partner sees an incident iff at least one member AP was at one of its sites when it
+# joined (``IncidentAp.site_id``, kept so an incident reads the same after an AP moves).
+# What it sees of one is only its share: its own members, counts made from them, an
+# explanation written from them (the stored one speaks of the whole city: "14 sites in
+# Bekasi Timur"), the scope's id only when it names one of its own APs or sites (or an
+# uplink or district, which belong to no partner), and a timeline without the engine's
+# and staff's free text (which may name anything) and with AP entries for its APs only.
+
+
+def scoped_incident_members(scope: Scope) -> Select[IncidentAp]:
+    """Every incident member in ``scope`` (all of them for the whole city)."""
+    query = select(IncidentAp)
+    if scope.whole_city:
+        return query
+    return query.join(Site, IncidentAp.site_id == Site.id).where(*site_conditions(scope))
+
+
+def scoped_incidents(scope: Scope) -> Select[Incident]:
+    """Every incident with at least one member in ``scope``; callers add filters, order
+    and paging."""
+    query = select(Incident)
+    if scope.whole_city:
+        return query
+    visible = select(IncidentAp.incident_id).join(Site, IncidentAp.site_id == Site.id)
+    return query.where(Incident.id.in_(visible.where(*site_conditions(scope))))
+
+
+def get_incident(session: Session, scope: Scope, incident_id: int) -> Incident | None:
+    """The incident, or None when there is none with that id *or* none of its members is
+    in ``scope``."""
+    query = scoped_incidents(scope).where(Incident.id == incident_id)
+    return session.scalars(query).one_or_none()
+
+
+def incident_views(session: Session, scope: Scope, rows: list[Incident]) -> list[IncidentView]:
+    """``rows`` (read through :func:`scoped_incidents`) as ``scope`` may see them."""
+    found = views(session, rows, member_query=scoped_incident_members(scope))
+    if scope.whole_city:
+        return found
+    return [_partner_share(view) for view in found]
+
+
+def _partner_share(view: IncidentView) -> IncidentView:
+    scope_id = view.scope_id
+    if view.scope_kind is IncidentScope.AP and scope_id not in view.aps:
+        scope_id = ""
+    if view.scope_kind is IncidentScope.SITE and scope_id not in view.sites:
+        scope_id = ""
+    return replace(view, scope_id=scope_id, explanation=share_explanation(view.kind, view.aps))
+
+
+_WORDS: dict[IncidentClass, str] = {
+    IncidentClass.AP_DOWN: "access point not answering",
+    IncidentClass.SITE_DOWN: "site not answering",
+    IncidentClass.UPLINK_DOWN: "shared uplink down",
+    IncidentClass.AREA_OUTAGE: "area outage (likely power)",
+    IncidentClass.SILENT_FAILURE: "access point answers but serves no clients",
+    IncidentClass.OVERLOAD: "access point overloaded",
+    IncidentClass.BACKHAUL_SATURATED: "uplink saturated",
+    IncidentClass.FLAPPING: "access point flapping",
+    IncidentClass.UNEXPECTED_REBOOT: "access point rebooted unexpectedly",
+}
+_SHOWN_SITES = 5
+
+
+def share_explanation(kind: IncidentClass, aps: Mapping[str, str]) -> str:
+    """The explanation a partner reads: the class in words and its own members only
+    (never the city-wide counts of the stored explanation)."""
+    sites = sorted(set(aps.values()))
+    shown = ", ".join(sites[:_SHOWN_SITES]) + (", ..." if len(sites) > _SHOWN_SITES else "")
+    return (
+        f"{_WORDS[kind].capitalize()}: {len(aps)} of your APs at "
+        f"{len(sites)} of your sites ({shown})."
+    )
+
+
+def scoped_incident_timeline(
+    session: Session, scope: Scope, incident_id: int
+) -> list[TimelineEntry]:
+    """The incident's timeline as ``scope`` may see it, oldest first."""
+    query = (
+        select(IncidentEntry)
+        .where(IncidentEntry.incident_id == incident_id)
+        .order_by(IncidentEntry.at, IncidentEntry.id)
+    )
+    entries = [to_entry(row) for row in session.scalars(query)]
+    if scope.whole_city:
+        return entries
+    named = {entry.detail for entry in entries if entry.kind in AP_ENTRY_KINDS}
+    own_query = scoped_aps(scope).where(AccessPoint.id.in_(named))
+    own_aps = {ap.id for ap in session.scalars(own_query)} if named else set()
+    shown: list[TimelineEntry] = []
+    for entry in entries:
+        if entry.kind in AP_ENTRY_KINDS:
+            if entry.detail in own_aps:
+                shown.append(entry)
+        else:
+            shown.append(replace(entry, detail=None))
+    return shown

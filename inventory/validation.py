@@ -33,22 +33,24 @@ from inventory.schemas import (
     InventoryDoc,
     PartnerIn,
     SiteIn,
+    UplinkIn,
 )
 from inventory.yamlformat import read_yaml
 
-Item = PartnerIn | DistrictIn | CredentialIn | SiteIn | ApIn | DemandPointIn
+Item = PartnerIn | DistrictIn | CredentialIn | UplinkIn | SiteIn | ApIn | DemandPointIn
 
 MODELS: dict[str, type[Item]] = {
     "partners": PartnerIn,
     "districts": DistrictIn,
     "credentials": CredentialIn,
+    "uplinks": UplinkIn,
     "sites": SiteIn,
     "aps": ApIn,
     "demand": DemandPointIn,
 }
 
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "sites": (("district", "districts"), ("partner", "partners")),
+    "sites": (("district", "districts"), ("partner", "partners"), ("uplink", "uplinks")),
     "aps": (("site", "sites"), ("credentials", "credentials")),
     "demand": (("district", "districts"),),
 }
@@ -59,6 +61,7 @@ _NOUN = {
     "partners": "partner",
     "sites": "site",
     "credentials": "credential profile",
+    "uplinks": "uplink",
 }
 
 CHUNK = 500

@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +20,7 @@ from simulators import bekasi, names
 from simulators.device import Device
 from simulators.device_mib import Identity, build_mib
 from simulators.mib import MibView
+from simulators.uplinks import Uplink, plan_uplinks
 from simulators.usm import UsmAgent, UsmUser, engine_id_for
 from simulators.vendors import VENDORS, Model, VendorProfile
 
@@ -116,6 +117,7 @@ class Site:
     partner: str | None
     kind: str
     coverage_radius_m: float
+    uplink: str | None = None  # the shared uplink its traffic leaves through
 
 
 @dataclass
@@ -167,6 +169,7 @@ class City:
     partners: list[Partner] = field(default_factory=list)
     districts: list[District] = field(default_factory=list)
     credentials: list[Credential] = field(default_factory=list)
+    uplinks: list[Uplink] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
     aps: list[SimAp] = field(default_factory=list)
 
@@ -186,6 +189,7 @@ class City:
                 }
                 for c in self.credentials
             ],
+            "uplinks": [{"id": u.id, "name": u.name, "operator": u.operator} for u in self.uplinks],
             "sites": [
                 {
                     "id": s.id,
@@ -197,6 +201,7 @@ class City:
                     "kind": s.kind,
                     "coverage_radius_m": s.coverage_radius_m,
                     "status": "active",
+                    "uplink": s.uplink,
                 }
                 for s in self.sites
             ],
@@ -295,7 +300,9 @@ def build_city(
     """Generate a city of exactly ``aps`` APs; the same arguments give the same city.
 
     Its districts are Bekasi's kecamatan (all 12 from 144 APs, fewer for a smaller city),
-    each at its place relative to ``center`` (:mod:`simulators.bekasi`)."""
+    each at its place relative to ``center`` (:mod:`simulators.bekasi`); its sites hang
+    off a few dozen shared uplinks whose catchments cross districts
+    (:mod:`simulators.uplinks`)."""
     if aps < 1:
         raise SimulatorError("a city needs at least one AP")
     rng = random.Random(f"city:{seed}")
@@ -381,6 +388,8 @@ def build_city(
             remaining -= 1
     used = {ap.v3.id for ap in city.aps if ap.v3 is not None}
     city.credentials.extend(c for c in v3_profiles if c.id in used)
+    city.uplinks, behind = plan_uplinks(city.sites, {d.id: d.name for d in city.districts}, seed)
+    city.sites = [replace(site, uplink=behind[site.id]) for site in city.sites]
     return city
 
 

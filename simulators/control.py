@@ -31,7 +31,7 @@ DEFAULT_CONTROL_PORT = 8099
 
 class FaultRequest(BaseModel):
     kind: str = Field(description=f"one of {', '.join(KINDS)}")
-    target: str = Field(description="an AP, site or district id, as the kind requires")
+    target: str = Field(description="an AP, site, district or uplink id, as the kind requires")
     duration_s: float = Field(description="seconds, > 0")
     period_s: float | None = Field(default=None, description="flapping: seconds per phase")
     start_in_s: float = Field(default=0.0, ge=0, description="delay before the fault starts")
@@ -75,6 +75,7 @@ def create_control_app(book: FaultBook, city: City) -> FastAPI:
             "aps": len(city.aps),
             "districts": {d: len(aps) for d, aps in book.district_aps.items()},
             "sites": {s: len(aps) for s, aps in book.site_aps.items()},
+            "uplinks": {u: len(aps) for u, aps in book.uplink_aps.items()},
         }
 
     return app

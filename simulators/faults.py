@@ -7,16 +7,17 @@ answering each datagram, so the common case — no fault on that AP — is one d
 Faults split by who carries them out:
 
 * reachability (``ap_down``, ``ap_reboot``, ``site_power``, ``district_power``,
-  ``backhaul_cut``, ``flapping``) and latency (``slow``) are the agent's business: it drops
-  the datagram or answers later;
+  ``backhaul_cut``, ``uplink_cut``, ``flapping``) and latency (``slow``) are the agent's
+  business: it drops the datagram or answers later;
 * conditions the device itself shows (``silent``, ``overload``, ``malformed``) become
   windows on :class:`~simulators.device.Device`, so counters integrate them exactly and
   the MIB serves them without asking the book.
 
 Power cuts (``ap_down``, ``site_power``, ``district_power``) end with the AP booting: a
 :meth:`Device.reboot` at the end, so sysUpTime restarts near 0 and counters from 0. A
-``backhaul_cut`` leaves the APs running: uptime carries on when it ends. An ``ap_reboot``
-boots at its start and does not answer while booting (its duration).
+``backhaul_cut`` (one site's link) or an ``uplink_cut`` (a shared uplink: every site behind
+it, across districts) leaves the APs running: uptime carries on when it ends. An
+``ap_reboot`` boots at its start and does not answer while booting (its duration).
 
 Faults also arise at random (:class:`FaultRates`), seeded, generated an hour ahead at a
 time, so that they show up as scheduled in the control API and are reproducible.
@@ -38,11 +39,12 @@ AP_KINDS = ("ap_down", "ap_reboot", "silent", "overload", "flapping", "slow", "m
 """Faults of single APs; a site or district target applies them to each of its APs."""
 SITE_KINDS = ("site_power", "backhaul_cut")
 DISTRICT_KINDS = ("district_power",)
-KINDS = AP_KINDS + SITE_KINDS + DISTRICT_KINDS
+UPLINK_KINDS = ("uplink_cut",)
+KINDS = AP_KINDS + SITE_KINDS + DISTRICT_KINDS + UPLINK_KINDS
 
 POWER_KINDS = frozenset({"ap_down", "site_power", "district_power"})
 """Faults after which the APs boot (uptime and counters restart at the fault's end)."""
-UNREACHABLE_KINDS = POWER_KINDS | {"ap_reboot", "backhaul_cut"}
+UNREACHABLE_KINDS = POWER_KINDS | {"ap_reboot", "backhaul_cut", "uplink_cut"}
 DEVICE_CONDITIONS = frozenset({"silent", "overload", "malformed"})
 
 DEFAULT_FLAP_PERIOD_S = 10.0
@@ -102,7 +104,8 @@ class Fault:
 
 @dataclass(frozen=True)
 class FaultRates:
-    """Expected random faults: per AP per day, per site per day, per district per month.
+    """Expected random faults: per AP per day, per site per day, per district or uplink
+    per month.
 
     All zero by default (tests want a city that only breaks when told to)."""
 
@@ -116,6 +119,7 @@ class FaultRates:
     site_power: float = 0.0
     backhaul_cut: float = 0.0
     district_power: float = 0.0  # per district per 30-day month
+    uplink_cut: float = 0.0  # per uplink per 30-day month
 
     def any(self) -> bool:
         return any(getattr(self, f.name) > 0 for f in fields(self))
@@ -134,10 +138,11 @@ DEMO_FAULT_RATES = FaultRates(
     site_power=0.01,
     backhaul_cut=0.01,
     district_power=0.5,
+    uplink_cut=0.5,
 )
 """Modest rates for ``citywifi demo``: a 2,000-AP city sees roughly 200 AP-level faults,
-a few site outages and a district power cut every day or two, enough to keep the
-dashboards and incident list alive without drowning them."""
+a few site outages, and a district power cut and an uplink cut (of its ~40) every day or
+two, enough to keep the dashboards and incident list alive without drowning them."""
 
 RANDOM_DURATION_S: dict[str, tuple[float, float]] = {
     "ap_down": (120, 3600),
@@ -150,6 +155,7 @@ RANDOM_DURATION_S: dict[str, tuple[float, float]] = {
     "site_power": (300, 7200),
     "backhaul_cut": (120, 3600),
     "district_power": (600, 10800),
+    "uplink_cut": (300, 5400),
 }
 """Duration range (seconds, uniform) of each kind of random fault."""
 
@@ -179,6 +185,11 @@ class FaultBook:
         self.site_district = {site.id: site.district for site in city.sites}
         for site in city.sites:
             self.district_aps[site.district] += self.site_aps.get(site.id, ())
+        self.uplink_aps: dict[str, tuple[str, ...]] = {u.id: () for u in city.uplinks}
+        self.site_uplink = {site.id: site.uplink for site in city.sites}
+        for site in city.sites:
+            if site.uplink is not None:
+                self.uplink_aps[site.uplink] += self.site_aps.get(site.id, ())
         self.faults: dict[str, Fault] = {}
         self.by_ap: dict[str, list[Fault]] = {}
         self.ended: list[Fault] = []  # recent history, newest last
@@ -201,6 +212,10 @@ class FaultBook:
             if target not in self.site_aps:
                 raise FaultError(f"{kind} needs a site id; {target!r} is not a site")
             return self.site_aps[target]
+        if kind in UPLINK_KINDS:
+            if target not in self.uplink_aps:
+                raise FaultError(f"{kind} needs an uplink id; {target!r} is not an uplink")
+            return self.uplink_aps[target]
         if target in self.devices:
             return (target,)
         if target in self.site_aps:
@@ -357,20 +372,32 @@ class FaultBook:
         return fault
 
 
+_FIRST_KINDS = frozenset(AP_KINDS + SITE_KINDS + DISTRICT_KINDS)
+"""The kinds that share one random stream; a kind added later draws from a stream of its
+own, so adding it left every seeded city's other random faults (kinds, targets, times)
+as they were."""
+
+
 class _RandomFaults:
     """Seeded Poisson arrivals per kind over the whole population (one draw per fault, not
     per AP per tick), generated up to a horizon and extended when time reaches it."""
 
     def __init__(self, book: FaultBook, rates: FaultRates, seed: int, start: float) -> None:
         self.book = book
-        self.rng = random.Random(f"random-faults:{seed}")
+        shared = random.Random(f"random-faults:{seed}")
+        self.rngs = {
+            kind: shared if kind in _FIRST_KINDS else random.Random(f"random-faults:{seed}:{kind}")
+            for kind in KINDS
+        }
         self.populations: dict[str, tuple[list[str], float]] = {}
         day, month = 86_400.0, 30 * 86_400.0
         for kind in KINDS:
             rate = getattr(rates, kind)
             if rate <= 0:
                 continue
-            if kind in DISTRICT_KINDS:
+            if kind in UPLINK_KINDS:
+                targets, per = list(book.uplink_aps), month
+            elif kind in DISTRICT_KINDS:
                 targets, per = list(book.district_aps), month
             elif kind in SITE_KINDS:
                 targets, per = list(book.site_aps), day
@@ -379,7 +406,7 @@ class _RandomFaults:
             if targets:
                 self.populations[kind] = (targets, rate * len(targets) / per)
         self.next_at = {
-            kind: start + self.rng.expovariate(per_s)
+            kind: start + self.rngs[kind].expovariate(per_s)
             for kind, (_, per_s) in self.populations.items()
         }
         self.horizon = start
@@ -387,8 +414,8 @@ class _RandomFaults:
 
     def extend(self, until: float) -> None:
         self.horizon = until  # first, so that add() below cannot re-enter
-        rng = self.rng
         for kind, (targets, per_s) in self.populations.items():
+            rng = self.rngs[kind]
             at = self.next_at[kind]
             while at < until:
                 low, high = RANDOM_DURATION_S[kind]

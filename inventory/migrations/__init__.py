@@ -87,16 +87,26 @@ def _check_exists(url: str) -> None:
 
 @contextmanager
 def _migration_engine(url: str) -> Iterator[Engine]:
-    """An engine for migrating: on SQLite, foreign keys off, because batch mode rebuilds
-    a table by dropping it, which with them on would cascade to its children's rows."""
+    """An engine for migrating. On SQLite: foreign keys off, because batch mode rebuilds
+    a table by dropping it, which with them on would cascade to its children's rows; and
+    the schema changes inside the transaction. Python's sqlite3 module commits before
+    each DDL statement on its own, so a migration failing half-way (a wrong secret key in
+    0004's downgrade) used to keep the steps before it while alembic_version rolled back;
+    SQLAlchemy's recipe (the driver in autocommit, BEGIN emitted by us) makes the whole
+    upgrade or downgrade one transaction, as it is on PostgreSQL."""
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
         def _no_foreign_keys(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=OFF")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
 
     try:
         yield engine

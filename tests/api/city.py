@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from core.access import Role
+from core.incidents import IncidentClass, Verdict
 from core.settings import Settings
+from inventory import incidents
 from inventory.accounts import create_user, issue_token
 from inventory.db import transaction
 from inventory.models import AccessPoint, ApStatus, CredentialProfile, District, Partner, Site
@@ -62,7 +65,8 @@ def settings_in(directory: Path) -> Settings:
 
 
 def seed_inventory(engine: Engine, now: float = NOW) -> None:
-    """Five enabled APs (three up, one down, one never polled) and one disabled AP."""
+    """Five enabled APs (three up, one down, one never polled), one disabled AP, and the
+    incidents of :func:`seed_incidents`."""
     box = fixed_box()
     with transaction(engine) as s:
         s.add_all(
@@ -145,6 +149,59 @@ def seed_inventory(engine: Engine, now: float = NOW) -> None:
                 ApStatus(ap_id="ap-06", state="up", since=now - 50, last_seen=now - 5),
             ]
         )
+        s.flush()
+        seed_incidents(s, now)
+
+
+# The seeded incidents, in the order of their ids (1..6): four open (so that the access
+# matrix can acknowledge and resolve a fresh one as each allowed caller), one resolved,
+# one merged. Explanations speak of the whole city, as the engine's do: a partner must be
+# served its own share instead.
+AREA_EXPLANATION = "2 sites in North (s-park, s-market) stopped answering within 60 s"
+
+
+def seed_incidents(s: Session, now: float) -> None:
+    """1: ap_down ap-02 (p-bank); 2: ap_down ap-06 (p-telco); 3: area_outage d-north over
+    ap-01 (p-bank) and ap-03 (p-telco), with ap_down ap-03 (5) merged into it; 4: site_down
+    s-school (the city's own: no partner sees it); 6: site_down s-park, resolved (power),
+    reopened once, acknowledged and noted."""
+    incidents.open_incident(
+        s, kind=IncidentClass.AP_DOWN, scope_id="ap-02", district_id="d-north",
+        aps={"ap-02": "s-park"}, explanation="ap-02 at Riverside Park stopped answering",
+        now=now - 600,
+    )  # fmt: skip
+    incidents.open_incident(
+        s, kind=IncidentClass.AP_DOWN, scope_id="ap-06", district_id="d-north",
+        aps={"ap-06": "s-market"}, explanation="ap-06 at Central Market stopped answering",
+        now=now - 500,
+    )  # fmt: skip
+    area = incidents.open_incident(
+        s, kind=IncidentClass.AREA_OUTAGE, scope_id="d-north", district_id="d-north",
+        aps={"ap-01": "s-park"}, explanation=AREA_EXPLANATION, now=now - 400,
+        evidence="ap-01 (Bank of Example) down at -400 s, ap-03 (Telco Ltd) at -380 s",
+    )  # fmt: skip
+    incidents.open_incident(
+        s, kind=IncidentClass.SITE_DOWN, scope_id="s-school", district_id="d-south",
+        aps={"ap-04": "s-school"}, explanation="Hill School stopped answering", now=now - 300,
+    )  # fmt: skip
+    child = incidents.open_incident(
+        s, kind=IncidentClass.AP_DOWN, scope_id="ap-03", district_id="d-north",
+        aps={"ap-03": "s-market"}, explanation="ap-03 at Central Market stopped answering",
+        now=now - 390,
+    )  # fmt: skip
+    incidents.merge(s, child, area, now=now - 380)
+    old = incidents.open_incident(
+        s, kind=IncidentClass.SITE_DOWN, scope_id="s-park", district_id="d-north",
+        aps={"ap-01": "s-park", "ap-02": "s-park"}, explanation="Riverside Park stopped answering",
+        now=now - 7200,
+    )  # fmt: skip
+    incidents.acknowledge(s, old, actor="engineer", note="on it", now=now - 7100)
+    incidents.resolve(s, old, now=now - 7000, verdict=Verdict.POWER)
+    incidents.reopen(s, old, now=now - 6900, aps={"ap-01": "s-park"})
+    incidents.add_note(
+        s, old, actor="engineer", note="Telco Ltd says s-market is fine", now=now - 6850
+    )
+    incidents.resolve(s, old, now=now - 6800, actor="engineer", note="power back")
 
 
 def seed_metrics(store: MetricStore, now: float = NOW) -> None:

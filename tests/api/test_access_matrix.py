@@ -37,6 +37,7 @@ ANONYMOUS, BAD_TOKEN = "anonymous", "bad token"
 CALLERS = (ANONYMOUS, BAD_TOKEN, *USERS)
 TARGET = "matrix-target"  # the user the users:manage routes act on
 MISSING_ID = "zz-nowhere"
+MISSING_INCIDENT = "999999"  # an integer path id: a text one would be a 422, not a 404
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class City:
     sites: dict[str, dict[str, Any]]
     aps: dict[str, dict[str, Any]]
     partner_names: dict[str, str]
+    incident_sites: dict[int, set[str]]  # incident id -> the sites of its members
 
     def partner_of_ap(self, ap_id: str) -> str | None:
         partner: str | None = self.sites[self.aps[ap_id]["site"]]["partner"]
@@ -125,6 +127,26 @@ class City:
 
     def own_ap(self, partner: str | None) -> str:
         return min(a for a in self.aps if partner in (None, self.partner_of_ap(a)))
+
+    def own_incident(self, partner: str | None) -> str:
+        """An incident the partner sees: one with a member at one of its sites."""
+        return str(
+            min(
+                n
+                for n, sites in self.incident_sites.items()
+                if partner is None or partner in {self.sites[s]["partner"] for s in sites}
+            )
+        )
+
+    def foreign_incident(self, partner: str) -> str:
+        """An incident with no member at the partner's sites."""
+        return str(
+            min(
+                n
+                for n, sites in self.incident_sites.items()
+                if partner not in {self.sites[s]["partner"] for s in sites}
+            )
+        )
 
     def foreign_site(self, partner: str) -> str:
         return min(s for s, site in self.sites.items() if site["partner"] != partner)
@@ -157,7 +179,11 @@ def city(client: TestClient) -> City:
     aps = client.get("/api/v1/aps", params={"limit": 1000}).json()["data"]
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         partners = {p.id: p.name for p in session.scalars(select(Partner))}
-    return City({s["id"]: s for s in sites}, {a["id"]: a for a in aps}, partners)
+    incident_sites = {}
+    for incident in client.get("/api/v1/incidents", params={"limit": 1000}).json()["data"]:
+        detail = client.get(f"/api/v1/incidents/{incident['id']}").json()
+        incident_sites[incident["id"]] = {member["site_id"] for member in detail["aps"]}
+    return City({s["id"]: s for s in sites}, {a["id"]: a for a in aps}, partners, incident_sites)
 
 
 @pytest.fixture
@@ -183,8 +209,16 @@ class Requests:
         made = admin.post("/api/v1/users", json={"name": TARGET, "role": "planner"})
         assert made.status_code == 201, made.text
 
-    def path_value(self, name: str, caller: str) -> str:
+    def path_value(self, name: str, caller: str, method: str = "GET") -> str:
         partner = USERS[caller][1] if caller in USERS else None
+        if name == "incident_id" and method != "GET":
+            # A change needs an incident it is allowed on: a fresh open one each time (once
+            # none is left, a caller allowed to change it would see a 409 and fail).
+            listed = self.admin.get("/api/v1/incidents", params={"state": "open"}).json()
+            if listed["data"]:
+                return str(min(incident["id"] for incident in listed["data"]))
+        if name == "incident_id":
+            return self.city.own_incident(partner)
         if name == "site_id":
             return self.city.own_site(partner)
         if name == "ap_id":
@@ -206,6 +240,8 @@ class Requests:
             return {"name": f"made-by-{slug}", "role": "planner"}
         if op.key == ("POST", "/api/v1/users/{name}/tokens"):
             return {"label": f"by {caller}"}
+        if op.key == ("POST", "/api/v1/incidents/{incident_id}/notes"):
+            return {"note": f"note by {caller}"}
         if op.spec.get("requestBody", {}).get("required"):
             raise AssertionError(f"no body for {op.method} {op.path}: add one to Requests")
         return None
@@ -214,7 +250,7 @@ class Requests:
         path = op.path
         for param in op.parameters("path"):
             name = param["name"]
-            value = override.get(name) or self.path_value(name, caller)
+            value = override.get(name) or self.path_value(name, caller, op.method)
             path = path.replace("{" + name + "}", value)
         query = {}
         for param in op.parameters("query"):
@@ -333,7 +369,12 @@ def test_a_partner_sees_nothing_of_another(
             leaks.append(f"GET {path} {query or ''}: {', '.join(found)}")
         return response
 
-    foreign = {"site_id": city.foreign_site(partner), "ap_id": city.foreign_ap(partner)}
+    foreign = {
+        "site_id": city.foreign_site(partner),
+        "ap_id": city.foreign_ap(partner),
+        "incident_id": city.foreign_incident(partner),
+    }
+    missing_ids = {"incident_id": MISSING_INCIDENT}
     for op in operations(app):
         if op.method != "GET":
             continue
@@ -343,11 +384,12 @@ def test_a_partner_sees_nothing_of_another(
         if path_params & foreign.keys() and own.status_code == 200:
             for name in path_params & foreign.keys():
                 other_path, _ = requests.url(op, partner_user, **{name: foreign[name]})
-                missing_path, _ = requests.url(op, partner_user, **{name: MISSING_ID})
+                missing_id = missing_ids.get(name, MISSING_ID)
+                missing_path, _ = requests.url(op, partner_user, **{name: missing_id})
                 other = check(other_path, query, echoed=foreign[name])
                 missing = send(me, "GET", missing_path, query, None)
                 assert other.status_code == missing.status_code == 404, other_path
-                assert other.text.replace(foreign[name], MISSING_ID) == missing.text
+                assert other.text.replace(foreign[name], missing_id) == missing.text
         if own.status_code != 200 or "count" not in own.json():
             continue
         body = own.json()

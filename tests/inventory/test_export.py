@@ -34,7 +34,20 @@ def test_export_shape(engine: Engine, city_file: Path, secret_box: SecretBox) ->
 
     doc = export_doc(engine, secret_box, include_secrets=True)
 
-    assert list(doc) == ["partners", "districts", "credentials", "sites", "aps", "demand"]
+    assert list(doc) == [
+        "partners",
+        "districts",
+        "credentials",
+        "uplinks",
+        "sites",
+        "aps",
+        "demand",
+    ]
+    assert doc["uplinks"] == [
+        {"id": "u01", "name": "OLT Bekasi Timur 1", "operator": "PT Serat Optik Kota"},
+        {"id": "u02", "name": "Microwave Rawalumbu", "operator": "PT Radio Link Patriot"},
+    ]
+    assert [s["uplink"] for s in doc["sites"]] == ["u01", "u02", "u01", None]
     assert [c["id"] for c in doc["credentials"]] == ["snmp-d01", "v2-keyed", "v3-core"]
     snmp_only, keyed, v3 = doc["credentials"]
     assert snmp_only == {"id": "snmp-d01", "snmp": {"version": "2c", "community": "s3cret"}}
@@ -62,6 +75,7 @@ def test_export_shape(engine: Engine, city_file: Path, secret_box: SecretBox) ->
         "kind": "other",
         "coverage_radius_m": 50.0,
         "status": "active",
+        "uplink": None,
     }
     assert list(doc["aps"][0]) == [
         "id",

@@ -45,6 +45,7 @@ def test_valid_yaml_import(
         "partners": 2,
         "districts": 2,
         "credential_profiles": 3,
+        "uplinks": 2,
         "sites": 4,
         "access_points": 5,
         "ap_status": 0,
@@ -54,6 +55,9 @@ def test_valid_yaml_import(
         "api_tokens": 0,
         "web_sessions": 0,
         "audit_log": 0,
+        "incidents": 0,
+        "incident_aps": 0,
+        "incident_entries": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")
@@ -288,7 +292,7 @@ def test_unknown_top_level_key_and_duplicate_keys(
 
     assert failed_import(engine, path) == [
         f"{path}:2: unknown top-level key 'sties' (expected one of partners, districts, "
-        "credentials, sites, aps, demand)",
+        "credentials, uplinks, sites, aps, demand)",
         f"{path}:4: duplicate key 'name' in a mapping",
     ]
 

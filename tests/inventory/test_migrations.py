@@ -187,10 +187,13 @@ def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path, secret_box: Sec
     assert path.stat().st_mode & 0o777 == 0o600  # it holds device credentials
     assert model_diff(url) == []
     after = rows(url, sorted(LEGACY_TABLES))
-    changed = {"ap_status", "credential_profiles"}
+    changed = {"ap_status", "credential_profiles", "sites"}
     assert {t: r for t, r in after.items() if t not in changed} == {
         t: r for t, r in before.items() if t not in changed
     }
+    # Sites keep every value; the new uplink_id column is empty (no topology yet).
+    assert [r[:-1] for r in after["sites"]] == before["sites"]
+    assert {r[-1] for r in after["sites"]} == {None}
     # The device secrets are sealed now, and open to what they were.
     assert opened(after["credential_profiles"], secret_box) == before["credential_profiles"]
     assert after["credential_profiles"] != before["credential_profiles"]

@@ -324,7 +324,14 @@ def test_scenario_problems_are_all_reported(city: City, book: FaultBook, tmp_pat
 def test_every_kind_can_be_injected(city: City, book: FaultBook) -> None:
     ap = city.aps[0]
     district = book.site_district[ap.site]
+    uplink = book.site_uplink[ap.site]
+    assert uplink is not None
     for kind in KINDS:
-        target = {"site_power": ap.site, "backhaul_cut": ap.site, "district_power": district}
+        target = {
+            "site_power": ap.site,
+            "backhaul_cut": ap.site,
+            "district_power": district,
+            "uplink_cut": uplink,
+        }
         book.add(kind, target.get(kind, ap.id), 30)
     assert len(book.listing()) == len(KINDS)

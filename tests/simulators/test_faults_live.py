@@ -316,3 +316,31 @@ def test_flapping_alternates_down_and_up(live: Live) -> None:
         seen.add(poll([ap], SYS_UPTIME, timeout=0.3)[ap.id].error is None)
         time.sleep(0.2)
     assert seen == {True, False}
+
+
+def test_uplink_cut_silences_every_site_behind_it_across_districts(live: Live) -> None:
+    """Over real UDP: exactly the APs behind the uplink stop answering, in more than one
+    district, while the rest answer; when it ends they answer again, uptime intact."""
+    uplink = max(live.book.uplink_aps, key=lambda u: len(live.book.uplink_aps[u]))
+    behind = set(live.book.uplink_aps[uplink])
+    inside = [ap for ap in live.aps if ap.id in behind]
+    assert inside and len(inside) < len(live.aps)
+    assert len({live.district_of(ap) for ap in inside}) >= 2
+    before = poll(inside, SYS_UPTIME)
+    assert all(r.error is None for r in before.values())
+
+    fault_id = inject(live, "uplink_cut", uplink, 120)
+    listed = live.http.get("/faults").json()
+    assert [(f["id"], f["kind"], f["affected_aps"]) for f in listed] == [
+        (fault_id, "uplink_cut", len(behind))  # v3 APs behind it too
+    ]
+    readings = poll(live.aps, SYS_UPTIME)
+    assert {ap_id for ap_id, r in readings.items() if r.error} == {ap.id for ap in inside}
+    assert all("timeout" in (readings[ap.id].error or "").lower() for ap in inside)
+
+    assert live.http.delete(f"/faults/{fault_id}").status_code == 204
+    after = poll(inside, SYS_UPTIME)
+    for ap in inside:
+        assert after[ap.id].error is None
+        # Powered all along: uptime carried on (a power cut would restart it near 0).
+        assert int(after[ap.id].values[SYS_UPTIME]) >= int(before[ap.id].values[SYS_UPTIME])

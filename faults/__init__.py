@@ -1,0 +1,1 @@
+"""The fault engine: AP state changes correlated into incidents, one per real problem."""
