@@ -249,12 +249,11 @@ class SiteBase(_Strict):
     kind: SiteKind = "other"
     coverage_radius_m: float = Field(default=50.0, gt=0, le=5000)
     status: SiteStatus = "active"
+    uplink: Id | None = None  # the shared uplink behind the site (the fault engine's topology)
 
 
 class SiteIn(SiteBase):
-    # Only the file carries topology for now: what the sites API shows of it (SitePublic)
-    # is decided with the API, not here.
-    uplink: Id | None = None
+    pass
 
 
 class SitePublic(SiteBase):

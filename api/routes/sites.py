@@ -35,6 +35,7 @@ def site_public(site: Site) -> SitePublic:
         kind=site.kind,
         coverage_radius_m=site.coverage_radius_m,
         status=site.status,
+        uplink=site.uplink_id,
     )
 
 

@@ -28,6 +28,7 @@ def test_list_sites_envelope_and_public_shape(client: TestClient) -> None:
         "kind": "park",
         "coverage_radius_m": 60.0,
         "status": "active",
+        "uplink": None,
     }
 
 
