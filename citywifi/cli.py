@@ -31,7 +31,7 @@ import typer
 from citywifi import __version__
 from citywifi.command import Globals, run_sync, settings_for
 from citywifi.faults_cli import faults as faults_command
-from citywifi.incidents_cli import incidents_app
+from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
 from citywifi.secrets_cli import secrets_app
 from citywifi.users_cli import users_app
@@ -58,7 +58,7 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
-app.add_typer(incidents_app, name="incidents")
+app.command("incidents")(incidents_command)
 app.command("faults")(faults_command)
 
 log = logging.getLogger("citywifi")

@@ -21,12 +21,6 @@ if TYPE_CHECKING:
 
 MAX_EXPLANATION = 60  # characters of the explanation a table row shows
 
-incidents_app = typer.Typer(
-    help="Incidents: what broke, where, probably why, and who must act.",
-    invoke_without_command=True,
-)
-
-
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
@@ -60,7 +54,6 @@ def table(views: list[IncidentView]) -> list[str]:
     ]
 
 
-@incidents_app.callback()
 def incidents(
     ctx: typer.Context,
     open_only: Annotated[
@@ -68,9 +61,7 @@ def incidents(
     ] = False,
     limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many rows.")] = 50,
 ) -> None:
-    """List incidents, newest first."""
-    if ctx.invoked_subcommand is not None:
-        return
+    """Incidents, newest first: what broke, where, probably why, and who must act."""
     settings = settings_for(ctx)
     from sqlalchemy.orm import Session
 
