@@ -54,6 +54,7 @@ ORPHAN_WAIT_S = 15.0
 LOCK_NAME = "demo.lock"
 #: The fault engine cycles as often as the APs are polled, up to this (its setting's cap).
 FAULT_INTERVAL_MAX_S = 600.0
+HOLD_MAX_S = 86_400.0  # incident_hold_s's cap
 
 Children = list[tuple[str, "subprocess.Popen[bytes]"]]
 
@@ -247,6 +248,13 @@ def _run(
         "CITYWIFI_DATA_DIR": str(data_dir),
         "CITYWIFI_POLL_INTERVAL_S": str(interval),
         "CITYWIFI_FAULT_INTERVAL_S": str(min(interval, FAULT_INTERVAL_MAX_S)),
+        # An incident resolves one poll interval after its APs are back (the default
+        # 60 s would be twelve intervals of a 5 s demo), unless a hold was configured.
+        "CITYWIFI_INCIDENT_HOLD_S": str(
+            settings.incident_hold_s
+            if "incident_hold_s" in settings.model_fields_set
+            else min(interval, HOLD_MAX_S)
+        ),
         "CITYWIFI_LOG_LEVEL": settings.log_level,
     }
     for key in ("CITYWIFI_DATABASE_URL", "CITYWIFI_TIMESERIES_URL", "CITYWIFI_SPOOL_DIR"):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MAX_EXPLANATION = 60  # characters of the explanation a table row shows
 
+
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"

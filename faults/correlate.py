@@ -33,6 +33,7 @@ AP, a ``site_down`` per site) that are merged a minute later:
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -166,10 +167,11 @@ def correlate(snapshot: Snapshot, thresholds: Thresholds) -> list[Problem]:
             problems.append(_ap_problem(snapshot, ap_id, answering, settled))
 
     all_down = dict(down_sites)
+    answered = _uplinks_answered_at(snapshot)
     problems += _uplink_problems(snapshot, by_site, down_sites, thresholds)
     problems += _area_problems(snapshot, by_site, down_sites, thresholds)
     for site_id in sorted(down_sites):
-        settled = not _may_be_forming(snapshot, site_id, all_down, thresholds)
+        settled = not _may_be_forming(snapshot, site_id, all_down, answered, thresholds)
         problems.append(_site_problem(snapshot, site_id, by_site[site_id], settled))
     problems.sort(key=lambda p: (-p.rank, p.scope_id))
     return problems
@@ -197,12 +199,29 @@ def _ap_problem(snapshot: Snapshot, ap_id: str, answering: int, settled: bool) -
     )
 
 
+def _uplinks_answered_at(snapshot: Snapshot) -> dict[str, float]:
+    """Per uplink, the latest poll of an AP behind it that is up: the uplink carried
+    traffic then."""
+    latest: dict[str, float] = {}
+    for ap in snapshot.aps.values():
+        uplink = snapshot.sites[ap.site_id].uplink_id
+        if uplink is not None and ap.state is ApState.UP and ap.last_poll is not None:
+            latest[uplink] = max(latest.get(uplink, ap.last_poll), ap.last_poll)
+    return latest
+
+
 def _may_be_forming(
-    snapshot: Snapshot, site_id: str, down_sites: Mapping[str, float], thresholds: Thresholds
+    snapshot: Snapshot,
+    site_id: str,
+    down_sites: Mapping[str, float],
+    uplink_answered: Mapping[str, float],
+    thresholds: Thresholds,
 ) -> bool:
     """Whether a larger problem may be forming around this down site: another site of
-    its district or uplink went down within ``area_window_s`` of it, and the window since
-    it went down is not over yet."""
+    its district, or of its uplink, went down within ``area_window_s`` of it, and the
+    window since it went down is not over yet. Not the uplink when a site behind it
+    answered after this one went down: that uplink works, so it cannot be cut (a power
+    cut elsewhere on the same uplink must not hold this site's incident back)."""
     at = down_sites[site_id]
     window = thresholds.area_window_s
     if snapshot.taken_at - at >= window:
@@ -212,9 +231,13 @@ def _may_be_forming(
         other = snapshot.sites[other_id]
         if other_id == site_id or abs(other_at - at) > window:
             continue
-        if (site.district_id is not None and other.district_id == site.district_id) or (
-            site.uplink_id is not None and other.uplink_id == site.uplink_id
-        ):
+        same_district = site.district_id is not None and other.district_id == site.district_id
+        same_uplink = (
+            site.uplink_id is not None
+            and other.uplink_id == site.uplink_id
+            and uplink_answered.get(site.uplink_id, -math.inf) < at
+        )
+        if same_district or same_uplink:
             return True
     return False
 
