@@ -1,6 +1,9 @@
-"""Simulated city over real UDP → collector → fault engine: a power cut at one site is one
-incident, opened within 3 poll intervals and resolved within 3 after the power is back,
-with the verdict "power" (the APs' uptime restarted).
+"""Simulated city over real UDP → collector → fault engine: each outage the simulator
+injects is exactly one incident of the right class and scope, opened within 3 poll
+intervals and resolved within 3 after the fault ends, with the right verdict on
+recovery: a site's power cut is a site_down ("power": the APs' uptime restarted), its
+backhaul cut a site_down ("path": uptime intact), an uplink cut across districts one
+uplink_down (not an outage per district), a district's power cut one area_outage.
 
 The simulator is a real process (its control API breaks the site); the collector and
 the engine run here, cycle by cycle, so the test counts poll intervals exactly instead
@@ -15,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,17 +62,55 @@ def start_simulator(spawn: Callable[..., Proc], tmp_path: Path) -> tuple[Path, s
     return inventory, f"http://127.0.0.1:{control}"
 
 
-def a_site_with_several_aps(inventory: Path) -> str:
-    doc = yaml.safe_load(inventory.read_text())
+def a_site_with_several_aps(doc: dict[str, Any]) -> str:
     per_site = Counter(str(ap["site"]) for ap in doc["aps"])
     return sorted(site for site, n in per_site.items() if n >= 2)[0]
 
 
-def test_a_site_power_cut_is_one_site_down_incident(
-    spawn: Callable[..., Proc], tmp_path: Path
+def an_uplink_across_districts(doc: dict[str, Any]) -> str:
+    districts: dict[str, set[str]] = {}
+    for site in doc["sites"]:
+        if site.get("uplink"):
+            districts.setdefault(site["uplink"], set()).add(site["district"])
+    return sorted(u for u, found in districts.items() if len(found) >= 2)[0]
+
+
+def the_district_with_most_sites(doc: dict[str, Any]) -> str:
+    per_district = Counter(str(site["district"]) for site in doc["sites"])
+    return sorted(per_district, key=lambda d: (-per_district[d], d))[0]
+
+
+def aps_of_sites(doc: dict[str, Any], sites: set[str]) -> set[str]:
+    return {str(ap["id"]) for ap in doc["aps"] if ap["site"] in sites}
+
+
+# fault kind -> (how to pick its target, the incident class, its verdict on recovery,
+# the sites the target covers)
+CASES: dict[str, tuple[Callable[[dict[str, Any]], str], IncidentClass, Verdict]] = {
+    "site_power": (a_site_with_several_aps, IncidentClass.SITE_DOWN, Verdict.POWER),
+    "backhaul_cut": (a_site_with_several_aps, IncidentClass.SITE_DOWN, Verdict.PATH),
+    "uplink_cut": (an_uplink_across_districts, IncidentClass.UPLINK_DOWN, Verdict.PATH),
+    "district_power": (the_district_with_most_sites, IncidentClass.AREA_OUTAGE, Verdict.POWER),
+}
+
+
+def sites_of(doc: dict[str, Any], kind: str, target: str) -> set[str]:
+    if kind == "uplink_cut":
+        return {str(s["id"]) for s in doc["sites"] if s.get("uplink") == target}
+    if kind == "district_power":
+        return {str(s["id"]) for s in doc["sites"] if s["district"] == target}
+    return {target}
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_an_outage_is_one_incident_of_its_class(
+    spawn: Callable[..., Proc], tmp_path: Path, kind: str
 ) -> None:
     inventory, control = start_simulator(spawn, tmp_path)
-    site = a_site_with_several_aps(inventory)
+    doc = yaml.safe_load(inventory.read_text())
+    pick, expected_class, expected_verdict = CASES[kind]
+    target = pick(doc)
+    covered = sites_of(doc, kind, target)
     settings = Settings(
         data_dir=tmp_path / "state",
         snmp_timeout_s=1.0,
@@ -77,6 +119,7 @@ def test_a_site_power_cut_is_one_site_down_incident(
         poll_interval_s=INTERVAL_S,
         fault_interval_s=INTERVAL_S,
         incident_hold_s=1.0,
+        area_min_sites=3,
     )
     db = open_inventory(settings.db_url, create=True)
     import_file(db, inventory, load_box(settings))
@@ -104,7 +147,7 @@ def test_a_site_power_cut_is_one_site_down_incident(
                 await poll_and_correlate(collector)
             assert all_incidents() == []
             response = await api.post(
-                "/faults", json={"kind": "site_power", "target": site, "duration_s": 600}
+                "/faults", json={"kind": kind, "target": target, "duration_s": 600}
             )
             assert response.status_code == 201, response.text
             fault = response.json()["id"]
@@ -129,11 +172,10 @@ def test_a_site_power_cut_is_one_site_down_incident(
     try:
         opened_after, resolved_after = asyncio.run(scenario())
         (incident,) = all_incidents()  # exactly one, nothing merged or duplicated on the way
-        assert (incident.kind, incident.scope_id) == (IncidentClass.SITE_DOWN, site)
-        doc = yaml.safe_load(inventory.read_text())
-        assert set(incident.aps) == {ap["id"] for ap in doc["aps"] if ap["site"] == site}
+        assert (incident.kind, incident.scope_id) == (expected_class, target)
+        assert set(incident.aps) == aps_of_sites(doc, covered)
         assert incident.resolved_by is None and incident.reopened == 0
-        assert incident.verdict is Verdict.POWER  # their uptime restarted
+        assert incident.verdict is expected_verdict
         assert opened_after <= MAX_INTERVALS and resolved_after <= MAX_INTERVALS
     finally:
         store.close()
