@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from pydantic import AfterValidator, WithJsonSchema
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ from api.models import (
     SeriesPublic,
 )
 from api.times import TimeQuery, check_window, invalid, utc
+from api.visible import visible_ap
 from core.access import Permission
 from core.states import ApState, PollCause
 from inventory import scoping
@@ -87,18 +88,6 @@ def default_step(span: float) -> float:
     return math.ceil(wanted / 86400) * 86400
 
 
-def _no_such_ap(ap_id: str) -> HTTPException:
-    """The one 404 of an AP: the same for an unknown id and another partner's."""
-    return HTTPException(status_code=404, detail=f"no access point with id {ap_id!r}")
-
-
-def _visible_ap(session: SessionDep, scope: ScopeDep, ap_id: str) -> AccessPoint:
-    ap = scoping.get_ap(session, scope, ap_id)
-    if ap is None:
-        raise _no_such_ap(ap_id)
-    return ap
-
-
 @router.get(
     "",
     response_model=ApsPublic,
@@ -130,7 +119,7 @@ def list_aps(
     responses=error_responses(401, 403, 404),
 )
 def get_ap(session: SessionDep, scope: ScopeDep, ap_id: ApIdPath) -> Any:
-    return ap_public(_visible_ap(session, scope, ap_id))
+    return ap_public(visible_ap(session, scope, ap_id))
 
 
 @router.get(
@@ -172,7 +161,7 @@ def get_series(
             f"(≥ {math.ceil((end_ts - start_ts) / MAX_POINTS)} s) or a shorter range",
             step,
         )
-    _visible_ap(session, scope, ap_id)
+    visible_ap(session, scope, ap_id)
     found = store.series(ap_id, metric, start_ts, end_ts, step_s)
     return SeriesPublic(
         ap=ap_id,
@@ -205,7 +194,7 @@ def list_events(
     No longest window: the work is bounded by the page (``limit``) and one AP's events.
     """
     check_window(start, end)
-    _visible_ap(session, scope, ap_id)
+    visible_ap(session, scope, ap_id)
     conditions = [ApEvent.ap_id == ap_id]
     if start is not None:
         conditions.append(ApEvent.at >= start)

@@ -10,6 +10,7 @@ transaction. Reading needs ``incidents:read``, changing ``incidents:act``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -31,6 +32,7 @@ from api.incident_models import (
     IncidentsPublic,
 )
 from api.times import MAX_TIME, MAX_TIME_TEXT, MIN_TIME, parse_time, time_in_range, utc
+from api.visible import visible_ap, visible_incident, visible_site
 from core.access import AuditAction, Permission, Principal, Scope
 from core.errors import ConflictError
 from core.incidents import IncidentClass, IncidentState
@@ -112,20 +114,8 @@ def entry_public(entry: TimelineEntry) -> IncidentEntryPublic:
     )
 
 
-def _no_such_incident(incident_id: int) -> HTTPException:
-    """The one 404 of an incident: the same for an unknown id and one out of scope."""
-    return HTTPException(status_code=404, detail=f"no incident with id {incident_id}")
-
-
-def _visible(session: Session, scope: Scope, incident_id: int) -> Incident:
-    row = scoping.get_incident(session, scope, incident_id)
-    if row is None:
-        raise _no_such_incident(incident_id)
-    return row
-
-
 def _detail(session: Session, scope: Scope, incident_id: int) -> IncidentDetailPublic:
-    row = _visible(session, scope, incident_id)
+    row = visible_incident(session, scope, incident_id)
     (view,) = scoping.incident_views(session, scope, [row])
     timeline = scoping.scoped_incident_timeline(session, scope, incident_id)
     return IncidentDetailPublic(
@@ -203,17 +193,13 @@ def _act(
     action: AuditAction,
     note: str | None,
     now: float,
+    change: Callable[[], None],
 ) -> IncidentDetailPublic:
-    """Check the incident is visible, apply the change, audit it, commit, answer."""
-    _visible(session, scope, incident_id)
+    """Check the incident is visible, apply ``change``, audit it as ``action``, commit,
+    answer the incident as it is now."""
+    visible_incident(session, scope, incident_id)
     try:
-        if action is AuditAction.INCIDENT_ACKNOWLEDGED:
-            incidents.acknowledge(session, incident_id, actor=principal.name, note=note, now=now)
-        elif action is AuditAction.INCIDENT_RESOLVED:
-            incidents.resolve(session, incident_id, now=now, actor=principal.name, note=note)
-        else:
-            assert note is not None
-            incidents.add_note(session, incident_id, actor=principal.name, note=note, now=now)
+        change()
     except ConflictError as exc:
         session.rollback()
         raise HTTPException(status_code=409, detail=str(exc)) from None
@@ -250,6 +236,9 @@ def acknowledge(
     return _act(
         session, scope, request, principal, incident_id, AuditAction.INCIDENT_ACKNOWLEDGED,
         note, now,
+        lambda: incidents.acknowledge(
+            session, incident_id, actor=principal.name, note=note, now=now
+        ),
     )  # fmt: skip
 
 
@@ -273,6 +262,7 @@ def resolve(
     return _act(
         session, scope, request, principal, incident_id, AuditAction.INCIDENT_RESOLVED,
         note, now,
+        lambda: incidents.resolve(session, incident_id, now=now, actor=principal.name, note=note),
     )  # fmt: skip
 
 
@@ -295,6 +285,9 @@ def add_note(
     return _act(
         session, scope, request, principal, incident_id, AuditAction.INCIDENT_NOTE,
         body.note, now,
+        lambda: incidents.add_note(
+            session, incident_id, actor=principal.name, note=body.note, now=now
+        ),
     )  # fmt: skip
 
 
@@ -312,8 +305,7 @@ def ap_incidents(
     offset: OffsetQuery = 0,
 ) -> Any:
     """The incidents that cover the AP now (or did when they were resolved), newest first."""
-    if scoping.get_ap(session, scope, ap_id) is None:
-        raise HTTPException(status_code=404, detail=f"no access point with id {ap_id!r}")
+    visible_ap(session, scope, ap_id)
     covering = scoping.scoped_incident_members(scope).where(IncidentAp.ap_id == ap_id)
     condition = Incident.id.in_(covering.with_only_columns(IncidentAp.incident_id))
     return _listed(session, scope, [condition], limit=limit, offset=offset)
@@ -333,8 +325,7 @@ def site_incidents(
     offset: OffsetQuery = 0,
 ) -> Any:
     """The incidents with a member at the site, newest first."""
-    if scoping.get_site(session, scope, site_id) is None:
-        raise HTTPException(status_code=404, detail=f"no site with id {site_id!r}")
+    visible_site(session, scope, site_id)
     covering = scoping.scoped_incident_members(scope).where(IncidentAp.site_id == site_id)
     condition = Incident.id.in_(covering.with_only_columns(IncidentAp.incident_id))
     return _listed(session, scope, [condition], limit=limit, offset=offset)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from api.access_models import error_responses
 from api.auth import ScopeDep, require
 from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep
 from api.filters import DistrictQuery, PartnerQuery, SiteIdPath, filter_conditions
 from api.models import SitesPublic
+from api.visible import visible_site
 from core.access import Permission
 from inventory import scoping
 from inventory.models import Site
@@ -72,7 +73,4 @@ def list_sites(
     responses=error_responses(401, 403, 404),
 )
 def get_site(session: SessionDep, scope: ScopeDep, site_id: SiteIdPath) -> Any:
-    site = scoping.get_site(session, scope, site_id)
-    if site is None:  # unknown, or another partner's: the same answer
-        raise HTTPException(status_code=404, detail=f"no site with id {site_id!r}")
-    return site_public(site)
+    return site_public(visible_site(session, scope, site_id))
