@@ -25,7 +25,20 @@ from starlette.types import ASGIApp
 from api.access_models import error_responses
 from api.auth import current_principal, unauthorized
 from api.headers import SecurityHeaders
-from api.routes import aps, audit, auth, docs, health, incidents, sites, status, users, web
+from api.routes import (
+    aps,
+    audit,
+    auth,
+    docs,
+    health,
+    incidents,
+    maintenance,
+    notifications,
+    sites,
+    status,
+    users,
+    web,
+)
 from core.errors import AccessError, LoginLimited, StoreError
 from core.settings import Settings
 from inventory.db import open_inventory, session_factory
@@ -159,6 +172,8 @@ API_ROUTERS = (
     users.router,
     audit.router,
     incidents.router,
+    maintenance.router,
+    notifications.router,
 )
 
 

@@ -32,6 +32,8 @@ class Permission(enum.StrEnum):
     INCIDENTS_ACT = "incidents:act"  # acknowledge, resolve, assign
     COVERAGE_READ = "coverage:read"
     REPORTS_READ = "reports:read"
+    MAINTENANCE_MANAGE = "maintenance:manage"  # create, change, end maintenance windows
+    NOTIFICATIONS_READ = "notifications:read"  # deliveries, their failures, the routes
     USERS_MANAGE = "users:manage"  # users, their tokens
     AUDIT_READ = "audit:read"
 
@@ -41,7 +43,13 @@ _EVERYONE = frozenset({Permission.STATUS_READ, Permission.REPORTS_READ})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.ENGINEER: _EVERYONE
-    | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ, Permission.INCIDENTS_ACT},
+    | {
+        Permission.INVENTORY_READ,
+        Permission.INCIDENTS_READ,
+        Permission.INCIDENTS_ACT,
+        Permission.MAINTENANCE_MANAGE,
+        Permission.NOTIFICATIONS_READ,
+    },
     Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ},
     Role.PARTNER: _EVERYONE | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ},
 }
@@ -66,6 +74,9 @@ class AuditAction(enum.StrEnum):
     INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
     INCIDENT_RESOLVED = "incident_resolved"
     INCIDENT_NOTE = "incident_note"
+    MAINTENANCE_CREATED = "maintenance_created"
+    MAINTENANCE_CHANGED = "maintenance_changed"
+    MAINTENANCE_ENDED = "maintenance_ended"  # deleted, or cut short
 
 
 @dataclass(frozen=True, slots=True)

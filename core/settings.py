@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
+from core.incidents import RESPONSIBLE, IncidentClass, Responsible
 
 SECRET_QUERY_KEYS = frozenset({"token", "password", "pass", "secret", "key", "auth"})
 REDACTED = "***"
@@ -63,6 +64,117 @@ def parse_shard(text: str) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise ValueError(f"shard must be i/n with 0 <= i < n, got {text!r}")
     return index, count
+
+
+class FaultThresholds(BaseModel):
+    """When a metric becomes an incident (the fault engine's metric classes).
+
+    The whole city's values are ``fault_thresholds``; ``fault_thresholds_by_kind`` holds,
+    per site kind (``park``, ``market``, ...), only the values that differ there (a
+    market's APs carry crowds a school's never see), merged over the city's by
+    :meth:`Settings.thresholds_for`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    silent_after_s: float = Field(
+        default=1800.0,
+        ge=1.0,
+        le=86_400.0,
+        description="An AP that answers but has had no clients this long, in hours when "
+        "it should have some, is a silent_failure.",
+    )
+    silent_min_clients: float = Field(
+        default=2.0,
+        gt=0.0,
+        le=10_000.0,
+        description="Clients its own history (same hour of the week) or its neighbours "
+        "now must show for the hour to count as busy.",
+    )
+    silent_history_days: int = Field(
+        default=7, ge=1, le=90, description="Days of the AP's own history read for its busy hours."
+    )
+    overload_cpu_pct: float = Field(default=90.0, gt=0.0, le=100.0)
+    overload_mem_pct: float = Field(default=95.0, gt=0.0, le=100.0)
+    overload_clients: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Clients above this on one AP is an "
+        "overload (None: judged on CPU and memory only).",
+    )
+    overload_after_s: float = Field(
+        default=300.0, ge=1.0, le=86_400.0, description="How long a load must last to count."
+    )
+    backhaul_util_pct: float = Field(
+        default=90.0,
+        gt=0.0,
+        le=100.0,
+        description="Traffic of the APs behind an uplink, as a share of its capacity, that "
+        "makes it backhaul_saturated.",
+    )
+    backhaul_after_s: float = Field(default=300.0, ge=1.0, le=86_400.0)
+    flap_window_s: float = Field(
+        default=900.0, ge=1.0, le=86_400.0, description="Window in which state changes count."
+    )
+    flap_min_changes: int = Field(
+        default=4, ge=2, le=1000, description="Up/down changes (or lost-then-answered "
+        "polls) within the window that make an AP flapping."
+    )  # fmt: skip
+    reboot_window_s: float = Field(
+        default=600.0,
+        ge=1.0,
+        le=86_400.0,
+        description="An uptime reset this recent is an unexpected_reboot (unless a "
+        "maintenance window or an outage incident explains it).",
+    )
+
+
+class FaultThresholdsOverride(BaseModel):
+    """The thresholds one site kind changes; None: the city's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    silent_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
+    silent_min_clients: float | None = Field(default=None, gt=0.0, le=10_000.0)
+    silent_history_days: int | None = Field(default=None, ge=1, le=90)
+    overload_cpu_pct: float | None = Field(default=None, gt=0.0, le=100.0)
+    overload_mem_pct: float | None = Field(default=None, gt=0.0, le=100.0)
+    overload_clients: int | None = Field(default=None, ge=1, le=100_000)
+    overload_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
+    backhaul_util_pct: float | None = Field(default=None, gt=0.0, le=100.0)
+    backhaul_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
+    flap_window_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
+    flap_min_changes: int | None = Field(default=None, ge=2, le=1000)
+    reboot_window_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class NotifyRoute(BaseModel):
+    """Where incident notifications go: one transport (found by name in the fault
+    package's registry) and which incidents it wants.
+
+    ``responsible`` empty: every party's incidents; ``classes`` empty: every class.
+    ``partner`` makes it a sponsor's route: only incidents touching that partner's sites,
+    and the message names only its own sites and APs (as the API's partner scope)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    transport: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="webhook, email, ...")
+    url: str | None = Field(default=None, description="webhook: where to POST.")
+    to: list[str] = Field(default_factory=list, description="email: the recipients.")
+    secret: str | None = Field(
+        default=None, repr=False, description="webhook: the HMAC-SHA256 signing key."
+    )
+    responsible: list[Responsible] = Field(default_factory=list)
+    classes: list[IncidentClass] = Field(default_factory=list)
+    partner: str | None = None
+    operator: str | None = Field(
+        default=None,
+        description="Only incidents about uplinks this operator runs (an operator's route).",
+    )
 
 
 class Settings(BaseSettings):
@@ -189,6 +301,57 @@ class Settings(BaseSettings):
         default=2, ge=1, le=10_000, description="Sites behind one uplink down together "
         "that make an uplink_down (when every site behind it is down)."
     )  # fmt: skip
+    fault_thresholds: FaultThresholds = Field(
+        default_factory=FaultThresholds,
+        description="The metric classes' thresholds for the whole city.",
+    )
+    fault_thresholds_by_kind: dict[str, FaultThresholdsOverride] = Field(
+        default_factory=dict,
+        description="Per site kind, the thresholds that differ from the city's.",
+    )
+    incident_responsible: dict[IncidentClass, Responsible] = Field(
+        default_factory=dict,
+        description="Who must act, per incident class, where it differs from the default "
+        "(core.incidents.RESPONSIBLE).",
+    )
+
+    notify_routes: list[NotifyRoute] = Field(
+        default_factory=list, repr=False, description="Where incident notifications go."
+    )
+    notify_group_wait_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        description="Wait before the first message of a group (later incidents join it).",
+    )
+    notify_group_interval_s: float = Field(
+        default=300.0,
+        ge=0.0,
+        le=86_400.0,
+        description="Least time between two messages of one group.",
+    )
+    notify_repeat_interval_s: float = Field(
+        default=4 * 3600.0,
+        ge=60.0,
+        le=30 * 86_400.0,
+        description="An unchanged group with open, unacknowledged incidents is sent again "
+        "exactly this long after its last message.",
+    )
+    notify_retry_initial_s: float = Field(default=5.0, gt=0.0, le=3600.0)
+    notify_retry_max_s: float = Field(default=600.0, gt=0.0, le=86_400.0)
+    notify_give_up_s: float = Field(
+        default=86_400.0,
+        gt=0.0,
+        le=30 * 86_400.0,
+        description="A message not delivered this long after it was due is marked failed.",
+    )
+    notify_timeout_s: float = Field(default=10.0, gt=0.0, le=120.0)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "citywifi@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -254,6 +417,21 @@ class Settings(BaseSettings):
             return self.secret_key_file
         return self.data_dir / "secret.key"
 
+    def thresholds_for(self, site_kind: str | None) -> FaultThresholds:
+        """The thresholds at a site of ``site_kind``: the city's, with that kind's
+        overrides on top."""
+        override = self.fault_thresholds_by_kind.get(site_kind or "")
+        if override is None:
+            return self.fault_thresholds
+        changed = override.model_dump(exclude_none=True)
+        return (
+            self.fault_thresholds.model_copy(update=changed) if changed else self.fault_thresholds
+        )
+
+    def responsible_for(self, kind: IncidentClass) -> Responsible:
+        """Who must act on incidents of ``kind`` (the setting, else the default)."""
+        return self.incident_responsible.get(kind, RESPONSIBLE[kind])
+
     def redacted(self) -> dict[str, Any]:
         """Every effective setting, safe to print or log."""
         values = self.model_dump(mode="json")
@@ -262,6 +440,12 @@ class Settings(BaseSettings):
         values["spool_dir"] = str(self.spool_path)
         values["database_url"] = redact_url(self.db_url)
         values["timeseries_url"] = redact_url(self.store_url)
+        values["smtp_password"] = None if self.smtp_password is None else REDACTED
+        values["notify_routes"] = [
+            {**route, "secret": None if route["secret"] is None else REDACTED,
+             "url": None if route["url"] is None else redact_url(route["url"])}
+            for route in values["notify_routes"]
+        ]  # fmt: skip
         return values
 
 
@@ -320,10 +504,16 @@ def explain(
     return lines
 
 
+#: Settings whose value may hold a secret somewhere inside (a route's signing key).
+_HIDDEN_FIELDS = frozenset({"notify_routes"})
+
+
 def _shown(field: str, value: Any) -> str:
     """A refused value as it may be printed: URLs redacted, secret-looking keys hidden
     (an error line ends up in terminals, logs and tickets)."""
     text = str(value)
+    if field in _HIDDEN_FIELDS:
+        return REDACTED
     if field.endswith("url"):
         return redact_url(text.strip('"'))
     if any(word in field.lower() for word in SECRET_QUERY_KEYS):

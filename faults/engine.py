@@ -108,7 +108,7 @@ class FaultEngine:
                 problems, snapshot, active, recent, now=now, policy=self.policy, boots=boots
             )
             known = {(v.kind, v.scope_id): v.id for v in sorted(active, key=lambda v: -v.id)}
-            counts = _apply(session, actions, known, now)
+            counts = _apply(session, actions, known, now, self.settings)
         return CycleReport(
             at=now,
             aps=len(snapshot.aps),
@@ -168,7 +168,7 @@ class FaultEngine:
 
 
 def _apply(
-    session: Session, actions: list[Action], known: dict[Key, int], now: float
+    session: Session, actions: list[Action], known: dict[Key, int], now: float, settings: Settings
 ) -> dict[str, int]:
     """Write ``actions`` (in their order) through inventory.incidents; count them."""
     counts = dict.fromkeys(("opened", "reopened", "grown", "merged", "resolved"), 0)
@@ -183,6 +183,7 @@ def _apply(
                 aps=p.aps,
                 explanation=p.explanation,
                 now=now,
+                responsible=settings.responsible_for(p.kind),
                 evidence=p.evidence,
             )
             known[p.key] = new_id

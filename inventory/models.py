@@ -75,6 +75,9 @@ class Uplink(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     operator: Mapped[str] = mapped_column(String(200))
+    # What the link carries, both directions together (migration 0007); None: not known,
+    # so it is never judged backhaul_saturated.
+    capacity_mbps: Mapped[float | None] = mapped_column(Float, default=None)
 
 
 class Site(Base):
@@ -307,3 +310,30 @@ class IncidentEntry(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(64), default=None)
     detail: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+# --- maintenance windows (migration 0007_maintenance) ----------------------------------
+
+
+class MaintenanceWindow(Base):
+    """Planned work on a site or a whole district, from ``starts_at`` to ``ends_at``.
+
+    While it runs, the fault engine opens no incident for what it covers (and a reboot
+    inside it is expected); the API shows it, so an operator sees why a dead site has no
+    incident. ``scope_kind`` is ``site`` or ``district`` (core.incidents.IncidentScope
+    values). Rows are kept after they end: the history says why nothing was raised."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_id: Mapped[str] = mapped_column(String(64), index=True)
+    starts_at: Mapped[float] = mapped_column(Float, index=True)
+    ends_at: Mapped[float] = mapped_column(Float, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+# --- notifications (migration 0008_notifications) -------------------------------------

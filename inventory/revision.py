@@ -30,6 +30,7 @@ REVISIONS: tuple[str, ...] = (
     "0004_sealed_secrets",
     "0005_uplinks",
     "0006_incidents",
+    "0007_maintenance",
 )
 HEAD = REVISIONS[-1]
 
