@@ -43,6 +43,7 @@ class SiteView:
     name: str
     district_id: str | None
     uplink_id: str | None
+    kind: str | None = None  # the site kind (park, market, ...): its thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class UplinkView:
     uplink_id: str
     name: str
     operator: str
+    capacity_mbps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class Snapshot:
     sites: Mapping[str, SiteView] = field(default_factory=dict)
     district_names: Mapping[str, str] = field(default_factory=dict)
     uplinks: Mapping[str, UplinkView] = field(default_factory=dict)
+    #: Watched APs a maintenance window covers now: left out of ``aps`` (no incident
+    #: opens for them, and they do not hold one open).
+    maintenance: frozenset[str] = frozenset()
 
     def since(self, ap_id: str) -> float:
         """When the AP entered its state (``taken_at`` when not known)."""
@@ -91,6 +96,7 @@ def read_snapshot(session: Session, *, now: float) -> Snapshot:
             Site.name,
             Site.district_id,
             Site.uplink_id,
+            Site.kind,
             ApStatus.state,
             ApStatus.since,
             ApStatus.last_poll,
@@ -101,13 +107,17 @@ def read_snapshot(session: Session, *, now: float) -> Snapshot:
     ).all()
     aps: dict[str, ApView] = {}
     sites: dict[str, SiteView] = {}
-    for ap_id, ap_name, site_id, site_name, district_id, uplink_id, state, since, polled in rows:
+    for row in rows:
+        ap_id, ap_name, site_id, site_name, district_id, uplink_id, kind = row[:7]
+        state, since, polled = row[7:]
         aps[ap_id] = ApView(ap_id, ap_name, site_id, _state(state), since, polled)
         if site_id not in sites:
-            sites[site_id] = SiteView(site_id, site_name, district_id, uplink_id)
+            sites[site_id] = SiteView(site_id, site_name, district_id, uplink_id, kind)
     districts = {d: n for d, n in session.execute(select(District.id, District.name)).all()}
     uplinks = {
-        u: UplinkView(u, n, o)
-        for u, n, o in session.execute(select(Uplink.id, Uplink.name, Uplink.operator)).all()
+        u: UplinkView(u, n, o, c)
+        for u, n, o, c in session.execute(
+            select(Uplink.id, Uplink.name, Uplink.operator, Uplink.capacity_mbps)
+        ).all()
     }
     return Snapshot(taken_at=now, aps=aps, sites=sites, district_names=districts, uplinks=uplinks)

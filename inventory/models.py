@@ -337,3 +337,55 @@ class MaintenanceWindow(Base):
 
 
 # --- notifications (migration 0008_notifications) -------------------------------------
+
+
+class NotificationGroup(Base):
+    """One route's aggregation group (Alertmanager's word): the incidents it tells that
+    route about together, and when it last did. Persisted so a restarted engine neither
+    repeats a message nor forgets one that was due."""
+
+    __tablename__ = "notification_groups"
+
+    route: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pending_since: Mapped[float | None] = mapped_column(Float, default=None)  # untold change
+    last_sent_at: Mapped[float | None] = mapped_column(Float, default=None)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # messages queued so far
+
+
+class NotifiedIncident(Base):
+    """What a route was last told about an incident (``state``: open, acknowledged or
+    resolved): the proof that a resolved message is owed, merged incidents included."""
+
+    __tablename__ = "notified_incidents"
+
+    route: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_key: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    told_at: Mapped[float] = mapped_column(Float)
+
+
+class Notification(Base):
+    """The outbox: one message for one route, queued in the same transaction as the group
+    state that made it (so it is neither lost nor queued twice) and delivered, with
+    retries, by a worker that never holds up the engine. ``payload`` is the JSON body,
+    already scoped to the route (a sponsor's names only its own sites and APs); it holds
+    no secret (the signature is made at delivery)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    route: Mapped[str] = mapped_column(String(64), index=True)
+    group_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # firing, update, repeat, resolved
+    subject: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    due_at: Mapped[float] = mapped_column(Float, index=True)  # next attempt
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[float | None] = mapped_column(Float, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -31,6 +31,7 @@ REVISIONS: tuple[str, ...] = (
     "0005_uplinks",
     "0006_incidents",
     "0007_maintenance",
+    "0008_notifications",
 )
 HEAD = REVISIONS[-1]
 

@@ -58,6 +58,10 @@ def test_valid_yaml_import(
         "incidents": 0,
         "incident_aps": 0,
         "incident_entries": 0,
+        "maintenance_windows": 0,
+        "notification_groups": 0,
+        "notified_incidents": 0,
+        "notifications": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")
