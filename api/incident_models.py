@@ -13,12 +13,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.text import FreeText
 from core.incidents import IncidentClass, IncidentScope, IncidentState, Responsible, Verdict
 from inventory.incidents import EntryKind
 
 MAX_NOTE_LENGTH = 1000  # incident_entries.detail
 
-Note = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NOTE_LENGTH)]
+Note = Annotated[FreeText, StringConstraints(min_length=1, max_length=MAX_NOTE_LENGTH)]
 
 
 class _Model(BaseModel):

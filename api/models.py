@@ -14,16 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from core.states import ApState, PollCause
-from inventory.schemas import ApPublic, SitePublic
+from inventory.schemas import ApPublic
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class SitesPublic(_Out):
-    data: list[SitePublic]
-    count: int  # all sites matching the filters, not the page size
 
 
 class ApsPublic(_Out):
@@ -66,6 +61,10 @@ class StatusRow(_Out):
     tx_bps: float | None
     last_sample_at: datetime | None = None  # newest metric sample of this AP, any state
     availability: float | None = None  # successful / attempted polls, 0..1, since first poll
+    # The last poll: why it failed, or, for an AP that answered with unreadable values
+    # (``degraded`` true), what was wrong: a degraded poll is not an outage.
+    degraded: bool = False
+    last_error: str | None = None
 
 
 class ApEventPublic(_Out):

@@ -1,8 +1,8 @@
 """The one 404 for a row the caller may not see: the same answer as for an id that
 does not exist, so the ids of other partners cannot be probed.
 
-Every route that takes an AP, site or incident id from the path looks it up here, so
-the "unknown or out of scope" answer is written once per kind of row.
+Every route that takes an AP, site, incident or maintenance window id from the path looks
+it up here, so the "unknown or out of scope" answer is written once per kind of row.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.access import Scope
 from inventory import scoping
-from inventory.models import AccessPoint, Incident, Site
+from inventory.models import AccessPoint, Incident, MaintenanceWindow, Site
 
 
 def _not_found(what: str, given: object) -> HTTPException:
@@ -37,4 +37,11 @@ def visible_incident(session: Session, scope: Scope, incident_id: int) -> Incide
     row = scoping.get_incident(session, scope, incident_id)
     if row is None:
         raise _not_found("incident", incident_id)
+    return row
+
+
+def visible_window(session: Session, scope: Scope, window_id: int) -> MaintenanceWindow:
+    row = scoping.get_window(session, scope, window_id)
+    if row is None:
+        raise _not_found("maintenance window", window_id)
     return row

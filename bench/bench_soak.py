@@ -25,13 +25,10 @@ SIGTERM should the soak itself be killed (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import ipaddress
 import math
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -41,13 +38,9 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import yaml
-
-STOP_GRACE_S = 15.0  # SIGTERM, then this long, then SIGKILL
-START_LIMIT_S = 300.0  # the simulator must be serving (its inventory written) by then
-PR_SET_PDEATHSIG = 1
+from city_processes import START_LIMIT_S, Children, drop_ssh, free_port, raise_on_signals
 
 
 @dataclass(frozen=True)
@@ -55,14 +48,6 @@ class Row:
     elapsed_s: float
     rss_kib: int
     polls: float
-
-
-def free_port(kind: socket.SocketKind, host: str) -> int:
-    """A port of ``kind`` free on ``host`` right now (bind port 0, read, close)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_kib(pid: int) -> int:
@@ -104,14 +89,6 @@ def slope_per_hour(rows: Sequence[Row]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def drop_ssh(inventory: Path) -> None:
-    """Remove the SSH credentials from the simulator's inventory."""
-    doc = yaml.safe_load(inventory.read_text())
-    for credential in doc.get("credentials", []):
-        credential.pop("ssh", None)
-    inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
 def force_profile(inventory: Path, profile: str) -> None:
     """Poll every AP with ``profile`` instead of detecting its vendor: ``generic`` on
     the simulated city makes its airMAX APs (no HOST-RESOURCES) take the poll
@@ -120,72 +97,6 @@ def force_profile(inventory: Path, profile: str) -> None:
     for ap in doc.get("aps", []):
         ap["profile"] = profile
     inventory.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it if the soak dies, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-class Children:
-    """The processes this soak started; :meth:`stop_all` ends every one of them."""
-
-    def __init__(self, cwd: Path, env: dict[str, str], log_dir: Path) -> None:
-        self.cwd, self.env, self.log_dir = cwd, env, log_dir
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "citywifi", *args],
-            cwd=self.cwd,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: signals reach any grandchild too
-            preexec_fn=_die_with_parent,  # safe: no threads here
-        )
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def run(self, name: str, args: Sequence[str], timeout_s: float) -> None:
-        proc = self.start(name, args)
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            command = " ".join(args)
-            raise SystemExit(f"error: `citywifi {command}` took over {timeout_s:g}s") from None
-        if code != 0:
-            raise SystemExit(f"error: `citywifi {' '.join(args)}` failed:\n{self.tail(name)}")
-
-    def tail(self, name: str, lines: int = 15) -> str:
-        path = self.log_dir / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop_all(self) -> None:
-        """SIGTERM every live child's group, wait, then SIGKILL what is left."""
-        live = [p for p in self.procs if p.poll() is None]
-        for proc in live:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for proc in live:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        for proc in self.procs:
-            # The group may hold grandchildren even when the leader has gone.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-
-
-def _raise_on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def main() -> None:
@@ -208,8 +119,7 @@ def main() -> None:
     if not ipaddress.IPv4Address(base).is_loopback:
         raise SystemExit("error: --base-address must be a loopback address (127.0.0.0/8)")
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, _raise_on_signal)
+    raise_on_signals()
     work = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYWIFI_")}
     env |= {
@@ -238,13 +148,7 @@ def main() -> None:
              "--ssh-port", str(ssh_port), "--control-port", "0",
              "--inventory-out", str(inventory)],
         )  # fmt: skip
-        started = time.monotonic()
-        while not inventory.exists():
-            if sim.poll() is not None:
-                raise SystemExit(f"error: the simulator ended:\n{children.tail('simulate')}")
-            if time.monotonic() - started > START_LIMIT_S:
-                raise SystemExit(f"error: the simulator was not serving in {START_LIMIT_S:g}s")
-            time.sleep(0.5)
+        children.wait_for_file(sim, "simulate", inventory)
         if args.ssh_aps == 0:
             drop_ssh(inventory)  # no SSH served: polling it would only time out
         if args.profile:

@@ -33,6 +33,7 @@ from citywifi.command import Globals, run_sync, settings_for
 from citywifi.faults_cli import faults as faults_command
 from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
+from citywifi.maintenance_cli import maintenance_app
 from citywifi.secrets_cli import secrets_app
 from citywifi.users_cli import users_app
 from core.errors import ConfigError
@@ -58,6 +59,7 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
+app.add_typer(maintenance_app, name="maintenance")
 app.command("incidents")(incidents_command)
 app.command("faults")(faults_command)
 

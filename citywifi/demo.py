@@ -2,6 +2,8 @@
 
 The simulator, the collector and the fault engine run as child processes — the same
 commands an operator would run, each with its own core to use — and the API runs here.
+The fault engine's process also runs the notifier (its own thread) for the routes of
+``notify_routes``, if any: the demo says where they go.
 The demo keeps its state in ``<data dir>/demo``, emptied at start, so a demo never mixes
 with a real inventory or with an earlier demo of another size. It makes one user per
 role there (:mod:`citywifi.demo_users`) and prints their passwords and tokens once, at
@@ -304,6 +306,7 @@ def _run(
             f"http://127.0.0.1:{control_port}/faults (see docs/simulator.md)",
             flush=True,
         )
+    print(f"citywifi demo: {_notifications_line(settings)}", flush=True)
     print(
         "citywifi demo: one user per role; log in on the page with a password, or call the "
         "API with `Authorization: Bearer <token>`. Shown once, new at every start:",
@@ -314,6 +317,15 @@ def _run(
     broken = asyncio.run(_serve(server, children, duration))
     if broken is not None:
         raise SimulatorError(f"{broken}; the demo stopped")
+
+
+def _notifications_line(settings: Settings) -> str:
+    """Where the fault engine child's notifier sends (it reads the same settings: the
+    environment and citywifi.toml are inherited), secrets left out."""
+    if not settings.notify_routes:
+        return "no notification routes (notify_routes in citywifi.toml: webhook or email)"
+    shown = ", ".join(f"{r.name} ({r.transport} {r.where()})" for r in settings.notify_routes)
+    return f"incident notifications to {shown}; deliveries at /api/v1/notifications"
 
 
 async def _serve(server: uvicorn.Server, children: Children, duration: float | None) -> str | None:

@@ -5,6 +5,11 @@ the metric store) and writes incidents; it polls nothing itself. It keeps no sta
 its own, so it can be stopped and started at any time: a new one carries on from the
 stored incidents. SIGTERM or Ctrl-C ends it after the cycle in progress (a cycle is one
 transaction: it is written whole or not at all).
+
+Beside the engine, in a thread of its own, the notifier (:mod:`faults.notifier`) plans
+notifications for the configured routes and delivers them: a receiver that hangs or is
+down delays only its own messages, never a cycle. It is told after each cycle that
+there may be something new to tell. Without ``notify_routes`` it does not run.
 """
 
 from __future__ import annotations
@@ -15,11 +20,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from citywifi.command import run_sync, settings_for
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from core.settings import Settings
+    from faults.engine import CycleReport, FaultEngine
+    from faults.notifier import Notifier
 
 log = logging.getLogger("citywifi.faults")
 
@@ -38,6 +50,55 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+#: How long the stop waits for a delivery in progress. Not its whole timeout: a message
+#: whose attempt is cut short stays pending (nothing of it was written) and is sent again
+#: at the next start, under the same message id, so a receiver can drop the duplicate.
+NOTIFIER_STOP_GRACE_S = 2.0
+
+
+def _report_line(report: CycleReport) -> str:
+    return (
+        f"{report.aps} APs, {report.problems} problems: {report.opened} opened, "
+        f"{report.reopened} reopened, {report.grown} grown, {report.merged} "
+        f"merged, {report.resolved} resolved ({report.duration_s * 1000:.0f} ms)"
+    )
+
+
+def _notifier_for(settings: Settings, engine: Engine) -> Notifier | None:
+    """The notifier of the configured routes (None without routes); a route its
+    transport cannot serve is a ConfigError here, at start-up."""
+    if not settings.notify_routes:
+        log.info("notifications: no routes configured (notify_routes)")
+        return None
+    from faults.notifier import Notifier
+
+    return Notifier(settings, engine)
+
+
+def _run_both(settings: Settings, fault_engine: FaultEngine, notifier: Notifier | None) -> None:
+    """The engine in this thread, the notifier in its own, until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+    thread = notifier.start(stop) if notifier is not None else None
+
+    def pause(seconds: float) -> bool:
+        if notifier is not None:
+            notifier.nudge()  # a cycle was just written: there may be news to tell
+        return stop.wait(seconds)
+
+    log.info("fault engine: a cycle every %g s", settings.fault_interval_s)
+    try:
+        with _stop_on_signals(stop):
+            fault_engine.run(stop, wait=pause)
+    finally:
+        stop.set()
+        if notifier is not None and thread is not None:
+            notifier.nudge()
+            thread.join(NOTIFIER_STOP_GRACE_S)
+            if thread.is_alive():
+                log.warning("notifier: a delivery cut short at stop is sent again at start")
+    log.info("fault engine: stopped")
 
 
 def faults(
@@ -62,19 +123,18 @@ def faults(
         store = run_sync(ctx, lambda: open_store(settings.store_url))
         try:
             fault_engine = FaultEngine(settings, engine, store)
+            notifier = run_sync(ctx, lambda: _notifier_for(settings, engine), status=2)
             if once:
                 report = run_sync(ctx, fault_engine.cycle)
-                typer.echo(
-                    f"{report.aps} APs, {report.problems} problems: {report.opened} opened, "
-                    f"{report.reopened} reopened, {report.grown} grown, {report.merged} "
-                    f"merged, {report.resolved} resolved ({report.duration_s * 1000:.0f} ms)"
-                )
+                typer.echo(_report_line(report))
+                if notifier is not None:
+                    step = run_sync(ctx, notifier.step)
+                    typer.echo(
+                        f"notifications: {step.queued} queued, {step.delivery.sent} sent, "
+                        f"{step.delivery.retried} to retry, {step.delivery.failed} failed"
+                    )
                 return
-            stop = threading.Event()
-            log.info("fault engine: a cycle every %g s", settings.fault_interval_s)
-            with _stop_on_signals(stop):
-                run_sync(ctx, lambda: fault_engine.run(stop))
-            log.info("fault engine: stopped")
+            run_sync(ctx, lambda: _run_both(settings, fault_engine, notifier))
         finally:
             store.close()
     finally:

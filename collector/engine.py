@@ -71,6 +71,23 @@ class Pollable:
     target: SnmpTarget
 
 
+def poll_error(result: PollResult) -> str | None:
+    """What the AP's status says of a poll: why it failed, or, for an answer with values
+    of the wrong type (a ``malformed`` device), that it was degraded. An answered poll
+    is not a failure (the AP stays up), but it must not look like a clean one either."""
+    if not result.ok:
+        return result.error
+    if result.errors:
+        n = result.errors
+        values = (
+            "1 value had the wrong type and was"
+            if n == 1
+            else f"{n} values had the wrong type and were"
+        )
+        return f"degraded: answered, but {values} left out"
+    return None
+
+
 class Collector:
     """Polls this shard's APs (SNMP on the scheduler, SSH beside it) into ``store`` and
     the inventory database. ``store`` is any :class:`~collector.writer.SampleSink`."""
@@ -241,7 +258,7 @@ class Collector:
         """Judge the AP from one poll; queue its sample, its status and any transition."""
         record = self.records.of(ap.ap_id)
         transition = record.health.observe(
-            result.ok, now, self.settings.down_after_failures, result.cause, result.error
+            result.ok, now, self.settings.down_after_failures, result.cause, poll_error(result)
         )
         if transition is not None:
             log.info(

@@ -43,13 +43,16 @@ class ApHealth:
 
         ``cause`` is the poll's typed outcome (ANSWERED when ``ok``); a transition to
         ``down`` carries the cause and error of the poll that crossed the threshold.
+        ``error`` on an answered poll says it was degraded (the AP answered, some values
+        were unreadable): it is kept as ``last_error`` while the AP stays up, so the AP
+        shows a degraded poll, not an outage.
         """
         self.last_poll = now
         self.last_cause = cause
         if ok:
             self.failures = 0
             self.last_seen = now
-            self.last_error = None
+            self.last_error = error
             new_state = ApState.UP
         else:
             self.failures += 1

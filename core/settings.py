@@ -117,7 +117,7 @@ class FaultThresholds(BaseModel):
         default=900.0, ge=1.0, le=86_400.0, description="Window in which state changes count."
     )
     flap_min_changes: int = Field(
-        default=4, ge=2, le=1000, description="Up/down changes (or lost-then-answered "
+        default=4, ge=3, le=1000, description="Up/down changes (or lost-then-answered "
         "polls) within the window that make an AP flapping."
     )  # fmt: skip
     reboot_window_s: float = Field(
@@ -144,7 +144,7 @@ class FaultThresholdsOverride(BaseModel):
     backhaul_util_pct: float | None = Field(default=None, gt=0.0, le=100.0)
     backhaul_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
     flap_window_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
-    flap_min_changes: int | None = Field(default=None, ge=2, le=1000)
+    flap_min_changes: int | None = Field(default=None, ge=3, le=1000)
     reboot_window_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
 
 
@@ -175,6 +175,21 @@ class NotifyRoute(BaseModel):
         default=None,
         description="Only incidents about uplinks this operator runs (an operator's route).",
     )
+
+    def where(self) -> str:
+        """Where the route delivers, safe to show and log: a URL without its user,
+        password, path or query (a hook's token often lives in its path), or the e-mail
+        addresses."""
+        if self.url:
+            parts = urlsplit(self.url)
+            host = parts.hostname or "?"
+            try:
+                port = f":{parts.port}" if parts.port else ""
+            except ValueError:  # a port that is not a number: shown as unknown
+                port = ":?"
+            rest = "/…" if parts.path not in ("", "/") or parts.query else "/"
+            return f"{parts.scheme}://{host}{port}{rest}"
+        return ", ".join(self.to)
 
 
 class Settings(BaseSettings):

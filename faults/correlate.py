@@ -47,8 +47,11 @@ from faults.snapshot import Snapshot
 #: A problem's identity, shared with the incident that carries it: (class, scope id).
 Key = tuple[IncidentClass, str]
 
-#: How much a class explains: a problem absorbs (merges) smaller incidents it overlaps
-#: and is absorbed by a larger open incident that already holds all its APs.
+#: How much an outage class explains: a problem absorbs (merges) smaller incidents it
+#: overlaps and is absorbed by a larger open incident that already holds all its APs.
+#: Only these classes come from the AP states; the others (faults.assessment) are judged
+#: from metrics and behaviour, and only ``flapping`` explains another (an AP's ap_down:
+#: faults.lifecycle).
 RANK: dict[IncidentClass, int] = {
     IncidentClass.AP_DOWN: 0,
     IncidentClass.SITE_DOWN: 1,
@@ -96,7 +99,9 @@ class Problem:
 
     @property
     def rank(self) -> int:
-        return RANK[self.kind]
+        """How much it explains (:data:`RANK`); the metric and behaviour classes rank
+        with an AP's (they explain no outage)."""
+        return RANK.get(self.kind, 0)
 
 
 def _plural(n: int, word: str) -> str:

@@ -12,6 +12,17 @@ It runs centrally, one process for the whole city (``citywifi faults``, started 
 demo), never inside a collector shard, because only the whole city shows that the sites
 down in three districts are the sites behind one uplink.
 
+The outage classes are judged every cycle from the AP states. The metric and behaviour
+classes (silent_failure, overload, backhaul_saturated: :mod:`faults.metric_classes`;
+flapping, unexpected_reboot: :mod:`faults.behaviour`) need the metric store, which
+changes once per poll, so they are judged in a *metric pass* at most once per
+``poll_interval_s`` (and only with a store): the watched APs' newest samples are read
+once and every judge gets them; the classes a judge spoke for are opened, kept and
+resolved by the same decision, in the same transaction. A store that fails leaves those
+classes unjudged for the pass (nothing opened or resolved from a hole in the data).
+The only memory between cycles is when the last pass ran, and the judges' recomputable
+caches (busy hours): a restarted engine loses nothing it cannot read again.
+
 The time is injected (``clock``, or ``now`` per cycle) so tests drive hours of outage
 and recovery without sleeping.
 """
@@ -21,8 +32,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +42,8 @@ from sqlalchemy.orm import Session
 
 from core.errors import CitywifiError
 from core.settings import Settings
+from faults.assessment import Assessment
+from faults.behaviour import BehaviourJudge, boots_of
 from faults.correlate import Key, Thresholds, correlate
 from faults.lifecycle import (
     Action,
@@ -40,17 +54,35 @@ from faults.lifecycle import (
     Policy,
     Reopen,
     Resolve,
+    StoredIncident,
     decide,
     verdict_wanted,
 )
-from faults.snapshot import read_snapshot
+from faults.metric_classes import MetricJudge
+from faults.snapshot import Snapshot, read_snapshot
 from inventory import incidents
 from inventory.db import transaction
-from timeseries.port import MetricStore
+from timeseries.port import Latest, MetricStore
 
 log = logging.getLogger("citywifi.faults")
 
-UPTIME = "uptime_s"
+
+class Judge(Protocol):
+    """A judge of metric classes (faults.metric_classes.MetricJudge is one)."""
+
+    def assess(
+        self,
+        snapshot: Snapshot,
+        latest: Mapping[str, Latest],
+        active: Sequence[StoredIncident],
+        *,
+        now: float,
+    ) -> Assessment: ...
+
+
+def metric_judges(settings: Settings, store: MetricStore) -> list[Judge]:
+    """The judges of the metric classes the engine runs by default."""
+    return [MetricJudge(settings, store)]
 
 
 @dataclass(frozen=True)
@@ -66,6 +98,7 @@ class CycleReport:
     merged: int = 0
     resolved: int = 0
     duration_s: float = 0.0
+    metric_pass: bool = False  # the metric and behaviour classes were judged
 
     @property
     def changes(self) -> int:
@@ -76,7 +109,9 @@ class FaultEngine:
     """Correlates the collector's AP states into incidents, one cycle at a time.
 
     ``store`` (optional) gives the APs' newest uptimes for the power-or-path verdict on
-    recovery; without it incidents resolve without a verdict."""
+    recovery, and the metrics of the metric pass; without it incidents resolve without a
+    verdict and only the outage classes are judged. ``judges`` replaces the metric
+    judges (default: :func:`metric_judges`; tests give fakes)."""
 
     def __init__(
         self,
@@ -85,6 +120,7 @@ class FaultEngine:
         store: MetricStore | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        judges: Sequence[Judge] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -92,6 +128,13 @@ class FaultEngine:
         self.clock = clock
         self.thresholds = Thresholds.from_settings(settings)
         self.policy = Policy.from_settings(settings)
+        self.judges: list[Judge] = []
+        self.behaviour: BehaviourJudge | None = None
+        if store is not None:
+            self.judges = list(judges) if judges is not None else metric_judges(settings, store)
+            self.behaviour = BehaviourJudge(settings, store)
+        # When the last metric pass ran: only a pace, recomputed after a restart.
+        self._last_pass: float | None = None
 
     def cycle(self, now: float | None = None) -> CycleReport:
         """One cycle at ``now`` (default: the clock), in one transaction."""
@@ -103,9 +146,25 @@ class FaultEngine:
             active = incidents.active_incidents(session)
             recent = incidents.recently_resolved(session, since=now - self.policy.reopen_s)
             wanted = verdict_wanted(active, snapshot, now=now, policy=self.policy)
-            boots = self._boots(wanted)
+            latest = self._latest(snapshot, now)
+            assessments = (
+                self._assess(session, snapshot, latest, active, recent, now)
+                if latest is not None
+                else []
+            )
+            if latest is not None:
+                boots: Mapping[str, Boot] = boots_of({a: latest[a] for a in wanted if a in latest})
+            else:
+                boots = self._boots(wanted)
             actions = decide(
-                problems, snapshot, active, recent, now=now, policy=self.policy, boots=boots
+                problems,
+                snapshot,
+                active,
+                recent,
+                now=now,
+                policy=self.policy,
+                boots=boots,
+                assessments=assessments,
             )
             known = {(v.kind, v.scope_id): v.id for v in sorted(active, key=lambda v: -v.id)}
             counts = _apply(session, actions, known, now, self.settings)
@@ -114,8 +173,46 @@ class FaultEngine:
             aps=len(snapshot.aps),
             problems=len(problems),
             duration_s=time.perf_counter() - started,
+            metric_pass=latest is not None,
             **counts,
         )
+
+    def _latest(self, snapshot: Snapshot, now: float) -> Mapping[str, Latest] | None:
+        """The watched APs' newest samples when a metric pass is due (at most one per
+        poll interval, give or take half an engine cycle), else None."""
+        if self.store is None or not (self.judges or self.behaviour):
+            return None
+        due = self.settings.poll_interval_s - self.settings.fault_interval_s / 2
+        if self._last_pass is not None and now - self._last_pass < due:
+            return None
+        try:
+            latest = self.store.latest(sorted(snapshot.aps))
+        except CitywifiError as exc:
+            log.warning("metric pass skipped, no latest samples: %s", exc)
+            return None
+        self._last_pass = now
+        return latest
+
+    def _assess(
+        self,
+        session: Session,
+        snapshot: Snapshot,
+        latest: Mapping[str, Latest],
+        active: Sequence[StoredIncident],
+        recent: Sequence[StoredIncident],
+        now: float,
+    ) -> list[Assessment]:
+        """Every judge's word this pass; one that fails is left out (its classes are
+        neither opened nor resolved) and the others still count."""
+        found = []
+        for judge in self.judges:
+            try:
+                found.append(judge.assess(snapshot, latest, active, now=now))
+            except CitywifiError as exc:
+                log.warning("%s skipped this pass: %s", type(judge).__name__, exc)
+        if self.behaviour is not None:
+            found += self.behaviour.assess(session, snapshot, latest, active, recent, now=now)
+        return found
 
     def run(
         self,
@@ -159,12 +256,7 @@ class FaultEngine:
         except CitywifiError as exc:
             log.warning("no uptimes for the verdict: %s", exc)
             return {}
-        boots = {}
-        for ap_id, found in latest.items():
-            uptime, at = found.values.get(UPTIME), found.times.get(UPTIME)
-            if uptime is not None and at is not None:
-                boots[ap_id] = Boot(booted_at=at - uptime, seen_at=at)
-        return boots
+        return boots_of(latest)
 
 
 def _apply(

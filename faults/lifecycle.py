@@ -26,19 +26,29 @@ The rules, one place each:
   that cut whole sites, comes from the members' uptimes: booted after the incident
   opened means they lost power, an uptime older than that means the path was cut.
 
-Only the outage classes (:data:`faults.correlate.RANK`) are managed here; incidents of
-other classes are left alone.
+The other classes (metric and behaviour: :mod:`faults.assessment`) are managed only in
+the cycles an :class:`~faults.assessment.Assessment` judges them: a present problem
+keeps, opens or reopens its incident as above; an active one whose key the assessment
+says ``recovered`` resolves with the assessment's note; one of a class nobody judged
+this cycle is left alone. ``flapping`` explains its AP's ``ap_down``: an active ap_down
+of a flapping AP is merged into the flapping incident, and none opens while it is
+active (a flapping AP is sometimes judged down between two answers).
+
+Maintenance: APs under a maintenance window are not in the snapshot. An active incident
+every watched member of which has left it for maintenance resolves saying so (the
+planned work, not the AP's recovery, ended it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from core.incidents import IncidentClass, Verdict
 from core.settings import Settings
 from core.states import ApState
+from faults.assessment import Assessment
 from faults.correlate import RANK, Key, Problem
 from faults.snapshot import Snapshot
 
@@ -142,8 +152,20 @@ def _key(incident: StoredIncident) -> Key:
     return (IncidentClass(incident.kind), incident.scope_id)
 
 
-def _managed(incidents: Iterable[StoredIncident]) -> list[StoredIncident]:
-    return sorted((i for i in incidents if i.kind in RANK), key=lambda i: i.id)
+def _managed(
+    incidents: Iterable[StoredIncident], classes: Collection[IncidentClass] = RANK.keys()
+) -> list[StoredIncident]:
+    return sorted((i for i in incidents if i.kind in classes), key=lambda i: i.id)
+
+
+def explains(parent: IncidentClass, child: IncidentClass, *, strictly: bool) -> bool:
+    """Whether an incident of class ``parent`` holding an AP explains a ``child`` on it:
+    a larger outage a smaller one (:data:`RANK`; ``strictly``: larger, else at least as
+    large), and a flapping AP its own ap_down. One place for the rule, used both to merge
+    children and to absorb problems into an open incident."""
+    if parent in RANK and child in RANK:
+        return RANK[parent] > RANK[child] if strictly else RANK[parent] >= RANK[child]
+    return parent is IncidentClass.FLAPPING and child is IncidentClass.AP_DOWN
 
 
 def decide(
@@ -155,15 +177,35 @@ def decide(
     now: float,
     policy: Policy,
     boots: Mapping[str, Boot] | None = None,
+    assessments: Sequence[Assessment] = (),
 ) -> list[Action]:
-    """The actions that bring the incidents in line with ``problems``, in the order the
-    engine applies them: opens and reopens, growth, merges, then resolutions."""
-    active_list = _managed(active)
+    """The actions that bring the incidents in line with ``problems`` (the outage
+    classes, from :func:`faults.correlate.correlate`) and ``assessments`` (the classes
+    each judged this cycle), in the order the engine applies them: opens and reopens,
+    growth, merges, then resolutions."""
+    judged: set[IncidentClass] = set()
+    recovered: dict[Key, str] = {}
+    assessed: list[Problem] = []
+    for assessment in assessments:
+        judged |= assessment.judged
+        assessed += [p for p in assessment.problems if p.kind in assessment.judged]
+        for key in assessment.recovered:
+            if key[0] in assessment.judged:
+                recovered[key] = assessment.notes.get(key, "condition gone")
+    classes = RANK.keys() | judged
+    every_active = _managed(active, set(IncidentClass))
+    active_list = _managed(active, classes)
     active_by_key: dict[Key, StoredIncident] = {}
-    for incident in active_list:
+    for incident in every_active:
         active_by_key.setdefault(_key(incident), incident)
+    flapping = {ap for p in assessed if p.kind is IncidentClass.FLAPPING for ap in p.aps}
+    problems = [
+        p
+        for p in [*problems, *assessed]
+        if not (p.kind is IncidentClass.AP_DOWN and p.aps.keys() <= flapping)
+    ]
     latest_resolved: dict[Key, StoredIncident] = {}
-    for incident in _managed(recent):
+    for incident in _managed(recent, classes):
         at = incident.resolved_at
         if at is None or now - at > policy.reopen_s:
             continue
@@ -185,7 +227,7 @@ def decide(
                 aps = {**kept.aps, **problem.aps}
                 growth.append(Grow(kept.id, aps, added, problem.explanation))
         else:
-            covering = _covering(problem, active_list)
+            covering = _covering(problem, [i for i in every_active if _key(i) not in recovered])
             if covering is not None:
                 held.add(covering.id)
                 continue
@@ -203,7 +245,7 @@ def decide(
                 child.id not in merged
                 and child.id not in held
                 and _key(child) != problem.key
-                and RANK[child.kind] < problem.rank
+                and explains(problem.kind, child.kind, strictly=True)
                 and not problem.aps.keys().isdisjoint(child.aps.keys())
             ):
                 merged.add(child.id)
@@ -213,9 +255,35 @@ def decide(
     for incident in active_list:
         if incident.id in held or incident.id in merged:
             continue
-        if _recovered(incident, snapshot, now, policy.hold_s):
+        if _left_for_maintenance(incident, snapshot):
+            resolutions.append(_maintenance_resolution(incident, snapshot))
+        elif incident.kind not in RANK:
+            if _key(incident) in recovered:
+                resolutions.append(Resolve(incident.id, None, recovered[_key(incident)]))
+        elif _recovered(incident, snapshot, now, policy.hold_s):
             resolutions.append(_resolution(incident, snapshot, policy, boots or {}))
     return openings + growth + merges + resolutions
+
+
+def _left_for_maintenance(incident: StoredIncident, snapshot: Snapshot) -> bool:
+    """No member is watched any more and at least one left for a maintenance window."""
+    return not any(ap in snapshot.aps for ap in incident.aps) and any(
+        ap in snapshot.maintenance for ap in incident.aps
+    )
+
+
+def _maintenance_resolution(incident: StoredIncident, snapshot: Snapshot) -> Resolve:
+    """Planned work took the members out of watch: say so, not "answering again"."""
+    n, under = len(incident.aps), sum(ap in snapshot.maintenance for ap in incident.aps)
+    if under == n:
+        what = "its AP is" if n == 1 else f"all {n} of its APs are"
+        note = f"{what} under a maintenance window: planned work, not a recovery"
+    else:
+        note = (
+            f"{under} of its {n} APs are under a maintenance window and the others are no "
+            "longer watched: planned work, not a recovery"
+        )
+    return Resolve(incident.id, None, note)
 
 
 def verdict_wanted(
@@ -239,7 +307,7 @@ def _covering(problem: Problem, active: Sequence[StoredIncident]) -> StoredIncid
     for incident in active:
         if (
             _key(incident) != problem.key
-            and RANK[incident.kind] >= problem.rank
+            and explains(incident.kind, problem.kind, strictly=False)
             and problem.aps.keys() <= incident.aps.keys()
         ):
             return incident
@@ -249,10 +317,13 @@ def _covering(problem: Problem, active: Sequence[StoredIncident]) -> StoredIncid
 def _resolved_by_hand_during(
     previous: StoredIncident, problem: Problem, snapshot: Snapshot
 ) -> bool:
-    """A person resolved ``previous`` while this same outage went on."""
+    """A person resolved ``previous`` while this same problem went on (an outage: every
+    AP down since before; another class: the problem began before)."""
     at = previous.resolved_at
     if previous.resolved_by is None or at is None:
         return False
+    if problem.kind not in RANK:
+        return problem.since <= at
     return all(snapshot.since(ap) <= at for ap in problem.aps if ap in snapshot.aps)
 
 

@@ -5,8 +5,10 @@ a consistent picture (never an AP whose site changed between two reads). The dat
 are plain values: :mod:`faults.correlate` and :mod:`faults.lifecycle` take them and stay
 pure, and the tests build them by hand.
 
-Watched means: enabled APs at sites that are not retired. A disabled AP or a retired
-site is nobody's outage, so it neither opens an incident nor keeps one open.
+Watched means: enabled APs at sites that are not retired, and not under a maintenance
+window now. A disabled AP, a retired site or planned work is nobody's outage, so it
+neither opens an incident nor keeps one open; the APs a window covers are named in
+:attr:`Snapshot.maintenance` so an incident they leave resolves saying why.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.states import ApState
+from inventory.maintenance import windows_by_ap
 from inventory.models import AccessPoint, ApStatus, District, Site, Uplink
 
 #: A site status whose APs are not watched.
@@ -87,7 +90,9 @@ def _state(text: str | None) -> ApState:
 
 
 def read_snapshot(session: Session, *, now: float) -> Snapshot:
-    """The watched APs with their state, and their topology, from the inventory DB."""
+    """The watched APs with their state, and their topology, from the inventory DB; the
+    APs a maintenance window covers at ``now`` are left out (and named in
+    ``maintenance``)."""
     rows = session.execute(
         select(
             AccessPoint.id,
@@ -105,11 +110,16 @@ def read_snapshot(session: Session, *, now: float) -> Snapshot:
         .outerjoin(ApStatus, ApStatus.ap_id == AccessPoint.id)
         .where(AccessPoint.enabled.is_(True), Site.status != RETIRED)
     ).all()
+    covered = windows_by_ap(session, start=now, end=now)
     aps: dict[str, ApView] = {}
     sites: dict[str, SiteView] = {}
+    maintenance: set[str] = set()
     for row in rows:
         ap_id, ap_name, site_id, site_name, district_id, uplink_id, kind = row[:7]
         state, since, polled = row[7:]
+        if ap_id in covered:
+            maintenance.add(ap_id)
+            continue
         aps[ap_id] = ApView(ap_id, ap_name, site_id, _state(state), since, polled)
         if site_id not in sites:
             sites[site_id] = SiteView(site_id, site_name, district_id, uplink_id, kind)
@@ -120,4 +130,11 @@ def read_snapshot(session: Session, *, now: float) -> Snapshot:
             select(Uplink.id, Uplink.name, Uplink.operator, Uplink.capacity_mbps)
         ).all()
     }
-    return Snapshot(taken_at=now, aps=aps, sites=sites, district_names=districts, uplinks=uplinks)
+    return Snapshot(
+        taken_at=now,
+        aps=aps,
+        sites=sites,
+        district_names=districts,
+        uplinks=uplinks,
+        maintenance=frozenset(maintenance),
+    )

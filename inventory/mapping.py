@@ -192,7 +192,11 @@ def credential_doc(row: CredentialProfile, box: SecretBox | None) -> dict[str, A
 
 
 def uplink_doc(row: Uplink) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "operator": row.operator}
+    """``capacity_mbps`` only when known: an uplink without one exports as before."""
+    doc: dict[str, Any] = {"id": row.id, "name": row.name, "operator": row.operator}
+    if row.capacity_mbps is not None:
+        doc["capacity_mbps"] = row.capacity_mbps
+    return doc
 
 
 def site_doc(row: Site) -> dict[str, Any]:

@@ -123,7 +123,9 @@ class UplinkBase(_Strict):
 
 
 class UplinkIn(UplinkBase):
-    pass
+    #: What the link carries, both directions together; unset: not known, so the fault
+    #: engine never judges it backhaul_saturated.
+    capacity_mbps: float | None = Field(default=None, gt=0.0, le=10_000_000.0)
 
 
 # --- credential profiles (never public) -------------------------------------------------

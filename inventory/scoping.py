@@ -19,13 +19,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.access import Scope
 from core.incidents import IncidentClass, IncidentScope
 from inventory.incidents import AP_ENTRY_KINDS, IncidentView, TimelineEntry, to_entry, views
-from inventory.models import AccessPoint, Incident, IncidentAp, IncidentEntry, Site
+from inventory.maintenance import WindowView
+from inventory.maintenance import to_view as window_view
+from inventory.models import (
+    AccessPoint,
+    Incident,
+    IncidentAp,
+    IncidentEntry,
+    MaintenanceWindow,
+    Site,
+)
 
 
 def site_conditions(scope: Scope) -> list[ColumnElement[bool]]:
@@ -164,3 +173,80 @@ def scoped_incident_timeline(
         else:
             shown.append(replace(entry, detail=None))
     return shown
+
+
+# --- maintenance windows ----------------------------------------------------------------
+#
+# A partner sees the windows that cover any of its sites: a site window of one of its own
+# sites, a district window of a district where it has a site. Of each it sees the times,
+# the scope and who made it, never the reason: the staff's free text may name anything
+# (another partner's site, a contractor), as on an incident's timeline.
+
+
+def scoped_windows(scope: Scope) -> Select[MaintenanceWindow]:
+    """Every maintenance window in ``scope``; callers add filters, order and paging."""
+    query = select(MaintenanceWindow)
+    if scope.whole_city:
+        return query
+    own = site_conditions(scope)
+    return query.where(
+        or_(
+            and_(
+                MaintenanceWindow.scope_kind == IncidentScope.SITE.value,
+                MaintenanceWindow.scope_id.in_(select(Site.id).where(*own)),
+            ),
+            and_(
+                MaintenanceWindow.scope_kind == IncidentScope.DISTRICT.value,
+                MaintenanceWindow.scope_id.in_(select(Site.district_id).where(*own)),
+            ),
+        )
+    )
+
+
+def get_window(session: Session, scope: Scope, window_id: int) -> MaintenanceWindow | None:
+    """The window, or None when there is none with that id *or* it covers none of the
+    sites in ``scope``."""
+    query = scoped_windows(scope).where(MaintenanceWindow.id == window_id)
+    return session.scalars(query).one_or_none()
+
+
+def windows_covering_site(scope: Scope, site_id: str) -> ColumnElement[bool]:
+    """Condition: the window covers the site (its own window or its district's), the site
+    looked up inside ``scope``, so naming a site outside it matches nothing (and does not
+    reveal its district through the district windows a partner sees)."""
+    district = select(Site.district_id).where(Site.id == site_id, *site_conditions(scope))
+    return or_(
+        and_(
+            MaintenanceWindow.scope_kind == IncidentScope.SITE.value,
+            MaintenanceWindow.scope_id == site_id,
+        ),
+        and_(
+            MaintenanceWindow.scope_kind == IncidentScope.DISTRICT.value,
+            MaintenanceWindow.scope_id.in_(district.scalar_subquery()),
+        ),
+    )
+
+
+def windows_in_district(district_id: str) -> ColumnElement[bool]:
+    """Condition: the district's own windows and those of its sites (the scope query
+    still decides which of them a partner sees)."""
+    return or_(
+        and_(
+            MaintenanceWindow.scope_kind == IncidentScope.DISTRICT.value,
+            MaintenanceWindow.scope_id == district_id,
+        ),
+        and_(
+            MaintenanceWindow.scope_kind == IncidentScope.SITE.value,
+            MaintenanceWindow.scope_id.in_(select(Site.id).where(Site.district_id == district_id)),
+        ),
+    )
+
+
+def window_share(scope: Scope, view: WindowView) -> WindowView:
+    """``view`` as ``scope`` may see it: whole, or without its reason for a partner."""
+    return view if scope.whole_city else replace(view, reason=None)
+
+
+def window_views(scope: Scope, rows: list[MaintenanceWindow]) -> list[WindowView]:
+    """``rows`` (read through :func:`scoped_windows`) as ``scope`` may see them."""
+    return [window_share(scope, window_view(row)) for row in rows]

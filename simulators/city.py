@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -189,7 +190,15 @@ class City:
                 }
                 for c in self.credentials
             ],
-            "uplinks": [{"id": u.id, "name": u.name, "operator": u.operator} for u in self.uplinks],
+            "uplinks": [
+                {
+                    "id": u.id,
+                    "name": u.name,
+                    "operator": u.operator,
+                    "capacity_mbps": u.capacity_mbps,
+                }
+                for u in self.uplinks
+            ],
             "sites": [
                 {
                     "id": s.id,
@@ -388,7 +397,10 @@ def build_city(
             remaining -= 1
     used = {ap.v3.id for ap in city.aps if ap.v3 is not None}
     city.credentials.extend(c for c in v3_profiles if c.id in used)
-    city.uplinks, behind = plan_uplinks(city.sites, {d.id: d.name for d in city.districts}, seed)
+    aps_at = Counter(ap.site for ap in city.aps)
+    city.uplinks, behind = plan_uplinks(
+        city.sites, {d.id: d.name for d in city.districts}, seed, aps_at
+    )
     city.sites = [replace(site, uplink=behind[site.id]) for site in city.sites]
     return city
 

@@ -70,8 +70,11 @@ def create_control_app(book: FaultBook, city: City) -> FastAPI:
 
     @app.get("/city")
     def city_summary() -> dict[str, Any]:
-        """Enough to choose targets without reading the inventory file."""
+        """Enough to choose targets without reading the inventory file, and the city's
+        clock (``now``: it runs shifted or faster with --time-offset/--speed, and fault
+        times are on it)."""
         return {
+            "now": book.clock(),
             "aps": len(city.aps),
             "districts": {d: len(aps) for d, aps in book.district_aps.items()},
             "sites": {s: len(aps) for s, aps in book.site_aps.items()},

@@ -18,11 +18,25 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
+
+from simulators.device import MAX_AP_RATE_BPS
 
 SITES_PER_UPLINK = 30
 """About this many sites behind one node: a 2,000-AP city (~1,200 sites) gets 40."""
+
+AP_PEAK_BPS = MAX_AP_RATE_BPS * 5 // 4
+"""The most one AP's uplink carries, both directions: its client traffic is capped at
+MAX_AP_RATE_BPS downstream, plus at most 20 % upstream and a few % of headers."""
+
+HEADROOM = 2
+"""A node is bought for twice what its APs could carry all at once, so the city's traffic
+stays at half its capacity or less (well below the fault engine's backhaul_saturated
+line): only an injected load would fill it."""
+
+CAPACITY_STEPS_MBPS = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 40_000, 100_000)
+"""The link sizes operators sell (Mbit/s, both directions together)."""
 
 OPERATORS: tuple[tuple[str, str, float], ...] = (
     ("PT Serat Optik Kota", "OLT", 0.45),
@@ -39,6 +53,7 @@ class Uplink:
     operator: str
     lat: float  # where the node stands (a site's place)
     lon: float
+    capacity_mbps: float | None = None  # what it carries, both directions (None: not said)
 
 
 class Placed(Protocol):
@@ -55,12 +70,16 @@ class Placed(Protocol):
 
 
 def plan_uplinks(
-    sites: Sequence[Placed], district_names: Mapping[str, str], seed: int
+    sites: Sequence[Placed],
+    district_names: Mapping[str, str],
+    seed: int,
+    aps_per_site: Mapping[str, int] | None = None,
 ) -> tuple[list[Uplink], dict[str, str]]:
     """The city's uplinks and each site's uplink id; the same arguments give the same plan.
 
     At least two uplinks when there are two sites (a cut must not be the whole city), at
-    most one per site."""
+    most one per site. With ``aps_per_site`` each uplink gets the capacity its APs need
+    (:func:`capacity_mbps`); it draws nothing, so the plan is the same with or without."""
     if not sites:
         return [], {}
     rng = random.Random(f"uplinks:{seed}")
@@ -100,7 +119,19 @@ def plan_uplinks(
         candidates = rng.choices(by_operator, weights=per_operator)[0]
         nearest = min(candidates, key=lambda i: (_distance2(site, uplinks[i]), i))
         chosen[site.id] = uplinks[nearest].id
+    if aps_per_site is not None:
+        behind = dict.fromkeys((u.id for u in uplinks), 0)
+        for site_id, uplink_id in chosen.items():
+            behind[uplink_id] += aps_per_site.get(site_id, 0)
+        uplinks = [replace(u, capacity_mbps=capacity_mbps(behind[u.id])) for u in uplinks]
     return uplinks, chosen
+
+
+def capacity_mbps(aps: int) -> float:
+    """The smallest link size sold that carries ``HEADROOM`` times what ``aps`` APs could
+    send and receive at once (the largest size beyond that)."""
+    wanted = HEADROOM * aps * AP_PEAK_BPS / 1e6
+    return float(next((c for c in CAPACITY_STEPS_MBPS if c >= wanted), CAPACITY_STEPS_MBPS[-1]))
 
 
 def apportion(total: int, shares: Sequence[float]) -> list[int]:

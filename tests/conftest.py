@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.ports",
     "tests.fixtures.postgres",
     "tests.fixtures.processes",
+    "tests.fixtures.receivers",
     "tests.fixtures.recorder",
     "tests.fixtures.secret_keys",
     "tests.fixtures.secret_scan",

@@ -1,7 +1,9 @@
 """Sites: where hotspots stand, who sponsors them and which district they serve.
 
 Read through :mod:`inventory.scoping`: a partner sees its own sites only, and another
-partner's site answers 404 exactly like one that does not exist.
+partner's site answers 404 exactly like one that does not exist. Each site carries the
+maintenance windows running on it now (its own and its district's), so an operator sees
+why a dead site has no incident; a partner gets them without their reason.
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from api.access_models import error_responses
 from api.auth import ScopeDep, require
-from api.deps import DEFAULT_LIMIT, LimitQuery, OffsetQuery, SessionDep
+from api.deps import DEFAULT_LIMIT, LimitQuery, NowDep, OffsetQuery, SessionDep
 from api.filters import DistrictQuery, PartnerQuery, SiteIdPath, filter_conditions
-from api.models import SitesPublic
+from api.maintenance_models import (
+    SitesWithMaintenancePublic,
+    SiteWindowPublic,
+    SiteWithMaintenancePublic,
+)
+from api.times import utc
 from api.visible import visible_site
-from core.access import Permission
-from inventory import scoping
+from core.access import Permission, Scope
+from inventory import maintenance, scoping
 from inventory.models import Site
 from inventory.paging import page
 from inventory.schemas import SiteKind, SitePublic, SiteStatus
@@ -40,15 +48,35 @@ def site_public(site: Site) -> SitePublic:
     )
 
 
+def _with_maintenance(
+    session: Session, scope: Scope, sites: list[Site], now: float
+) -> list[SiteWithMaintenancePublic]:
+    """The sites with their running windows, read in one query for the whole page."""
+    running = maintenance.active_by_site(
+        session, [(site.id, site.district_id) for site in sites], now=now
+    )
+    return [
+        SiteWithMaintenancePublic(
+            **site_public(site).model_dump(),
+            maintenance=[
+                SiteWindowPublic(id=view.id, ends_at=utc(view.ends_at), reason=view.reason)
+                for view in (scoping.window_share(scope, w) for w in running[site.id])
+            ],
+        )
+        for site in sites
+    ]
+
+
 @router.get(
     "",
-    response_model=SitesPublic,
+    response_model=SitesWithMaintenancePublic,
     dependencies=[require(Permission.STATUS_READ)],
     responses=error_responses(401, 403),
 )
 def list_sites(
     session: SessionDep,
     scope: ScopeDep,
+    now: NowDep,
     district: DistrictQuery = None,
     partner: PartnerQuery = None,
     status: Annotated[SiteStatus | None, Query()] = None,
@@ -63,14 +91,17 @@ def list_sites(
         conditions.append(Site.kind == kind)
     query = scoping.scoped_sites(scope).where(*conditions)
     rows, count = page(session, query, order_by=(Site.id,), limit=limit, offset=offset)
-    return SitesPublic(data=[site_public(s) for s in rows], count=count)
+    return SitesWithMaintenancePublic(
+        data=_with_maintenance(session, scope, rows, now), count=count
+    )
 
 
 @router.get(
     "/{site_id}",
-    response_model=SitePublic,
+    response_model=SiteWithMaintenancePublic,
     dependencies=[require(Permission.STATUS_READ)],
     responses=error_responses(401, 403, 404),
 )
-def get_site(session: SessionDep, scope: ScopeDep, site_id: SiteIdPath) -> Any:
-    return site_public(visible_site(session, scope, site_id))
+def get_site(session: SessionDep, scope: ScopeDep, now: NowDep, site_id: SiteIdPath) -> Any:
+    (found,) = _with_maintenance(session, scope, [visible_site(session, scope, site_id)], now)
+    return found

@@ -24,7 +24,7 @@ from api.filters import DistrictQuery, PartnerQuery, SiteQuery, filter_condition
 from api.models import StatusPublic, StatusRow, StatusSummary
 from api.times import utc
 from core.access import Permission
-from core.states import ApState
+from core.states import ApState, PollCause
 from inventory.models import AccessPoint, ApStatus, District, Partner, Site
 from inventory.scoping import site_conditions
 
@@ -95,6 +95,8 @@ def get_status(
             ApStatus.last_seen,
             ApStatus.polls_attempted,
             ApStatus.polls_ok,
+            ApStatus.last_cause,
+            ApStatus.last_error,
         )
         .outerjoin(district_row, district_row.id == Site.district_id)
         .outerjoin(partner_row, partner_row.id == Site.partner_id)
@@ -106,7 +108,7 @@ def get_status(
 
     rows: list[StatusRow] = []
     for (ap_id, name, site_id, site_name, district_id, district_name, partner_id,
-         partner_name, st, since, seen, attempted, answered) in page:  # fmt: skip
+         partner_name, st, since, seen, attempted, answered, cause, error) in page:  # fmt: skip
         found = latest.get(ap_id)
         live = found.values if found is not None and st == ApState.UP.value else {}
         rows.append(
@@ -128,6 +130,10 @@ def get_status(
                 uptime_s=live.get("uptime_s"),
                 rx_bps=live.get("rx_bps"),
                 tx_bps=live.get("tx_bps"),
+                degraded=st == ApState.UP.value
+                and cause == PollCause.ANSWERED.value
+                and error is not None,
+                last_error=error,
             )
         )
     return StatusPublic(data=rows, count=summary.total, summary=summary)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,6 +39,7 @@ CALLERS = (ANONYMOUS, BAD_TOKEN, *USERS)
 TARGET = "matrix-target"  # the user the users:manage routes act on
 MISSING_ID = "zz-nowhere"
 MISSING_INCIDENT = "999999"  # an integer path id: a text one would be a 422, not a 404
+MAINTENANCE = "/api/v1/maintenance"
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,21 @@ class Requests:
         self.admin, self.city = admin, city
         made = admin.post("/api/v1/users", json={"name": TARGET, "role": "planner"})
         assert made.status_code == 201, made.text
+        self.windows: dict[str, str] = {}  # site -> a window on it, made by the admin
+
+    def window(self, site: str, *, fresh: bool = False) -> str:
+        """A maintenance window on ``site`` (running now, by the app's real clock); a
+        ``fresh`` one, not yet started, for a change that may delete it."""
+        if fresh or site not in self.windows:
+            start = time.time() + (3600 if fresh else -60)
+            body = {"scope_kind": "site", "scope_id": site, "starts_at": start,
+                    "ends_at": start + 7200, "reason": "matrix"}  # fmt: skip
+            made = self.admin.post(MAINTENANCE, json=body)
+            assert made.status_code == 201, made.text
+            if fresh:
+                return str(made.json()["id"])
+            self.windows[site] = str(made.json()["id"])
+        return self.windows[site]
 
     def path_value(self, name: str, caller: str, method: str = "GET") -> str:
         partner = USERS[caller][1] if caller in USERS else None
@@ -219,6 +236,8 @@ class Requests:
                 return str(min(incident["id"] for incident in listed["data"]))
         if name == "incident_id":
             return self.city.own_incident(partner)
+        if name == "window_id":
+            return self.window(self.city.own_site(partner), fresh=method != "GET")
         if name == "site_id":
             return self.city.own_site(partner)
         if name == "ap_id":
@@ -242,6 +261,13 @@ class Requests:
             return {"label": f"by {caller}"}
         if op.key == ("POST", "/api/v1/incidents/{incident_id}/notes"):
             return {"note": f"note by {caller}"}
+        if op.key == ("POST", MAINTENANCE):
+            start = time.time() + 3600
+            site = self.city.own_site(USERS[caller][1] if caller in USERS else None)
+            return {"scope_kind": "site", "scope_id": site, "starts_at": start,
+                    "ends_at": start + 3600, "reason": f"by {caller}"}  # fmt: skip
+        if op.key == ("PATCH", MAINTENANCE + "/{window_id}"):
+            return {"reason": f"changed by {caller}"}
         if op.spec.get("requestBody", {}).get("required"):
             raise AssertionError(f"no body for {op.method} {op.path}: add one to Requests")
         return None
@@ -373,8 +399,9 @@ def test_a_partner_sees_nothing_of_another(
         "site_id": city.foreign_site(partner),
         "ap_id": city.foreign_ap(partner),
         "incident_id": city.foreign_incident(partner),
+        "window_id": requests.window(city.foreign_site(partner)),
     }
-    missing_ids = {"incident_id": MISSING_INCIDENT}
+    missing_ids = {"incident_id": MISSING_INCIDENT, "window_id": MISSING_INCIDENT}
     for op in operations(app):
         if op.method != "GET":
             continue

@@ -96,6 +96,8 @@ def test_a_bearer_token_works(client_as: Callable[[str], TestClient]) -> None:
             "incidents:act",
             "incidents:read",
             "inventory:read",
+            "maintenance:manage",
+            "notifications:read",
             "reports:read",
             "status:read",
         ],

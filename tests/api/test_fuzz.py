@@ -46,13 +46,21 @@ PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login")}
 #: Operation -> the parameters (422 ``loc``) of its rules that OpenAPI cannot state:
 #: end after start, a longest range (api.times.check_window), at most api.routes.aps.MAX_POINTS
 #: buckets of ``step`` in the range, the 1970..9999 bound of a date-time given as text (the
-#: number form states it), and a partner for a partner user only.
+#: number form states it), a partner for a partner user only, and a maintenance window's
+#: rules (inventory.maintenance: ends after it starts and in the future, at most 31 days,
+#: on a site or district that exists).
 _WINDOW = frozenset({("query", "start"), ("query", "end")})
 CROSS_FIELD_RULES: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {
     ("GET", "/api/v1/aps/{ap_id}/series"): _WINDOW | {("query", "step")},
     ("GET", "/api/v1/aps/{ap_id}/events"): _WINDOW,
     ("GET", "/api/v1/audit"): _WINDOW,
     ("POST", "/api/v1/users"): frozenset({("body", "partner")}),
+    ("POST", "/api/v1/maintenance"): frozenset(
+        {("body", "starts_at"), ("body", "ends_at"), ("body", "scope_id")}
+    ),
+    ("PATCH", "/api/v1/maintenance/{window_id}"): frozenset(
+        {("body", "starts_at"), ("body", "ends_at")}
+    ),
 }
 
 

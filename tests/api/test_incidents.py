@@ -130,6 +130,9 @@ def test_acknowledge_resolve_and_notes(client: TestClient, clock: float) -> None
         assert late.status_code == 409, late.text
         assert "is resolved" in late.json()["message"]
 
+    nul = client.post(f"/api/v1/incidents/{AREA}/notes", json={"note": "a\x00b"})
+    assert nul.status_code == 422, nul.text  # PostgreSQL cannot store a NUL: refused first
+    assert nul.json()["detail"][0]["loc"] == ["body", "note"]
     noted = client.post(f"/api/v1/incidents/{AREA}/notes", json={"note": "post-mortem Friday"})
     assert noted.status_code == 200
     assert noted.json()["timeline"][-1]["kind"] == "note"

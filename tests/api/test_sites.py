@@ -29,6 +29,7 @@ def test_list_sites_envelope_and_public_shape(client: TestClient) -> None:
         "coverage_radius_m": 60.0,
         "status": "active",
         "uplink": None,
+        "maintenance": [],  # running windows: see tests/api/test_maintenance.py
     }
 
 

@@ -442,3 +442,38 @@ def test_ssh_skips_aps_without_ssh_credentials_or_commands(
     assert virtual_run(collector.ssh_cycle()) == {}
     collector.close()
     assert ssh.ran == {}
+
+
+def test_an_answer_with_wrongly_typed_values_keeps_the_ap_up_as_a_degraded_poll(
+    tmp_path: Path,
+    db: Engine,
+    mikrotik_device: Device,
+    virtual_run: VirtualRun,
+    secret_box: SecretBox,
+) -> None:
+    """A ``malformed`` device (sysUpTime as text) is no outage: the AP stays up, its
+    status says the poll was degraded, and the next clean answer clears that."""
+    path, hosts = write_inventory(tmp_path, 2)
+    import_file(db, path, secret_box)
+    malformed = {**mikrotik_device, "1.3.6.1.2.1.1.3.0": b"not ticks"}
+
+    def cycle(first: Device) -> None:
+        devices = {(hosts[0], PORT): first, (hosts[1], PORT): mikrotik_device}
+        scraper = ScriptedScraper(devices, set(), 0.0)
+        collector = Collector(Settings(data_dir=tmp_path), db, Sink(), scraper, box=secret_box)
+
+        async def main() -> None:
+            await collector.run_cycle()
+
+        virtual_run(main())
+        collector.close()
+
+    cycle(malformed)
+    rows = statuses(db)
+    assert rows["ap001"].state == ApState.UP and rows["ap001"].last_cause == PollCause.ANSWERED
+    assert rows["ap001"].last_error == (
+        "degraded: answered, but 1 value had the wrong type and was left out"
+    )
+    assert rows["ap002"].last_error is None
+    cycle(mikrotik_device)
+    assert statuses(db)["ap001"].last_error is None

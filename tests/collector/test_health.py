@@ -52,3 +52,13 @@ def test_staying_in_a_state_makes_no_transition() -> None:
     changes = [h.observe(True, float(t), threshold=1, cause=ANSWERED) for t in range(5)]
     assert [c is not None for c in changes] == [True, False, False, False, False]
     assert h.since == 0.0 and h.last_poll == 4.0
+
+
+def test_a_degraded_answer_keeps_the_ap_up_and_says_so_until_a_clean_one() -> None:
+    h = ApHealth("ap1")
+    h.observe(True, 1.0, threshold=2, cause=ANSWERED)
+    said = "degraded: answered, but 2 values had the wrong type and were left out"
+    assert h.observe(True, 2.0, threshold=2, cause=ANSWERED, error=said) is None
+    assert (h.state, h.failures, h.last_error, h.last_cause) == (ApState.UP, 0, said, ANSWERED)
+    h.observe(True, 3.0, threshold=2, cause=ANSWERED)
+    assert h.last_error is None

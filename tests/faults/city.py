@@ -27,10 +27,12 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Engine, delete
 
+from core.incidents import RESPONSIBLE, SCOPE_OF, IncidentClass, IncidentState
 from core.states import ApState
 from faults.correlate import Thresholds
 from faults.snapshot import ApView, SiteView, Snapshot, UplinkView
 from inventory.db import transaction
+from inventory.incidents import IncidentView
 from inventory.models import (
     AccessPoint,
     ApStatus,
@@ -167,3 +169,24 @@ def write_states(engine: Engine, given: Mapping[str, State]) -> None:
             ApStatus(ap_id=ap, state=state.value, since=since)
             for ap, (state, since) in given.items()
         )
+
+
+def stored(
+    id: int,
+    kind: IncidentClass,
+    scope: str,
+    aps: Mapping[str, str],
+    *,
+    opened_at: float = T0 + 10,
+    resolved_at: float | None = None,
+    resolved_by: str | None = None,
+) -> IncidentView:
+    """A stored incident as the engine reads it (resolved when ``resolved_at`` is set)."""
+    state = IncidentState.OPEN if resolved_at is None else IncidentState.RESOLVED
+    return IncidentView(
+        id=id, kind=kind, scope_kind=SCOPE_OF[kind], scope_id=scope, district_id=None,
+        state=state, opened_at=opened_at, updated_at=opened_at, acknowledged_at=None,
+        acknowledged_by=None, resolved_at=resolved_at, resolved_by=resolved_by,
+        responsible=RESPONSIBLE[kind], explanation="", verdict=None, merged_into=None,
+        reopened=0, aps=dict(aps),
+    )  # fmt: skip

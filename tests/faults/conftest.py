@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from core.settings import Settings
 from inventory.db import open_inventory
 from tests.faults.city import THRESHOLDS, seed
+from timeseries import open_store
+from timeseries.port import MetricStore
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -41,3 +43,14 @@ def city_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     seed(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def kept_store(tmp_path: Path) -> Iterator[MetricStore]:
+    """A real embedded metric store that keeps everything (the tests' times are in the
+    past, beyond the default retention)."""
+    opened = open_store(
+        f"embedded://{tmp_path / 'metrics'}?raw_days=100000&fine_days=100000&rollup_days=100000"
+    )
+    yield opened
+    opened.close()

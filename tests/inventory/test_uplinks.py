@@ -79,6 +79,53 @@ def test_a_site_may_name_an_uplink_already_stored(
     assert uplinks_of(engine)["s0009"] == "u02"
 
 
+def test_uplink_capacity_is_imported_changed_and_exported(
+    any_engine: Engine, tmp_path: Path, write: Write, secret_box: SecretBox
+) -> None:
+    """``capacity_mbps`` is optional (the fault engine judges backhaul_saturated only
+    where it is known); an export names it only when set, so a city without capacities
+    exports as before; an import owns it like every column: left out, it is cleared."""
+    body = (
+        "uplinks:\n"
+        "  - {id: u01, name: OLT Timur, operator: PT Serat, capacity_mbps: 1000}\n"
+        "  - {id: u02, name: Hub Barat, operator: PT Radio}\n"
+    )
+    import_file(any_engine, write(tmp_path, "a.yaml", body), secret_box)
+    assert export_doc(any_engine)["uplinks"] == [
+        {"id": "u01", "name": "OLT Timur", "operator": "PT Serat", "capacity_mbps": 1000.0},
+        {"id": "u02", "name": "Hub Barat", "operator": "PT Radio"},
+    ]
+    changed = body.replace("capacity_mbps: 1000}", "capacity_mbps: 2500.5}").replace(
+        "PT Radio}", "PT Radio, capacity_mbps: 200}"
+    )
+    report = import_file(any_engine, write(tmp_path, "b.yaml", changed), secret_box)
+    assert report.counts["uplinks"] == {"created": 0, "updated": 2, "unchanged": 0}
+    with Session(any_engine) as session:
+        stored = {u: c for u, c in session.execute(select(Uplink.id, Uplink.capacity_mbps))}
+    assert stored == {"u01": 2500.5, "u02": 200.0}
+    report = import_file(any_engine, write(tmp_path, "c.yaml", body), secret_box)
+    assert report.counts["uplinks"] == {"created": 0, "updated": 2, "unchanged": 0}
+    assert [u.get("capacity_mbps") for u in export_doc(any_engine)["uplinks"]] == [1000.0, None]
+
+
+def test_an_impossible_capacity_is_a_file_line_problem(
+    engine: Engine, tmp_path: Path, write: Write, failed_import: Problems, line_of: LineOf
+) -> None:
+    body = (
+        "uplinks:\n"
+        "  - {id: u01, name: OLT Timur, operator: PT Serat, capacity_mbps: 0}\n"
+        "  - {id: u02, name: Hub Barat, operator: PT Radio, capacity_mbps: lots}\n"
+    )
+    path = write(tmp_path, "bad.yaml", body)
+    problems = failed_import(engine, path)
+    assert problems == [
+        f"{path}:{line_of(body, 'u01')}: uplinks[0] id=u01: capacity_mbps: "
+        "Input should be greater than 0",
+        f"{path}:{line_of(body, 'u02')}: uplinks[1] id=u02: capacity_mbps: "
+        "Input should be a valid number, unable to parse string as a number",
+    ]
+
+
 def test_sites_csv_with_an_uplink_column(
     engine: Engine, city_file: Path, tmp_path: Path, write: Write, secret_box: SecretBox
 ) -> None:

@@ -71,8 +71,10 @@ def test_validation_errors(
     assert client.get("/faults").json() == []
 
 
-def test_city_summary(client: TestClient, city: City) -> None:
+def test_city_summary(client: TestClient, city: City, book: FaultBook) -> None:
+    before = book.clock()
     summary = client.get("/city").json()
+    assert before <= summary["now"] <= book.clock()
     assert summary["aps"] == len(city.aps)
     assert sum(summary["districts"].values()) == len(city.aps)
 

@@ -3,7 +3,8 @@ sockets (the live one is in test_faults_live.py)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,15 +14,22 @@ from sqlalchemy.orm import Session
 
 from inventory import import_file
 from inventory.db import open_inventory
-from inventory.models import Site
+from inventory.models import Site, Uplink
 from inventory.schemas import InventoryDoc
 from inventory.secretbox import SecretBox
-from simulators.city import City, build_city
+from simulators.city import City, SimAp, build_city
 from simulators.control import create_control_app
 from simulators.faults import Fault, FaultBook, FaultError, FaultRates
 from simulators.run import write_inventory
 from simulators.scenario import ScenarioError, load_and_schedule
-from simulators.uplinks import SITES_PER_UPLINK, apportion, plan_uplinks
+from simulators.uplinks import (
+    AP_PEAK_BPS,
+    HEADROOM,
+    SITES_PER_UPLINK,
+    apportion,
+    capacity_mbps,
+    plan_uplinks,
+)
 
 T0 = 1_710_000_000.0
 
@@ -84,8 +92,12 @@ def test_topology_is_deterministic_by_seed_and_leaves_the_rest_of_the_city(big: 
     assert [s.uplink for s in other.sites] != [s.uplink for s in big.sites]
     # Drawn on a stream of its own, after the sites: planning again changes nothing else.
     names = {d.id: d.name for d in big.districts}
-    uplinks, chosen = plan_uplinks(big.sites, names, 1)
+    aps_at = Counter(ap.site for ap in big.aps)
+    uplinks, chosen = plan_uplinks(big.sites, names, 1, aps_at)
     assert uplinks == big.uplinks
+    # The capacities draw nothing: without them the plan is the same.
+    bare, same = plan_uplinks(big.sites, names, 1)
+    assert [replace(u, capacity_mbps=None) for u in uplinks] == bare and same == chosen
     assert chosen == {s.id: s.uplink for s in big.sites}
 
 
@@ -94,6 +106,38 @@ def test_small_cities_have_at_least_two_uplinks_when_they_can(aps: int) -> None:
     city = build_city(aps, seed=4)
     assert len(city.uplinks) == min(2, len(city.sites))
     assert {s.uplink for s in city.sites} <= {u.id for u in city.uplinks}
+
+
+@pytest.mark.parametrize(
+    ("aps", "mbps"), [(0, 100.0), (2, 100.0), (3, 200.0), (20, 1_000.0), (50, 5_000.0)]
+)
+def test_capacity_is_the_smallest_link_sold_with_headroom(aps: int, mbps: float) -> None:
+    assert capacity_mbps(aps) == mbps
+    assert capacity_mbps(aps) * 1e6 >= HEADROOM * aps * AP_PEAK_BPS
+    assert capacity_mbps(10**6) == 100_000.0  # beyond the largest size sold: the largest
+
+
+def test_the_citys_traffic_stays_well_below_each_uplinks_capacity(city: City) -> None:
+    """At the busiest 15-minute slot of the week, every uplink carries at most half its
+    capacity (what its APs send and receive, headers included): far from the fault
+    engine's backhaul_saturated line (90 % by default)."""
+    behind: dict[str, list[SimAp]] = defaultdict(list)
+    site_uplink = {s.id: s.uplink for s in city.sites}
+    for ap in city.aps:
+        behind[site_uplink[ap.site] or ""].append(ap)
+    capacity = {u.id: u.capacity_mbps for u in city.uplinks}
+    week = [T0 + slot * 900 for slot in range(7 * 24 * 4)]
+    for uplink, aps in behind.items():
+        peak = max(
+            sum(
+                ap.device.rate_bps(radio, now) * (1000 + ap.device.upload_permille) / 1000
+                for ap in aps
+                for radio in range(ap.device.radios)
+            )
+            for now in week
+        )
+        cap = capacity[uplink]
+        assert cap is not None and 0 < peak <= 0.5 * cap * 1e6
 
 
 def test_each_node_serves_the_site_it_stands_at(big: City) -> None:
@@ -113,8 +157,10 @@ def test_inventory_carries_uplinks_and_each_sites_uplink(city: City, tmp_path: P
     inventory = city.inventory()
     assert list(inventory) == ["partners", "districts", "credentials", "uplinks", "sites", "aps"]
     assert inventory["uplinks"] == [
-        {"id": u.id, "name": u.name, "operator": u.operator} for u in city.uplinks
+        {"id": u.id, "name": u.name, "operator": u.operator, "capacity_mbps": u.capacity_mbps}
+        for u in city.uplinks
     ]
+    assert all(u["capacity_mbps"] for u in inventory["uplinks"])
     assert [s["uplink"] for s in inventory["sites"]] == [s.uplink for s in city.sites]
     doc = InventoryDoc.model_validate(inventory)
     assert {s.uplink for s in doc.sites} <= {u.id for u in doc.uplinks}
@@ -133,9 +179,13 @@ def test_the_written_inventory_imports_with_its_topology(
             stored = {
                 site: uplink for site, uplink in session.execute(select(Site.id, Site.uplink_id))
             }
+            capacities = {
+                u: mbps for u, mbps in session.execute(select(Uplink.id, Uplink.capacity_mbps))
+            }
     finally:
         engine.dispose()
     assert stored == {s.id: s.uplink for s in city.sites}
+    assert capacities == {u.id: u.capacity_mbps for u in city.uplinks}
 
 
 def test_uplink_cut_resolves_to_every_ap_behind_it(city: City, book: FaultBook) -> None:

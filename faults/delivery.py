@@ -1,0 +1,202 @@
+"""Delivering the outbox: the transport contract, the registry that finds a transport by
+name, and one delivery pass over the messages that are due.
+
+Transports are plugins, found by name through the entry-point group
+``citywifi.transports`` (as nornir finds its connection plugins): the fault package
+never imports one, so a site can add its own (a chat, a pager, a ticket system) by
+installing a package that declares ``[project.entry-points."citywifi.transports"]``,
+without touching citywifi; the built-in ones (webhook, e-mail, package ``transports``)
+are declared the same way in pyproject.toml.
+
+A pass reads the due rows in one short transaction, sends each outside any transaction
+(a receiver that hangs for ``notify_timeout_s`` holds no database lock, so the fault
+engine's cycles are never delayed by it), then writes each outcome in its own short
+transaction through :mod:`inventory.outbox`, the one place that decides between sent,
+retried later and failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from core.errors import CitywifiError, ConfigError
+from core.settings import NotifyRoute, Settings
+from inventory import outbox
+from inventory.db import transaction
+
+log = logging.getLogger("citywifi.notify")
+
+ENTRY_POINT_GROUP = "citywifi.transports"
+
+#: How many due messages one pass takes: a backlog is worked through over several
+#: passes, so the notifier plans again (and notices a stop) between them.
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox row as a transport sees it. ``message_id`` is the receivers' key to
+    drop a duplicate ("<route>:<group>:<sequence>"); ``body`` the JSON payload, sent as
+    it was queued."""
+
+    row_id: int
+    message_id: str
+    route: str
+    kind: str
+    subject: str
+    body: str
+
+    def payload(self) -> dict[str, object]:
+        """The payload parsed (an unreadable one is an empty dict: the transport still
+        sends the body as queued)."""
+        try:
+            parsed = json.loads(self.body)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to. ``permanent``: resending cannot help (a receiver that
+    refuses the message as such), so the message fails at once. ``error`` names the
+    route and the cause in plain words, never a secret."""
+
+    delivered: bool
+    permanent: bool = False
+    error: str | None = None
+
+
+DELIVERED = Outcome(delivered=True)
+
+
+class Transport(Protocol):
+    """A way to deliver a message to a route's receiver.
+
+    Made once per notifier from the settings (``factory(settings)``); ``check`` says
+    at start-up whether a route gives the transport what it needs (raising
+    :class:`ConfigError`); ``send`` makes one attempt, bounded by ``notify_timeout_s``,
+    and reports it as an :class:`Outcome` instead of raising."""
+
+    def check(self, route: NotifyRoute) -> None: ...
+
+    def send(self, message: Message, route: NotifyRoute) -> Outcome: ...
+
+
+TransportFactory = Callable[[Settings], Transport]
+
+
+def find_transport(name: str) -> TransportFactory:
+    """The factory of the transport called ``name``: an installed entry point of the
+    group ``citywifi.transports`` (pyproject.toml declares the built-in ones there, as
+    any other package would its own); ConfigError if there is none."""
+    for point in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            factory: TransportFactory = point.load()
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"transport {name!r} cannot be loaded: {exc}") from exc
+        return factory
+    known = sorted({p.name for p in entry_points(group=ENTRY_POINT_GROUP)})
+    raise ConfigError(f"no transport named {name!r} (known: {', '.join(known)})")
+
+
+def transports_for(settings: Settings) -> dict[str, Transport]:
+    """One transport per name the routes use, each route checked against its own:
+    a route that cannot work is a ConfigError at start-up, not a failure per message."""
+    made: dict[str, Transport] = {}
+    for route in settings.notify_routes:
+        if route.transport not in made:
+            made[route.transport] = find_transport(route.transport)(settings)
+        made[route.transport].check(route)
+    return made
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one pass did, and when the next pending message is due (None: none is)."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    next_due: float | None = None
+
+
+class Deliverer:
+    """Delivers the due outbox rows of the configured routes, one pass at a time.
+
+    ``transports`` defaults to :func:`transports_for` (tests pass their own). The clock
+    is read after each attempt, so a retry is timed from when the attempt ended."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        transports: Mapping[str, Transport] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.routes = {route.name: route for route in settings.notify_routes}
+        self.transports = dict(transports_for(settings) if transports is None else transports)
+        self.policy = outbox.RetryPolicy.from_settings(settings)
+        self.clock = clock
+
+    def deliver_due(self, *, now: float | None = None, limit: int = BATCH) -> DeliveryReport:
+        """Try every message due at ``now`` (default: the clock), oldest first."""
+        now = self.clock() if now is None else now
+        with transaction(self.engine) as session:
+            due = outbox.due(session, now=now, limit=limit)
+        sent = retried = failed = 0
+        for row in due:
+            outcome = self._attempt(row)
+            at = max(now, self.clock())
+            with transaction(self.engine) as session:
+                status = outbox.record(
+                    session,
+                    row.id,
+                    delivered=outcome.delivered,
+                    permanent=outcome.permanent,
+                    error=outcome.error,
+                    now=at,
+                    policy=self.policy,
+                )
+            if status is outbox.Status.SENT:
+                sent += 1
+                log.info("notification %d sent to route %s", row.id, row.route)
+            elif status is outbox.Status.FAILED:
+                failed += 1
+                log.warning("notification %d failed for good: %s", row.id, outcome.error)
+            else:
+                retried += 1
+                log.warning("notification %d will be retried: %s", row.id, outcome.error)
+        with transaction(self.engine) as session:
+            next_due = outbox.next_due(session)
+        return DeliveryReport(sent=sent, retried=retried, failed=failed, next_due=next_due)
+
+    def _attempt(self, row: outbox.OutboxRow) -> Outcome:
+        route = self.routes.get(row.route)
+        if route is None:
+            return Outcome(False, True, f"route {row.route}: no longer configured")
+        transport = self.transports.get(route.transport)
+        if transport is None:
+            return Outcome(False, True, f"route {row.route}: no transport {route.transport!r}")
+        message = Message(
+            row_id=row.id,
+            message_id=row.message_id,
+            route=row.route,
+            kind=row.kind,
+            subject=row.subject,
+            body=row.payload,
+        )
+        try:
+            return transport.send(message, route)
+        except CitywifiError as exc:  # a plugin that raised instead of reporting
+            return Outcome(False, False, f"route {row.route}: {exc}")

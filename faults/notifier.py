@@ -1,0 +1,116 @@
+"""The notifier: plans notifications from the incidents and delivers the outbox, in a
+thread of its own beside the fault engine.
+
+Its own thread because a receiver may hang for ``notify_timeout_s`` on every attempt:
+the engine's cycles must go on meanwhile (the engine and the notifier share nothing but
+the database, and a delivery holds no transaction while it waits). Each step plans
+(``faults.planner.plan_once``: new outbox rows, in the planner's own transaction) and
+then delivers what is due; the loop then sleeps until the earliest of the planner's next
+due time (a group's wait or repeat, honoured to the second rather than rounded to a
+tick), the outbox's next retry, ``fault_interval_s``, or a nudge (the engine finished a
+cycle: there may be something new to tell).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.errors import CitywifiError
+from core.settings import Settings
+from faults.delivery import Deliverer, DeliveryReport
+from faults.planner import PlanReport, plan_once
+
+log = logging.getLogger("citywifi.notify")
+
+
+#: A planning step: ``faults.planner.plan_once`` (tests pass their own).
+Plan = Callable[[Engine, Settings, float], PlanReport]
+
+
+def default_plan(engine: Engine, settings: Settings, now: float) -> PlanReport:
+    return plan_once(engine, settings, now=now)
+
+
+@dataclass(frozen=True)
+class StepReport:
+    queued: int
+    delivery: DeliveryReport
+    wake_at: float
+
+
+def _failure(exc: Exception) -> str:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return reason[0] if reason else type(exc).__name__
+
+
+class Notifier:
+    """Plans and delivers, one step at a time (``step``) or until stopped (``run``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        deliverer: Deliverer | None = None,
+        *,
+        plan: Plan | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.deliverer = deliverer or Deliverer(settings, engine, clock=clock)
+        self.plan = plan or default_plan
+        self.clock = clock
+        self.wake = threading.Event()
+
+    def step(self, now: float | None = None) -> StepReport:
+        """Plan at ``now``, deliver what is due; say when the next step should run.
+
+        A failure (the database away) is logged and the step retried at the next
+        interval: the notifier outlives a database restart like the engine."""
+        now = self.clock() if now is None else now
+        wake_at = now + self.settings.fault_interval_s
+        queued = 0
+        try:
+            planned = self.plan(self.engine, self.settings, now)
+        except (CitywifiError, SQLAlchemyError) as exc:
+            log.warning("notification planning failed: %s", _failure(exc))
+        else:
+            queued = planned.queued
+            if planned.next_due is not None:
+                wake_at = min(wake_at, planned.next_due)
+        try:
+            delivery = self.deliverer.deliver_due(now=now)
+        except (CitywifiError, SQLAlchemyError) as exc:
+            log.warning("notification delivery failed: %s", _failure(exc))
+            delivery = DeliveryReport()
+        if delivery.next_due is not None:
+            wake_at = min(wake_at, delivery.next_due)
+        return StepReport(queued=queued, delivery=delivery, wake_at=wake_at)
+
+    def nudge(self) -> None:
+        """Step now (the engine has just written a cycle)."""
+        self.wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Step until ``stop`` is set; set ``stop`` then :meth:`nudge` to end it at once
+        (a send in progress ends within its own timeout)."""
+        while not stop.is_set():
+            self.wake.clear()  # before the step: a nudge during it is not lost
+            report = self.step()
+            if stop.is_set():
+                break
+            self.wake.wait(max(0.0, report.wake_at - self.clock()))
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        """:meth:`run` in a daemon thread (a receiver hanging at exit cannot keep the
+        process alive past its stop)."""
+        thread = threading.Thread(target=self.run, args=(stop,), name="notifier", daemon=True)
+        thread.start()
+        return thread
