@@ -84,10 +84,10 @@ class FaultThresholds(BaseModel):
         "it should have some, is a silent_failure.",
     )
     silent_min_clients: float = Field(
-        default=2.0,
+        default=5.0,
         gt=0.0,
         le=10_000.0,
-        description="Clients its own history (same hour of the week) or its neighbours "
+        description="Clients its own history (same clock hour) and its neighbours "
         "now must show for the hour to count as busy.",
     )
     silent_history_days: int = Field(
@@ -117,8 +117,9 @@ class FaultThresholds(BaseModel):
         default=900.0, ge=1.0, le=86_400.0, description="Window in which state changes count."
     )
     flap_min_changes: int = Field(
-        default=4, ge=3, le=1000, description="Up/down changes (or lost-then-answered "
-        "polls) within the window that make an AP flapping."
+        default=6, ge=3, le=1000, description="Up/down changes (or lost-then-answered "
+        "polls) within the window that make an AP flapping (6: three separate losses; "
+        "two isolated lost packets are not flapping)."
     )  # fmt: skip
     reboot_window_s: float = Field(
         default=600.0,

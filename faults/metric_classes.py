@@ -13,11 +13,12 @@ per AP.
   in every sample of the last ``silent_after_s`` (with samples in at least half the poll
   intervals of that window, one of them in its first quarter: enough to say so), and the
   hour is busy for it: its own history at this clock hour
-  (:class:`faults.busy_hours.BusyHours`) or its neighbours now (the other APs of its
-  site, else of its district: mean current clients) reach ``silent_min_clients``. At
-  03:00 both are about 0, so an empty AP then is no incident. An AP that reports no
-  ``clients`` at all (OpenWrt, generic SNMP devices: docs/metrics.md) is never judged:
-  there is nothing to tell "nobody there" from "nobody can connect".
+  (:class:`faults.busy_hours.BusyHours`) AND its neighbours now (the other APs of its
+  site, else of its district: mean current clients) reach ``silent_min_clients``; an AP
+  with no history yet is judged by its site-mates alone. At 03:00 both are about 0, so
+  an empty AP then is no incident. An AP that reports no ``clients`` at all (OpenWrt,
+  generic SNMP devices: docs/metrics.md) is never judged: there is nothing to tell
+  "nobody there" from "nobody can connect".
 - ``overload`` (scope: the AP): ``cpu_pct`` ≥ ``overload_cpu_pct``, or ``mem_pct`` ≥
   ``overload_mem_pct``, or ``clients`` ≥ ``overload_clients`` (when set), in every sample
   of the last ``overload_after_s``.
@@ -135,6 +136,31 @@ class _Neighbours:
         if self.count == 1:
             return f"{self.who()} has {self.mean:.0f} now"
         return f"{self.who()} have {self.mean:.0f} on average now"
+
+
+def _busy(
+    busy: BusyHours,
+    ap_id: str,
+    neighbours: _Neighbours | None,
+    limits: FaultThresholds,
+    now: float,
+) -> bool:
+    """Whether the hour is one in which the AP should have clients: its own history at
+    this hour AND its neighbours now both say so (either one alone is fooled: a quiet
+    day makes the history wrong, one AP's share of a district's crowd makes the
+    neighbours wrong). An AP with no history yet is judged by its site-mates alone (the
+    same place, the same crowd), never by its district's mean: an AP at a mosque is not
+    empty because the district's markets are busy."""
+    usual = busy.usual_clients(ap_id, days=limits.silent_history_days, now=now)
+    if usual is not None:
+        return usual >= limits.silent_min_clients and (
+            neighbours is None or neighbours.mean >= limits.silent_min_clients
+        )
+    return (
+        neighbours is not None
+        and neighbours.where == "site"
+        and neighbours.mean >= limits.silent_min_clients
+    )
 
 
 class MetricJudge:
@@ -286,22 +312,14 @@ class _Pass:
                 total, count = district_sum[site.district_id]  # this AP adds 0 clients
                 if count > 1:
                     neighbours = _Neighbours(total / (count - 1), count - 1, "district")
-            busy = neighbours is not None and neighbours.mean >= limits.silent_min_clients
-            usual = None
-            if not busy:
-                usual = self.judge.busy.usual_clients(
-                    ap_id, days=limits.silent_history_days, now=self.now
-                )
-                busy = usual is not None and usual >= limits.silent_min_clients
-            if not busy:
+            if not _busy(self.judge.busy, ap_id, neighbours, limits, self.now):
                 continue
+            usual = self.judge.busy.usual_clients(
+                ap_id, days=limits.silent_history_days, now=self.now
+            )
             seen = self.window(ap_id, CLIENTS, limits.silent_after_s, self.poll_s)
             if not seen.covered() or any(v > 0 for v in seen.known):
                 continue
-            if usual is None:
-                usual = self.judge.busy.usual_clients(
-                    ap_id, days=limits.silent_history_days, now=self.now
-                )
             problems.append(self._silent_problem(ap_id, seen, usual, neighbours, limits))
         return problems
 

@@ -114,8 +114,14 @@ def test_a_flapping_ap_is_one_flapping_incident_that_takes_over_its_ap_down(
     city_db: Engine, settings: Settings, store: MetricStore
 ) -> None:
     """The real behaviour judge over stored polls: s3-a answers every other poll."""
+    four = settings.fault_thresholds.model_copy(update={"flap_min_changes": 4})
     fast = settings.model_copy(
-        update={"poll_interval_s": 10.0, "fault_interval_s": 10.0, "incident_hold_s": 15.0}
+        update={
+            "poll_interval_s": 10.0,
+            "fault_interval_s": 10.0,
+            "incident_hold_s": 15.0,
+            "fault_thresholds": four,
+        }
     )
     engine = FaultEngine(fast, city_db, store, judges=[])
     write_states(city_db, states({"s3-a": T0 + 35}))

@@ -202,22 +202,29 @@ def test_the_same_ap_at_three_in_the_morning_is_no_incident(
     assert [p.scope_id for p in judge(settings, store).problems] == ["s1-a"]
 
 
-def test_its_own_history_says_busy_when_its_neighbours_are_quiet(
-    settings: Settings, store: WatchedStore
+@pytest.mark.parametrize("neighbours", [0.0, 5.0])
+def test_its_history_and_its_neighbours_must_both_say_busy(
+    settings: Settings, store: WatchedStore, neighbours: float
 ) -> None:
-    """s9-a is the only AP of its site; its district's other APs have no clients now
-    either, but it had 8 at this hour on the last days."""
+    """s9-a is the only AP of its site and had 8 clients at this hour on the last days.
+    Its district's other APs have none now: a quiet day, not a broken AP. With 5 each
+    now, its 0 is a silent failure."""
     city(store, NOW)
-    for ap in ("s9-a", "s7-a", "s7-b", "s10-a", "s10-b", "s10-c"):
-        polls(store, ap, {"clients": 0.0}, NOW - 15 * MINUTE, NOW)
+    polls(store, "s9-a", {"clients": 0.0}, NOW - 15 * MINUTE, NOW)
+    for ap in ("s7-a", "s7-b", "s10-a", "s10-b", "s10-c"):
+        polls(store, ap, {"clients": neighbours}, NOW - 15 * MINUTE, NOW)
     for day in (7, 8, 9):
         start = T0 + day * DAY + 14 * HOUR
         polls(store, "s9-a", {"clients": 8.0}, start, start + HOUR)
 
-    (problem,) = judge(settings, store).problems
+    found = judge(settings, store).problems
 
+    if not neighbours:
+        assert found == []
+        return
+    (problem,) = found
     assert problem.scope_id == "s9-a" and problem.district_id == "d2"
-    assert "while it usually has 8 at this hour and the 5 other APs of its district have 0 " in (
+    assert "while it usually has 8 at this hour and the 5 other APs of its district have 5 " in (
         problem.explanation
     )
     assert "usual at 14h UTC over 3 days: 8.0" in problem.evidence

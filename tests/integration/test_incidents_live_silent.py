@@ -5,9 +5,9 @@ Whether an empty AP is a fault depends on the hour, so the simulator's clock is 
 (``--time-offset``) to a fixed moment of a fixed day: a Wednesday at 17:00 in Bekasi
 (10:00 UTC), when the city's APs have clients, and the same Wednesday at 03:00 (20:00
 UTC the day before), when they have none. A live city has no history of its own yet, so
-its neighbours' clients now are what say the hour is busy (faults.metric_classes). The
-AP is chosen from what the collector read: one that has clients, whose site (or
-district) has others with clients too, so the silence is a change the test causes.
+its site-mates' clients now are what say the hour is busy (faults.metric_classes). The
+AP is chosen from what the collector read: one that has clients, whose site has
+others with clients too, so the silence is a change the test causes.
 """
 
 from __future__ import annotations
@@ -50,28 +50,21 @@ def settings_for(tmp_path: Path) -> Settings:
 
 def live_city(
     spawn: Callable[..., Proc], tmp_path: Path, at: float
-) -> tuple[LiveCity, dict[str, str], dict[str, str | None]]:
-    """The simulated city with its clock at ``at``; (the city, AP -> site, site ->
-    district)."""
+) -> tuple[LiveCity, dict[str, str]]:
+    """The simulated city with its clock at ``at``; (the city, AP -> site)."""
     offset = f"{at - time.time():.0f}s"
     inventory, control = start_simulator(
         spawn, tmp_path, aps=APS, base=BASE, extra=["--time-offset", offset]
     )
     doc = read_city(inventory)
     site_of = {str(ap["id"]): str(ap["site"]) for ap in doc["aps"]}
-    district_of = {str(s["id"]): s.get("district") for s in doc["sites"]}
-    return LiveCity(settings_for(tmp_path), inventory, control), site_of, district_of
+    return LiveCity(settings_for(tmp_path), inventory, control), site_of
 
 
-def neighbours_clients(
-    clients: dict[str, float], ap: str, site_of: dict[str, str], district_of: dict[str, str | None]
-) -> float:
-    """The mean clients of the AP's site-mates that report clients, else of its
-    district's: what the judge reads as "the neighbours now"."""
+def site_mates_clients(clients: dict[str, float], ap: str, site_of: dict[str, str]) -> float:
+    """The mean clients of the AP's site-mates that report clients: with no history yet,
+    what the judge reads as "the neighbours now" (0 without any)."""
     mates = [c for a, c in clients.items() if a != ap and site_of[a] == site_of[ap]]
-    if not mates:
-        district = district_of[site_of[ap]]
-        mates = [c for a, c in clients.items() if a != ap and district_of[site_of[a]] == district]
     return sum(mates) / len(mates) if mates else 0.0
 
 
@@ -90,7 +83,7 @@ def silent(city: LiveCity) -> list[str]:
 def test_a_silent_ap_in_its_busy_hours_is_a_silent_failure(
     spawn: Callable[..., Proc], tmp_path: Path
 ) -> None:
-    city, site_of, district_of = live_city(spawn, tmp_path, BUSY)
+    city, site_of = live_city(spawn, tmp_path, BUSY)
 
     async def scenario() -> tuple[str, int, int]:
         async with city:
@@ -100,7 +93,7 @@ def test_a_silent_ap_in_its_busy_hours_is_a_silent_failure(
             busy = sorted(
                 ap
                 for ap, n in clients.items()
-                if n >= 1 and neighbours_clients(clients, ap, site_of, district_of) >= 2.0
+                if n >= 1 and site_mates_clients(clients, ap, site_of) >= 2.0
             )
             assert busy, f"no AP with busy neighbours at 17:00: {clients}"
             ap = busy[0]
@@ -131,7 +124,7 @@ def test_a_silent_ap_in_its_busy_hours_is_a_silent_failure(
 def test_the_same_silence_at_three_in_the_morning_is_no_incident(
     spawn: Callable[..., Proc], tmp_path: Path
 ) -> None:
-    city, _, _ = live_city(spawn, tmp_path, NIGHT)
+    city, _ = live_city(spawn, tmp_path, NIGHT)
 
     async def scenario() -> None:
         async with city:
