@@ -41,6 +41,8 @@ def test_status_row_fields(client: TestClient) -> None:
         "tx_bps": 1.25e6,
         "last_sample_at": "2025-12-31T23:59:48Z",
         "availability": 0.995,
+        "degraded": False,
+        "last_error": None,
     }
     # Only some metrics reported: the others are null, never a made-up zero.
     assert rows["ap-02"]["clients"] == 3.0
