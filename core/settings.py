@@ -14,12 +14,19 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -128,25 +135,6 @@ class FaultThresholds(BaseModel):
         description="An uptime reset this recent is an unexpected_reboot (unless a "
         "maintenance window or an outage incident explains it).",
     )
-
-
-class FaultThresholdsOverride(BaseModel):
-    """The thresholds one site kind changes; None: the city's value."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    silent_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
-    silent_min_clients: float | None = Field(default=None, gt=0.0, le=10_000.0)
-    silent_history_days: int | None = Field(default=None, ge=1, le=90)
-    overload_cpu_pct: float | None = Field(default=None, gt=0.0, le=100.0)
-    overload_mem_pct: float | None = Field(default=None, gt=0.0, le=100.0)
-    overload_clients: int | None = Field(default=None, ge=1, le=100_000)
-    overload_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
-    backhaul_util_pct: float | None = Field(default=None, gt=0.0, le=100.0)
-    backhaul_after_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
-    flap_window_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
-    flap_min_changes: int | None = Field(default=None, ge=3, le=1000)
-    reboot_window_s: float | None = Field(default=None, ge=1.0, le=86_400.0)
 
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -321,9 +309,10 @@ class Settings(BaseSettings):
         default_factory=FaultThresholds,
         description="The metric classes' thresholds for the whole city.",
     )
-    fault_thresholds_by_kind: dict[str, FaultThresholdsOverride] = Field(
+    fault_thresholds_by_kind: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per site kind, the thresholds that differ from the city's.",
+        description="Per site kind, the thresholds that differ from the city's "
+        "(the names and bounds of fault_thresholds).",
     )
     incident_responsible: dict[IncidentClass, Responsible] = Field(
         default_factory=dict,
@@ -395,6 +384,18 @@ class Settings(BaseSettings):
         parse_shard(value)
         return value
 
+    @field_validator("fault_thresholds_by_kind")
+    @classmethod
+    def _kind_overrides(
+        cls, value: dict[str, dict[str, Any]], info: ValidationInfo
+    ) -> dict[str, dict[str, Any]]:
+        """Each kind's overrides checked as FaultThresholds checks the city's (one
+        definition of the names and bounds), so a bad one is refused at start."""
+        city = info.data.get("fault_thresholds", FaultThresholds())
+        for kind, changed in value.items():
+            _with_overrides(city, kind, changed)
+        return value
+
     @property
     def shard_index_count(self) -> tuple[int, int]:
         """The shard as (i, n)."""
@@ -435,14 +436,12 @@ class Settings(BaseSettings):
 
     def thresholds_for(self, site_kind: str | None) -> FaultThresholds:
         """The thresholds at a site of ``site_kind``: the city's, with that kind's
-        overrides on top."""
-        override = self.fault_thresholds_by_kind.get(site_kind or "")
-        if override is None:
+        overrides on top (checked when the settings were read; callers judging many
+        APs keep the result per kind)."""
+        changed = self.fault_thresholds_by_kind.get(site_kind or "")
+        if not changed:
             return self.fault_thresholds
-        changed = override.model_dump(exclude_none=True)
-        return (
-            self.fault_thresholds.model_copy(update=changed) if changed else self.fault_thresholds
-        )
+        return _with_overrides(self.fault_thresholds, site_kind or "", changed)
 
     def responsible_for(self, kind: IncidentClass) -> Responsible:
         """Who must act on incidents of ``kind`` (the setting, else the default)."""
@@ -463,6 +462,27 @@ class Settings(BaseSettings):
             for route in values["notify_routes"]
         ]  # fmt: skip
         return values
+
+
+def _with_overrides(
+    city: FaultThresholds, kind: str, changed: Mapping[str, Any]
+) -> FaultThresholds:
+    """The city's thresholds with one site kind's ``changed`` values; ValueError naming
+    the kind and the threshold when one is unknown or out of bounds."""
+    try:
+        return FaultThresholds.model_validate({**city.model_dump(), **changed})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"]) or "?"
+        reason = _allowed(error, FaultThresholds.model_fields)
+        raise ValueError(f"site kind {kind!r}, {name}: {reason}") from None
+
+
+#: Settings that are tables of their own: an unknown key there is told their names.
+NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "fault_thresholds": FaultThresholds,
+    "notify_routes": NotifyRoute,
+}
 
 
 def config_path() -> Path:
@@ -503,7 +523,11 @@ def explain(
     lines = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
-        rule = _allowed(error)
+        inside = ".".join(str(part) for part in error["loc"][1:])
+        nested = NESTED_MODELS.get(field)
+        rule = _allowed(error, None if nested is None or not inside else nested.model_fields)
+        if inside:
+            rule = f"{inside}: {rule}"  # which key of a table (fault_thresholds.silent_after_s)
         env_name = f"CITYWIFI_{field.upper()}"
         if field in given:
             option = options.get(field, "--" + field.replace("_", "-"))
@@ -562,15 +586,16 @@ _RULES = {
 }
 
 
-def _allowed(error: Any) -> str:
-    """What the setting accepts, in words (pydantic's error type and its context)."""
+def _allowed(error: Any, known_fields: Iterable[str] | None = None) -> str:
+    """What the setting accepts, in words (pydantic's error type and its context);
+    ``known_fields``: the names an unknown key is told about (default: the settings')."""
     kind = error["type"]
     ctx = {
         key: f"{value:g}" if isinstance(value, float) else value
         for key, value in (error.get("ctx") or {}).items()
     }
     if kind == "extra_forbidden":
-        known = ", ".join(sorted(Settings.model_fields))
+        known = ", ".join(sorted(Settings.model_fields if known_fields is None else known_fields))
         return f"unknown setting; known: {known}"
     if kind in _RULES:
         try:

@@ -34,7 +34,6 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,6 +46,7 @@ from faults.assessment import Assessment
 from faults.correlate import RANK, Key, Problem
 from faults.lifecycle import Boot, Policy, StoredIncident
 from faults.snapshot import Snapshot
+from faults.words import ap_label, clock, site_label
 from inventory.maintenance import Span, windows_by_ap
 from inventory.models import ApEvent
 from timeseries.port import Latest, MetricStore
@@ -87,16 +87,8 @@ class Reachability:
     lost: tuple[float, ...] = ()
 
 
-def _clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%SZ")
-
-
 def _label(snapshot: Snapshot, ap_id: str) -> str:
-    ap = snapshot.aps[ap_id]
-    site = snapshot.sites[ap.site_id]
-    ap_label = f"{ap.name} ({ap_id})" if ap.name and ap.name != ap_id else ap_id
-    site_label = f"{site.name} ({site.site_id})" if site.name != site.site_id else site.site_id
-    return f"AP {ap_label} at {site_label}"
+    return f"AP {ap_label(snapshot, ap_id)} at {site_label(snapshot, snapshot.aps[ap_id].site_id)}"
 
 
 def _thresholds(settings: Settings, snapshot: Snapshot, ap_id: str) -> FaultThresholds:
@@ -183,7 +175,7 @@ def flapping(
             continue
         minutes = thresholds.flap_window_s / 60
         source = "state changes" if changes is transitions else "answered/lost flips"
-        shown = ", ".join(_clock(t) for t in changes[-EVIDENCE_TIMES:])
+        shown = ", ".join(clock(t) for t in changes[-EVIDENCE_TIMES:])
         problems.append(
             _problem(
                 snapshot,
@@ -345,10 +337,10 @@ def reboots(
                 REBOOT,
                 ap_id,
                 boot.booted_at,
-                f"rebooted at {_clock(boot.booted_at)} while it kept answering, outside any "
+                f"rebooted at {clock(boot.booted_at)} while it kept answering, outside any "
                 "maintenance window: a crash, a watchdog or a power-cycle nobody planned",
-                f"uptime {uptime:.0f} s at {_clock(boot.seen_at)} (booted "
-                f"{_clock(boot.booted_at)}); answering since {_clock(up_since or now)}",
+                f"uptime {uptime:.0f} s at {clock(boot.seen_at)} (booted "
+                f"{clock(boot.booted_at)}); answering since {clock(up_since or now)}",
             )
         )
     recovered: set[Key] = set()
@@ -469,7 +461,7 @@ class BehaviourJudge:
                 log.warning(
                     "polls lost by many APs at once at %s: the collector or its network, "
                     "not flapping APs (left out of the flapping count)",
-                    ", ".join(_clock(ts) for ts in sorted(mass)[-EVIDENCE_TIMES:]),
+                    ", ".join(clock(ts) for ts in sorted(mass)[-EVIDENCE_TIMES:]),
                 )
             reach: dict[str, Reachability] = {}
             for ap_id, values in polls.items():

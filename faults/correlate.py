@@ -37,12 +37,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from core.incidents import IncidentClass
 from core.settings import Settings
 from core.states import ApState
 from faults.snapshot import Snapshot
+from faults.words import ap_label, clock, district_label, plural, site_label
 
 #: A problem's identity, shared with the incident that carries it: (class, scope id).
 Key = tuple[IncidentClass, str]
@@ -104,29 +104,12 @@ class Problem:
         return RANK.get(self.kind, 0)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%SZ")
-
-
 def _evidence(snapshot: Snapshot, aps: Iterable[str]) -> str:
     """ "down since: ap1 14:03:12Z, ap2 ..." for the first few APs (earliest first)."""
     ordered = sorted(aps, key=lambda a: (snapshot.since(a), a))
-    shown = ", ".join(f"{a} {_clock(snapshot.since(a))}" for a in ordered[:EVIDENCE_APS])
+    shown = ", ".join(f"{a} {clock(snapshot.since(a))}" for a in ordered[:EVIDENCE_APS])
     more = len(ordered) - EVIDENCE_APS
     return f"down since: {shown}" + (f" and {more} more" if more > 0 else "")
-
-
-def _site_label(snapshot: Snapshot, site_id: str) -> str:
-    name = snapshot.sites[site_id].name
-    return f"{name} ({site_id})" if name and name != site_id else site_id
-
-
-def _district_label(snapshot: Snapshot, district_id: str) -> str:
-    return snapshot.district_names.get(district_id) or district_id
 
 
 def _common_district(snapshot: Snapshot, site_ids: Iterable[str]) -> str | None:
@@ -185,9 +168,9 @@ def correlate(snapshot: Snapshot, thresholds: Thresholds) -> list[Problem]:
 def _ap_problem(snapshot: Snapshot, ap_id: str, answering: int, settled: bool) -> Problem:
     ap = snapshot.aps[ap_id]
     site = snapshot.sites[ap.site_id]
-    label = f"{ap.name} ({ap_id})" if ap.name and ap.name != ap_id else ap_id
+    label = ap_label(snapshot, ap_id)
     others = (
-        f"{_plural(answering, 'other AP')} there still answer"
+        f"{plural(answering, 'other AP')} there still answer"
         if answering
         else "the other APs there are not judged yet"
     )
@@ -197,7 +180,7 @@ def _ap_problem(snapshot: Snapshot, ap_id: str, answering: int, settled: bool) -
         district_id=site.district_id,
         aps={ap_id: ap.site_id},
         since=snapshot.since(ap_id),
-        explanation=f"AP {label} at {_site_label(snapshot, site.site_id)} stopped answering "
+        explanation=f"AP {label} at {site_label(snapshot, site.site_id)} stopped answering "
         f"while {others}: the AP itself (power, crash or cable)",
         evidence=_evidence(snapshot, [ap_id]),
         settled=settled,
@@ -256,7 +239,7 @@ def _site_problem(snapshot: Snapshot, site_id: str, ap_ids: list[str], settled: 
         district_id=site.district_id,
         aps={a: site_id for a in ap_ids},
         since=min(snapshot.since(a) for a in ap_ids),
-        explanation=f"{what} of site {_site_label(snapshot, site_id)} stopped answering: "
+        explanation=f"{what} of site {site_label(snapshot, site_id)} stopped answering: "
         "power or backhaul at the site",
         evidence=_evidence(snapshot, ap_ids),
         settled=settled,
@@ -286,7 +269,7 @@ def _uplink_problems(
         districts = {snapshot.sites[s].district_id for s in site_ids}
         uplink = snapshot.uplinks.get(uplink_id)
         label = f"uplink {uplink.name} ({uplink.operator})" if uplink else f"uplink {uplink_id}"
-        across = f", across {_plural(len(districts), 'district')}" if len(districts) > 1 else ""
+        across = f", across {plural(len(districts), 'district')}" if len(districts) > 1 else ""
         problems.append(
             Problem(
                 kind=IncidentClass.UPLINK_DOWN,
@@ -294,7 +277,7 @@ def _uplink_problems(
                 district_id=_common_district(snapshot, site_ids),
                 aps=aps,
                 since=min(snapshot.since(a) for a in aps),
-                explanation=f"All {_plural(len(site_ids), 'site')} behind {label} stopped "
+                explanation=f"All {plural(len(site_ids), 'site')} behind {label} stopped "
                 f"answering together{across}: likely the uplink",
                 evidence=_evidence(snapshot, aps),
             )
@@ -332,7 +315,7 @@ def _area_problems(
                 district_id=district,
                 aps=aps,
                 since=min(snapshot.since(a) for a in aps),
-                explanation=f"{len(sites)} sites in {_district_label(snapshot, district)} "
+                explanation=f"{len(sites)} sites in {district_label(snapshot, district)} "
                 f"stopped answering within {max(spread, 1.0):.0f} s: likely power cut",
                 evidence=_evidence(snapshot, aps),
             )

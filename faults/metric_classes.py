@@ -63,6 +63,7 @@ from faults.busy_hours import BusyHours
 from faults.correlate import Key, Problem
 from faults.lifecycle import StoredIncident
 from faults.snapshot import Snapshot
+from faults.words import ap_label, clock, plural, site_label
 from timeseries.port import Latest, MetricStore, series_window
 
 log = logging.getLogger("citywifi.faults")
@@ -101,7 +102,7 @@ class Window:
         return bool(have) and 2 * len(have) >= len(self.values) and have[0] <= len(self.values) // 4
 
     def span(self) -> str:
-        return f"{_clock(self.start)} to {_clock(self.end)}"
+        return f"{clock(self.start)} to {clock(self.end)}"
 
 
 @dataclass(frozen=True)
@@ -352,8 +353,8 @@ class _Pass:
             district_id=site.district_id,
             aps={ap_id: site.site_id},
             since=seen.start,
-            explanation=f"AP {_ap_label(self.snapshot, ap_id)} at "
-            f"{_site_label(self.snapshot, site.site_id)} answers but has had no clients for "
+            explanation=f"AP {ap_label(self.snapshot, ap_id)} at "
+            f"{site_label(self.snapshot, site.site_id)} answers but has had no clients for "
             f"{_duration(limits.silent_after_s)} while {' and '.join(reasons)}: SSID, DHCP "
             "or captive portal broken",
             evidence="; ".join(evidence),
@@ -408,8 +409,8 @@ class _Pass:
             district_id=site.district_id,
             aps={ap_id: site.site_id},
             since=confirmed[0][1].start,
-            explanation=f"AP {_ap_label(self.snapshot, ap_id)} at "
-            f"{_site_label(self.snapshot, site.site_id)} has been overloaded for "
+            explanation=f"AP {ap_label(self.snapshot, ap_id)} at "
+            f"{site_label(self.snapshot, site.site_id)} has been overloaded for "
             f"{_duration(thresholds.overload_after_s)}: {', '.join(readings)}: more clients "
             "than it can serve or a runaway process",
             evidence="; ".join(evidence),
@@ -478,7 +479,7 @@ class _Pass:
             explanation=f"Uplink {uplink.name} ({uplink.operator}) has carried "
             f"{current / 1e6:.0f} Mbit/s of its {capacity:.0f} Mbit/s "
             f"({100 * current / 1e6 / capacity:.0f} %) for {_duration(seen.end - seen.start)}, "
-            f"for the {_plural(len(aps), 'AP')} behind it: the backhaul is saturated, its "
+            f"for the {plural(len(aps), 'AP')} behind it: the backhaul is saturated, its "
             "operator must add capacity",
             evidence=f"rx_bps+tx_bps of the APs behind it ≥ {limit / 1e6:.0f} Mbit/s "
             f"({pct:g} % of {capacity:g}) in {_of(seen)} intervals of {seen.step:g} s "
@@ -549,14 +550,6 @@ class _Pass:
 # --- words ---------------------------------------------------------------------------------
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%SZ")
-
-
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -568,13 +561,3 @@ def _duration(seconds: float) -> str:
 def _of(window: Window) -> str:
     """ "28 of 30": buckets with data of all buckets."""
     return f"{len(window.known)} of {len(window.values)}"
-
-
-def _ap_label(snapshot: Snapshot, ap_id: str) -> str:
-    name = snapshot.aps[ap_id].name
-    return f"{name} ({ap_id})" if name and name != ap_id else ap_id
-
-
-def _site_label(snapshot: Snapshot, site_id: str) -> str:
-    name = snapshot.sites[site_id].name
-    return f"{name} ({site_id})" if name and name != site_id else site_id

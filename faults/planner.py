@@ -44,6 +44,7 @@ from faults.grouping import (
     Tracked,
     plan_group,
 )
+from faults.words import plural
 from inventory import incidents, notifications, scoping
 from inventory.db import transaction
 from inventory.incidents import IncidentView
@@ -239,10 +240,6 @@ def _incident(view: IncidentView, change: Change) -> dict[str, Any]:
     }
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _place(view: IncidentView, places: Places) -> str:
     """Where an incident is, in words the reader knows (names, not ids)."""
 
@@ -278,7 +275,7 @@ def subject(
     if not pool:
         return f"{_SUBJECT_PREFIX} {group_key}: {', '.join(counts)}{reminder}"
     head = min(pool, key=lambda view: (-len(view.sites), view.id))
-    words = f"{head.kind.value} in {_place(head, places)} ({_plural(len(head.sites), 'site')})"
+    words = f"{head.kind.value} in {_place(head, places)} ({plural(len(head.sites), 'site')})"
     if len(pool) > 1:
         words += f" and {len(pool) - 1} more"
     return f"{_SUBJECT_PREFIX} {group_key}: {', '.join(counts)}{reminder} — {words}"

@@ -141,3 +141,39 @@ def test_a_refused_secret_is_not_repeated(tmp_path: Path) -> None:
     message = str(refused.value)
     assert "influx_token = *** " in message and "store_url = http://u:***@" in message
     assert "S3CRET" not in message
+
+
+def test_thresholds_per_site_kind_are_checked_as_the_citys(tmp_path: Path) -> None:
+    write_toml(
+        tmp_path / "citywifi.toml",
+        "[fault_thresholds]\nsilent_after_s = 600\n\n"
+        "[fault_thresholds_by_kind.market]\noverload_clients = 120\n",
+    )
+    settings = load_settings()
+    market, park = settings.thresholds_for("market"), settings.thresholds_for("park")
+    assert (market.overload_clients, market.silent_after_s) == (120, 600.0)
+    assert park is settings.fault_thresholds and park.overload_clients is None
+
+    write_toml(
+        tmp_path / "citywifi.toml", "[fault_thresholds_by_kind.market]\nflap_min_changes = 2\n"
+    )
+    with pytest.raises(ConfigError, match=r"site kind 'market', flap_min_changes: must be ≥ 3"):
+        load_settings()
+    write_toml(tmp_path / "citywifi.toml", "[fault_thresholds]\nsilent_afer_s = 60\n")
+    with pytest.raises(ConfigError) as unknown:
+        load_settings()
+    assert "silent_afer_s: unknown setting; known: backhaul_after_s," in str(unknown.value)
+    assert "poll_interval_s" not in str(unknown.value)  # the table's names, not the settings'
+
+
+def test_a_bad_notify_route_names_the_key_and_hides_the_secret(tmp_path: Path) -> None:
+    write_toml(
+        tmp_path / "citywifi.toml",
+        '[[notify_routes]]\nname = "noc"\ntransport = "webhook"\n'
+        'secret = "H00K-S3CRET"\nurll = "x"\n',
+    )
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert "0.urll: unknown setting; known: classes," in message
+    assert "S3CRET" not in message

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, update
 
 from core.errors import StoreError
 from core.incidents import IncidentClass
-from core.settings import FaultThresholds, FaultThresholdsOverride, Settings
+from core.settings import FaultThresholds, Settings
 from core.states import ApState
 from faults.assessment import Assessment
 from faults.lifecycle import StoredIncident
@@ -250,9 +250,7 @@ def test_thresholds_per_site_kind(settings: Settings, store: WatchedStore) -> No
     city(store, NOW)
     polls(store, "s1-a", {"clients": 0.0}, NOW - 15 * MINUTE, NOW)
     market = settings.model_copy(
-        update={
-            "fault_thresholds_by_kind": {"market": FaultThresholdsOverride(silent_min_clients=50)}
-        }
+        update={"fault_thresholds_by_kind": {"market": {"silent_min_clients": 50}}}
     )
     view = snapshot(states(), now=NOW)
     sites = {s: replace(v, kind="market") if s == "s1" else v for s, v in view.sites.items()}
