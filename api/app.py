@@ -29,6 +29,7 @@ from api.routes import (
     aps,
     audit,
     auth,
+    coverage,
     docs,
     health,
     incidents,
@@ -42,6 +43,7 @@ from api.routes import (
 from core.errors import AccessError, LoginLimited, StoreError
 from core.settings import Settings
 from inventory.db import open_inventory, session_factory
+from planning import CoverageCache
 from timeseries import open_store
 
 _MAX_SHOWN_INPUT = 60
@@ -174,6 +176,7 @@ API_ROUTERS = (
     incidents.router,
     maintenance.router,
     notifications.router,
+    coverage.router,
 )
 
 
@@ -210,6 +213,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # Coverage results, kept until the inventory or the live state changes (one per app:
+    # tests build many apps, and each must start empty).
+    app.state.coverage = CoverageCache()
     # The status page pulls every AP every 5 s; JSON of 5000 rows shrinks about tenfold.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -30,6 +30,7 @@ import typer
 
 from citywifi import __version__
 from citywifi.command import Globals, run_sync, settings_for
+from citywifi.coverage_cli import coverage_app
 from citywifi.faults_cli import faults as faults_command
 from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
@@ -60,6 +61,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
 app.add_typer(maintenance_app, name="maintenance")
+app.add_typer(coverage_app, name="coverage")
 app.command("incidents")(incidents_command)
 app.command("faults")(faults_command)
 

@@ -30,7 +30,8 @@ class Permission(enum.StrEnum):
     INVENTORY_READ = "inventory:read"  # AP inventory (hosts, ports, profiles)
     INCIDENTS_READ = "incidents:read"
     INCIDENTS_ACT = "incidents:act"  # acknowledge, resolve, assign
-    COVERAGE_READ = "coverage:read"
+    COVERAGE_READ = "coverage:read"  # coverage per district (a partner: of its own sites)
+    COVERAGE_PLAN = "coverage:plan"  # gaps, site suggestions, what-if: the whole city's layout
     REPORTS_READ = "reports:read"
     MAINTENANCE_MANAGE = "maintenance:manage"  # create, change, end maintenance windows
     NOTIFICATIONS_READ = "notifications:read"  # deliveries, their failures, the routes
@@ -49,9 +50,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.INCIDENTS_ACT,
         Permission.MAINTENANCE_MANAGE,
         Permission.NOTIFICATIONS_READ,
+        Permission.COVERAGE_READ,
+        Permission.COVERAGE_PLAN,
     },
-    Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ},
-    Role.PARTNER: _EVERYONE | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ},
+    Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ, Permission.COVERAGE_PLAN},
+    Role.PARTNER: _EVERYONE
+    | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ, Permission.COVERAGE_READ},
 }
 
 
@@ -77,6 +81,7 @@ class AuditAction(enum.StrEnum):
     MAINTENANCE_CREATED = "maintenance_created"
     MAINTENANCE_CHANGED = "maintenance_changed"
     MAINTENANCE_ENDED = "maintenance_ended"  # deleted, or cut short
+    CANDIDATES_IMPORTED = "candidates_imported"  # the candidate places for new sites replaced
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@
     │   └── LoginLimited   ... too many failed logins: try again after ``retry_after_s``
     ├── ConflictError      a change the stored state does not allow (ack a resolved incident)
     ├── PollError          one device could not be polled (``cause``: timeout, refused, ...)
+    ├── PlanningError      a coverage question that cannot be answered as asked (unknown site)
     └── SimulatorError     the simulated city could not start (address in use, ...)
 
 Every package raises only these, so a caller can catch ``CitywifiError`` at a boundary
@@ -85,6 +86,11 @@ class PollError(CitywifiError):
     def __init__(self, message: str, cause: PollCause = PollCause.TIMEOUT) -> None:
         super().__init__(message)
         self.cause = cause
+
+
+class PlanningError(CitywifiError):
+    """A coverage question that cannot be answered as asked: a what-if naming a site that
+    is not there, more suggestions than candidate places, no place to put one."""
 
 
 class SimulatorError(CitywifiError):

@@ -357,6 +357,40 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
+    coverage_epsg: int | None = Field(
+        default=None,
+        ge=1024,
+        le=999_999,
+        description="Metric projection for coverage geometry (an EPSG code); default the "
+        "UTM zone of the city's centre.",
+    )
+    coverage_candidate_spacing_m: float = Field(
+        default=250.0,
+        ge=25.0,
+        le=10_000.0,
+        description="Spacing of the grid of candidate places used when the city has "
+        "given none (citywifi coverage candidates import).",
+    )
+    coverage_candidate_radius_m: float = Field(
+        default=60.0,
+        gt=0.0,
+        le=5000.0,
+        description="Coverage radius of a candidate place that does not give its own.",
+    )
+    coverage_gap_cell_m: float = Field(
+        default=1000.0,
+        ge=50.0,
+        le=20_000.0,
+        description="Design gaps are cut into square cells of this side, so each can be "
+        "ranked by the demand it leaves unserved.",
+    )
+    coverage_solver_time_limit_s: float = Field(
+        default=30.0,
+        gt=0.0,
+        le=3600.0,
+        description="Longest a site suggestion's MILP may run; past it the best solution "
+        "found is given, and said to be so.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

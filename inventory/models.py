@@ -134,6 +134,22 @@ class DemandPoint(Base):
     )
 
 
+class CandidateSite(Base):
+    """A place the city could build a new site (a public building, a pole, a school): what
+    the coverage suggestions choose among. Planning input, not inventory: the list is
+    replaced as a whole by ``citywifi coverage candidates import`` (migration 0009)."""
+
+    __tablename__ = "candidate_sites"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str | None] = mapped_column(String(32), default=None)
+    # None: the setting coverage_candidate_radius_m.
+    coverage_radius_m: Mapped[float | None] = mapped_column(Float, default=None)
+
+
 class ApStatus(Base):
     """What the collector last concluded about an AP; written by the collector only.
 

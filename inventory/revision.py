@@ -32,6 +32,7 @@ REVISIONS: tuple[str, ...] = (
     "0006_incidents",
     "0007_maintenance",
     "0008_notifications",
+    "0009_candidate_sites",
 )
 HEAD = REVISIONS[-1]
 

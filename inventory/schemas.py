@@ -254,8 +254,34 @@ class SiteBase(_Strict):
     uplink: Id | None = None  # the shared uplink behind the site (the fault engine's topology)
 
 
+#: A site's coverage radius when its row gives none, by kind: the simulator's values (what
+#: an outdoor AP of that kind of place typically reaches). One table, so a YAML row, a CSV
+#: row and the simulator agree.
+DEFAULT_RADIUS_M: dict[str, float] = {
+    "park": 80.0,
+    "market": 60.0,
+    "school": 50.0,
+    "office": 40.0,
+    "transit": 60.0,
+    "mosque": 40.0,
+    "residential": 70.0,
+    "other": 50.0,
+}
+
+
 class SiteIn(SiteBase):
-    pass
+    @model_validator(mode="before")
+    @classmethod
+    def _radius_by_kind(cls, data: Any) -> Any:
+        """No radius given (absent, or null in YAML): the kind's typical reach rather than
+        one flat figure, so a park without a surveyed radius is not drawn as small as an
+        office. An unknown kind is left for the field validation to report."""
+        if not isinstance(data, dict) or data.get("coverage_radius_m") is not None:
+            return data
+        kind = data.get("kind", "other")
+        if not isinstance(kind, str) or kind.strip() not in DEFAULT_RADIUS_M:
+            return data
+        return {**data, "coverage_radius_m": DEFAULT_RADIUS_M[kind.strip()]}
 
 
 class SitePublic(SiteBase):
@@ -305,6 +331,37 @@ class InventoryDoc(_Strict):
     sites: list[SiteIn] = Field(default_factory=list)
     aps: list[ApIn] = Field(default_factory=list)
     demand: list[DemandPointIn] = Field(default_factory=list)
+
+
+# --- candidate sites (where new sites could be built, for coverage suggestions) ------------
+
+
+CandidateKind = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)
+]
+
+
+class CandidateIn(_Strict):
+    """A place the city could build a new site (a public building, a pole, a school).
+
+    ``name`` defaults to the id; ``kind`` is free text (a pole is not a site kind);
+    ``coverage_radius_m`` None means "the setting coverage_candidate_radius_m"."""
+
+    id: Id
+    name: Name
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    kind: CandidateKind | None = None
+    coverage_radius_m: float | None = Field(default=None, gt=0, le=5000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_defaults_to_id(cls, data: Any) -> Any:
+        # Without an id the row fails on the id; "?" keeps it from also failing on a name
+        # it was never asked for.
+        if isinstance(data, dict) and data.get("name") is None:
+            return {**data, "name": str(data.get("id") or "?")}
+        return data
 
 
 INVENTORY_SECTIONS: dict[str, type[_Strict]] = {

@@ -30,6 +30,7 @@ from tests.api.city import (
     seed_users,
     settings_in,
 )
+from tests.fixtures.coverage_city import seed_coverage
 from timeseries import MetricStore
 from timeseries.port import Sample
 
@@ -64,6 +65,7 @@ def _city_template(tmp_path_factory: pytest.TempPathFactory) -> _Template:
     engine = open_inventory(settings_in(directory).db_url, create=True)
     try:
         seed_inventory(engine)
+        seed_coverage(engine)  # boundaries and demand: every coverage route answers
         tokens = seed_users(engine)
     finally:
         engine.dispose()

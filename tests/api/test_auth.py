@@ -93,6 +93,8 @@ def test_a_bearer_token_works(client_as: Callable[[str], TestClient]) -> None:
         "partner": None,
         "partner_name": None,
         "permissions": [
+            "coverage:plan",
+            "coverage:read",
             "incidents:act",
             "incidents:read",
             "inventory:read",

@@ -46,9 +46,10 @@ PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login")}
 #: Operation -> the parameters (422 ``loc``) of its rules that OpenAPI cannot state:
 #: end after start, a longest range (api.times.check_window), at most api.routes.aps.MAX_POINTS
 #: buckets of ``step`` in the range, the 1970..9999 bound of a date-time given as text (the
-#: number form states it), a partner for a partner user only, and a maintenance window's
+#: number form states it), a partner for a partner user only, a maintenance window's
 #: rules (inventory.maintenance: ends after it starts and in the future, at most 31 days,
-#: on a site or district that exists).
+#: on a site or district that exists), and coverage questions planning cannot answer
+#: (more suggestions than candidate places, a what-if naming a site that is not active).
 _WINDOW = frozenset({("query", "start"), ("query", "end")})
 CROSS_FIELD_RULES: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {
     ("GET", "/api/v1/aps/{ap_id}/series"): _WINDOW | {("query", "step")},
@@ -60,6 +61,11 @@ CROSS_FIELD_RULES: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {
     ),
     ("PATCH", "/api/v1/maintenance/{window_id}"): frozenset(
         {("body", "starts_at"), ("body", "ends_at")}
+    ),
+    # planning.PlanningError: more sites than candidate places; a site that is not active.
+    ("GET", "/api/v1/coverage/suggestions"): frozenset({("query", "k")}),
+    ("POST", "/api/v1/coverage/what-if"): frozenset(
+        {("body", "remove"), ("body", "fail"), ("body", "add")}
     ),
 }
 

@@ -348,3 +348,18 @@ def test_opening_the_inventory_does_not_load_alembic(tmp_path: Path) -> None:
         "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_candidate_sites_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -> None:
+    """0009 adds only candidate_sites; its downgrade drops it and leaves the rest as 0008."""
+    url = new_db_url()
+    upgrade(url, to="0008_notifications")
+    before = schema_dump(url)
+    assert "candidate_sites" not in before
+    upgrade(url)
+    after = schema_dump(url)
+    assert set(after) - set(before) == {"candidate_sites"}
+    assert after["candidate_sites"]["pk"] == ["id"]
+    execute(url, "INSERT INTO candidate_sites VALUES ('c1', 'School', -6.2, 106.9, NULL, NULL)")
+    assert downgrade(url, to="0008_notifications") == "0008_notifications"
+    assert schema_dump(url) == before
