@@ -16,12 +16,10 @@ import asyncio
 import ipaddress
 import json
 import logging
-import os
 import re
 import signal
 import socket
 import sys
-import tempfile
 from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -32,6 +30,7 @@ from citywifi import __version__
 from citywifi.command import Globals, run_sync, settings_for
 from citywifi.coverage_cli import coverage_app
 from citywifi.faults_cli import faults as faults_command
+from citywifi.files import write_atomic
 from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
 from citywifi.maintenance_cli import maintenance_app
@@ -541,31 +540,8 @@ def inventory_export(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        run_sync(ctx, lambda: write_private(output, text))
+        run_sync(ctx, lambda: write_atomic(output, text, private=True))
         typer.echo(f"wrote {output}", err=True)
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only (0600), atomically.
-
-    Exports hold device credentials, so the file is never world-readable, not even for
-    a moment: the temporary file is created 0600 by mkstemp, then renamed over ``path``
-    (a failure leaves ``path`` as it was and no temporary behind)."""
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:  # name the file asked for, not the temporary
-        raise OSError(exc.errno, exc.strerror, str(path)) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 @db_app.command("current")

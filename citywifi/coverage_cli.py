@@ -14,9 +14,6 @@ removed or added) and ``candidates import|list`` (the places the city could buil
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from citywifi.command import run_sync, settings_for
+from citywifi.files import write_atomic
 from core.errors import ConfigError, PlanningError
 
 if TYPE_CHECKING:
@@ -163,28 +161,6 @@ def coverage(
         typer.echo(line)
     if found.live_as_of is None:
         typer.echo("no AP has been polled yet: live coverage is 0", err=True)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all: a temporary file beside it, renamed
-    over it (a failure leaves ``path`` as it was and no temporary behind)."""
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:  # name the file asked for, not the temporary
-        raise OSError(exc.errno, exc.strerror, str(path)) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file; mkstemp made it 0600
-        os.replace(temp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 @coverage_app.command("gaps")

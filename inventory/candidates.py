@@ -23,6 +23,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import InventoryError
+from inventory.csvformat import check_header, read_rows
 from inventory.models import CandidateSite
 from inventory.rawdoc import RawInventory, RawRow
 from inventory.schemas import CandidateIn
@@ -85,34 +86,14 @@ def _read_csv(path: Path, text: str) -> RawInventory:
     if not any(header):
         raw.problem(1, "empty CSV file: expected a header id,name,lat,lon[,kind][,radius]")
         return raw
-    for position, name in enumerate(header):
-        if name not in _COLUMNS:
-            raw.problem(1, f"{_SECTION} header: unknown column {name!r} ({', '.join(_COLUMNS)})")
-        elif name in header[:position]:
-            raw.problem(1, f"{_SECTION} header: column {name!r} appears twice")
+    check_header(raw, _SECTION, header, _COLUMNS)
     missing = [name for name in _REQUIRED if name not in header]
     if missing:
         raw.problem(1, f"{_SECTION} header: missing column(s) {', '.join(missing)}")
     if raw.problems:
         return raw
-    rows: list[RawRow] = []
-    row_start = reader.line_num + 1
-    for cells in reader:
-        line, row_start = row_start, reader.line_num + 1  # a quoted cell may span lines
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header):
-            raw.problem(
-                line,
-                f"{_SECTION}[{len(rows)}]: {len(cells)} cells but the header has "
-                f"{len(header)} columns",
-            )
-        # Empty cells are left out: the schema's default (name = id, radius = setting).
-        values = {
-            name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()
-        }
-        rows.append(RawRow(line, values))
-    raw.sections[_SECTION] = rows
+    # Empty cells are left out: the schema's default (name = id, radius = setting).
+    raw.sections[_SECTION] = read_rows(raw, reader, _SECTION, header)
     return raw
 
 

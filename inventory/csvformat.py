@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from _csv import Reader as CsvReader
 from pathlib import Path
 
 from inventory.rawdoc import RawInventory, RawRow
@@ -49,21 +50,35 @@ def read_csv(path: Path, text: str) -> RawInventory:
             f"(header: {', '.join(header)})",
         )
         return raw
-    known = _COLUMNS[section]
+    check_header(raw, section, header, _COLUMNS[section])
+    if raw.problems:
+        return raw
+    raw.sections[section] = read_rows(raw, reader, section, header)
+    return raw
+
+
+def check_header(
+    raw: RawInventory, section: str, header: list[str], known: tuple[str, ...]
+) -> None:
+    """Every column known, none twice (problems on line 1)."""
     for position, name in enumerate(header):
         if name not in known:
             raw.problem(1, f"{section} header: unknown column {name!r} ({', '.join(known)})")
         elif name in header[:position]:
             raw.problem(1, f"{section} header: column {name!r} appears twice")
-    if raw.problems:
-        return raw
 
+
+def read_rows(
+    raw: RawInventory, reader: CsvReader, section: str, header: list[str]
+) -> list[RawRow]:
+    """The data rows after the header, each with the line it starts on; empty cells left
+    out (the schema's default applies), blank lines skipped."""
     rows: list[RawRow] = []
     row_start = reader.line_num + 1
     for cells in reader:
-        line, row_start = row_start, reader.line_num + 1  # a quoted cell may span lines
+        line, row_start = row_start, reader.line_num + 1
         if not any(cell.strip() for cell in cells):
-            continue
+            continue  # a quoted cell may span lines: line numbers come from the reader
         if len(cells) > len(header):
             # Still validated below, so that the row index stays the data row's position.
             raw.problem(
@@ -75,5 +90,4 @@ def read_csv(path: Path, text: str) -> RawInventory:
             name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()
         }
         rows.append(RawRow(line, values))
-    raw.sections[section] = rows
-    return raw
+    return rows
