@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core.errors import InventoryError
 from inventory.csvformat import check_header, read_rows
 from inventory.models import CandidateSite
-from inventory.rawdoc import RawInventory, RawRow
+from inventory.rawdoc import RawInventory, RawRow, read_text
 from inventory.schemas import CandidateIn
 
 _COLUMNS: tuple[str, ...] = tuple(CandidateIn.model_fields)
@@ -39,16 +39,9 @@ CHUNK = 1000
 def read_candidates(path: Path) -> list[CandidateIn]:
     """The candidates in ``path`` (.csv, .geojson or .json), in file order; raise
     ``InventoryError`` listing every problem, each ``file:line: message``."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".geojson", ".json"):
-        raise InventoryError(
-            [f"{path}: unsupported candidates file type {suffix!r}: use .csv or .geojson"]
-        )
-    try:
-        # utf-8-sig: spreadsheets like to start a CSV with a byte-order mark.
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError([f"{path}: cannot read: {exc}"]) from exc
+    suffix, text = read_text(
+        path, (".csv", ".geojson", ".json"), "candidates file", ".csv or .geojson"
+    )
     raw = _read_csv(path, text) if suffix == ".csv" else _read_geojson(path, text)
     return _validate(raw)
 

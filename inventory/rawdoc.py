@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import InventoryError
 from inventory.schemas import INVENTORY_SECTIONS
 
 SECTIONS: tuple[str, ...] = tuple(INVENTORY_SECTIONS)
@@ -31,3 +32,17 @@ class RawInventory:
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append((line, message))
+
+
+def read_text(path: Path, suffixes: tuple[str, ...], what: str, use: str) -> tuple[str, str]:
+    """(the file's lower-case suffix, its text): refused as ``InventoryError`` when the
+    suffix is not one of ``suffixes`` (``what``: "file", "candidates file"; ``use``: the
+    types to name instead) or the file cannot be read as UTF-8. utf-8-sig: spreadsheets
+    like to start a CSV with a byte-order mark."""
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise InventoryError([f"{path}: unsupported {what} type {suffix!r}: use {use}"])
+    try:
+        return suffix, path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError([f"{path}: cannot read: {exc}"]) from exc

@@ -23,7 +23,7 @@ from inventory.csvformat import read_csv
 from inventory.geojsonformat import read_geojson
 from inventory.mapping import TABLES
 from inventory.models import CredentialProfile
-from inventory.rawdoc import SECTIONS, RawInventory, RawRow
+from inventory.rawdoc import SECTIONS, RawInventory, RawRow, read_text
 from inventory.schemas import (
     STORED_SECRETS,
     ApIn,
@@ -76,16 +76,8 @@ class _Valid:
 
 
 def read_source(path: Path) -> RawInventory:
-    suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".csv", ".geojson", ".json"):
-        raise InventoryError(
-            [f"{path}: unsupported file type {suffix!r}: use .yaml, .yml, .csv or .geojson"]
-        )
-    try:
-        # utf-8-sig: spreadsheets like to start a CSV with a byte-order mark.
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError([f"{path}: cannot read: {exc}"]) from exc
+    suffixes = (".yaml", ".yml", ".csv", ".geojson", ".json")
+    suffix, text = read_text(path, suffixes, "file", ".yaml, .yml, .csv or .geojson")
     if suffix == ".csv":
         return read_csv(path, text)
     if suffix in (".geojson", ".json"):

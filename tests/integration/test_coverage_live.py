@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.access import Scope
-from core.settings import Settings
 from inventory import import_file
 from inventory.secretbox import load_box
 from planning import (
@@ -36,6 +35,7 @@ from planning import (
 )
 from tests.fixtures.live_city import (
     LiveCity,
+    live_settings,
     read_city,
     start_simulator,
     the_district_with_most_sites,
@@ -100,16 +100,7 @@ def test_a_district_power_cut_shows_in_live_coverage_and_fault_gaps(
     target = the_district_with_most_sites(doc)
     all_sites = {str(s["id"]) for s in doc["sites"]}
     dark_sites = {str(s["id"]) for s in doc["sites"] if s["district"] == target}
-    settings = Settings(
-        data_dir=tmp_path / "state",
-        snmp_timeout_s=1.0,
-        snmp_retries=0,
-        down_after_failures=2,
-        poll_interval_s=INTERVAL_S,
-        fault_interval_s=INTERVAL_S,
-        incident_hold_s=1.0,
-        area_min_sites=3,
-    )
+    settings = live_settings(tmp_path, INTERVAL_S, area_min_sites=3)
     city = LiveCity(settings, inventory, control)
     for path in (districts_file, demand_file):
         import_file(city.db, path, load_box(settings))

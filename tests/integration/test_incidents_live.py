@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from core.incidents import IncidentClass, IncidentState, Verdict
-from core.settings import Settings
 from tests.fixtures.live_city import (
     LiveCity,
     a_site_with_several_aps,
     an_uplink_across_districts,
     aps_of_sites,
+    live_settings,
     read_city,
     start_simulator,
     the_district_with_most_sites,
@@ -67,16 +67,7 @@ def test_an_outage_is_one_incident_of_its_class(
     pick, expected_class, expected_verdict = CASES[kind]
     target = pick(doc)
     covered = sites_of(doc, kind, target)
-    settings = Settings(
-        data_dir=tmp_path / "state",
-        snmp_timeout_s=1.0,
-        snmp_retries=0,
-        down_after_failures=2,
-        poll_interval_s=INTERVAL_S,
-        fault_interval_s=INTERVAL_S,
-        incident_hold_s=1.0,
-        area_min_sites=3,
-    )
+    settings = live_settings(tmp_path, INTERVAL_S, area_min_sites=3)
     city = LiveCity(settings, inventory, control)
 
     async def scenario() -> tuple[int, int]:

@@ -30,6 +30,7 @@ from tests.fixtures.accounts import bearer, user_token
 from tests.fixtures.live_city import (
     LiveCity,
     an_ap_with_neighbours,
+    live_settings,
     read_city,
     start_simulator,
 )
@@ -52,19 +53,8 @@ DOWN = {
 def settings_for(tmp_path: Path, **changes: Any) -> Settings:
     """Polls every 2 s, a hold of 1 s; flapping: 3 changes within 30 s (down and back
     once is two); overload: over the line for 4 s."""
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "state",
-        "snmp_timeout_s": 1.0,
-        "snmp_retries": 0,
-        "down_after_failures": 2,
-        "poll_interval_s": INTERVAL_S,
-        "fault_interval_s": INTERVAL_S,
-        "incident_hold_s": 1.0,
-        "fault_thresholds": FaultThresholds(
-            flap_window_s=30.0, flap_min_changes=3, overload_after_s=4.0
-        ),
-    }
-    return Settings(**(values | changes))
+    thresholds = FaultThresholds(flap_window_s=30.0, flap_min_changes=3, overload_after_s=4.0)
+    return live_settings(tmp_path, INTERVAL_S, **({"fault_thresholds": thresholds} | changes))
 
 
 def all_resolved(city: LiveCity) -> Callable[[], bool]:

@@ -22,7 +22,7 @@ import pytest
 
 from core.incidents import IncidentClass, IncidentState
 from core.settings import FaultThresholds, Settings
-from tests.fixtures.live_city import LiveCity, read_city, start_simulator
+from tests.fixtures.live_city import LiveCity, live_settings, read_city, start_simulator
 from tests.fixtures.processes import Proc
 
 pytestmark = pytest.mark.slow
@@ -37,13 +37,9 @@ NIGHT = datetime(2026, 1, 6, 20, 0, tzinfo=UTC).timestamp()  # Wednesday 03:00 i
 
 
 def settings_for(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "state",
-        snmp_timeout_s=1.0,
-        snmp_retries=0,
-        poll_interval_s=INTERVAL_S,
-        fault_interval_s=INTERVAL_S,
-        incident_hold_s=1.0,
+    return live_settings(
+        tmp_path,
+        INTERVAL_S,
         fault_thresholds=FaultThresholds(silent_after_s=SILENT_AFTER_S, silent_min_clients=2.0),
     )
 
