@@ -35,6 +35,7 @@ from api.routes import (
     incidents,
     maintenance,
     notifications,
+    sessions,
     sites,
     status,
     users,
@@ -177,6 +178,7 @@ API_ROUTERS = (
     maintenance.router,
     notifications.router,
     coverage.router,
+    sessions.router,
 )
 
 

@@ -34,7 +34,9 @@ from citywifi.files import write_atomic
 from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
 from citywifi.maintenance_cli import maintenance_app
+from citywifi.radius_cli import radius as radius_command
 from citywifi.secrets_cli import secrets_app
+from citywifi.sessions_cli import sessions_app
 from citywifi.users_cli import users_app
 from core.errors import ConfigError
 from core.settings import redact_url
@@ -61,8 +63,10 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(users_app, name="users")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(coverage_app, name="coverage")
+app.add_typer(sessions_app, name="sessions")
 app.command("incidents")(incidents_command)
 app.command("faults")(faults_command)
+app.command("radius")(radius_command)
 
 log = logging.getLogger("citywifi")
 
@@ -179,13 +183,28 @@ def simulate(
         float,
         typer.Option(min=0.1, max=1000.0, help="Simulated seconds per real second."),
     ] = 1.0,
+    radius: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HOST:PORT",
+            help="Send the hotspot (MikroTik) APs' RADIUS accounting to this server, from"
+            " each AP's own address (default: none).",
+        ),
+    ] = None,
+    radius_interim: Annotated[
+        float,
+        typer.Option(min=1.0, help="Simulated seconds between a session's RADIUS Interim-Updates."),
+    ] = 300.0,
 ) -> None:
     """Serve a simulated city of access points (SNMP v2c/v3, SSH) on loopback addresses.
 
     With --history, first write the city's past into the configured metric store, so
-    dashboards and reports have a month of data without waiting a month."""
+    dashboards and reports have a month of data without waiting a month. With --radius,
+    its hotspot APs send RADIUS accounting (Start, Interim-Update, Stop, Accounting-On)."""
     from citywifi.history import parse_duration
     from citywifi.simulate import SimulateOptions, run_simulate
+    from core.errors import SimulatorError
+    from simulators.radius import parse_target
 
     def duration(text: str, option: str, signed: bool = False) -> float:
         if signed and text.strip().lstrip("+-") in ("0", "0s"):
@@ -204,6 +223,10 @@ def simulate(
             f"must be between 1 s and the --history duration ({history_s:g} s), got {step_s:g} s",
             param_hint="'--history-step'",
         )
+    try:
+        radius_target = None if radius is None else parse_target(radius)
+    except SimulatorError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--radius'") from exc
     options = SimulateOptions(
         aps=aps,
         seed=seed,
@@ -222,6 +245,8 @@ def simulate(
         history_step_s=step_s,
         time_offset_s=duration(time_offset, "--time-offset", signed=True),
         speed=speed,
+        radius=radius_target,
+        radius_interim_s=radius_interim,
     )
     settings = settings_for(ctx)
     run_sync(ctx, lambda: run_simulate(settings, options, _stop_event_on_signals))
@@ -324,6 +349,14 @@ def demo(
     random_faults: Annotated[
         bool, typer.Option(help="Let faults arise at random in the simulated city.")
     ] = False,
+    radius_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="UDP port of the demo's RADIUS accounting receiver [env CITYWIFI_RADIUS_PORT].",
+        ),
+    ] = None,
 ) -> None:
     """Simulated city → collector → embedded store → API and page, in one command.
 
@@ -346,6 +379,7 @@ def demo(
             control_port=control_port,
             ssh_port=ssh_port,
             random_faults=random_faults,
+            radius_port=radius_port,
         ),
     )
 

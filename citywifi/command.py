@@ -33,6 +33,9 @@ OPTION_OF = {
     "api_host": "--host",
     "api_port": "--port",
     "fault_interval_s": "--interval",
+    "radius_host": "--host",
+    "radius_port": "--port",
+    "radius_metrics_port": "--metrics-port",
 }
 
 CLI_ADDRESS = "cli"

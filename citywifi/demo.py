@@ -1,7 +1,11 @@
 """``citywifi demo``: the whole pipeline on one machine, from one command.
 
-The simulator, the collector and the fault engine run as child processes — the same
-commands an operator would run, each with its own core to use — and the API runs here.
+The simulator, the RADIUS accounting receiver, the collector and the fault engine run as
+child processes — the same commands an operator would run, each with its own core to
+use — and the API runs here. The simulator's hotspot APs send their sessions' accounting
+to the receiver (``simulate --radius``); it starts once the inventory that names them is
+imported, and until then the APs hold their sessions behind an unanswered Accounting-On,
+so none is lost.
 The fault engine's process also runs the notifier (its own thread) for the routes of
 ``notify_routes``, if any: the demo says where they go.
 The demo keeps its state in ``<data dir>/demo``, emptied at start, so a demo never mixes
@@ -12,9 +16,9 @@ start.
 Two rules keep a demo from hurting the next one:
 
 - Its children end with it, however it ends. SIGTERM and Ctrl-C are a clean stop (the
-  collector first, then the fault engine, then the simulator, so no AP is seen down on
-  the way out and no incident is opened for it); SIGKILL or a crash cannot be handled
-  here, so each child asks the kernel to end it when the demo dies
+  collector first, then the fault engine, the RADIUS receiver, then the simulator, so no
+  AP is seen down on the way out and no incident is opened for it); SIGKILL or a crash
+  cannot be handled here, so each child asks the kernel to end it when the demo dies
   (:mod:`citywifi.lifeline`). The children run in their own process group:
   a terminal's Ctrl-C reaches the demo alone, which stops them in that order.
 - One demo per state directory: an exclusive lock (``<data dir>/demo.lock``) is taken
@@ -189,6 +193,7 @@ def run_demo(
     control_port: int = 8099,
     ssh_port: int = 2222,
     random_faults: bool = False,
+    radius_port: int | None = None,
 ) -> None:
     """Run the demo until the duration, SIGTERM or Ctrl-C (a clean stop, returns) or a
     child's death (raises SimulatorError)."""
@@ -200,7 +205,7 @@ def run_demo(
                 _run(settings, data_dir, lock_fd, children, aps=aps, port=port,
                      interval=interval, duration=duration, seed=seed, snmp_port=snmp_port,
                      control_port=control_port, ssh_port=ssh_port,
-                     random_faults=random_faults)  # fmt: skip
+                     random_faults=random_faults, radius_port=radius_port)  # fmt: skip
             finally:
                 for name, proc in reversed(children):
                     _stop(proc, name)
@@ -225,6 +230,7 @@ def _run(
     control_port: int,
     ssh_port: int,
     random_faults: bool,
+    radius_port: int | None,
 ) -> None:
     import uvicorn
 
@@ -262,6 +268,10 @@ def _run(
     for key in ("CITYWIFI_DATABASE_URL", "CITYWIFI_TIMESERIES_URL", "CITYWIFI_SPOOL_DIR"):
         env.pop(key, None)
     inventory_file = data_dir / "city.yaml"
+    radius_host = settings.radius_host
+    radius_port = settings.radius_port if radius_port is None else radius_port
+    # The APs send from loopback addresses: to a receiver on all addresses, via 127.0.0.1.
+    radius_to = radius_host if radius_host.startswith("127.") else "127.0.0.1"
 
     simulate = {
         "--aps": aps,
@@ -269,6 +279,7 @@ def _run(
         "--snmp-port": snmp_port,
         "--ssh-port": ssh_port,
         "--control-port": control_port,
+        "--radius": f"{radius_to}:{radius_port}",
         "--districts-out": data_dir / "districts.geojson",
         "--demand-out": data_dir / "demand.csv",
         "--inventory-out": inventory_file,  # written last: the sign that all is served
@@ -286,7 +297,9 @@ def _run(
         users = create_demo_users(engine, now=time.time())
     finally:
         engine.dispose()
-    # Children stop in reverse order: the collector, then the engine, then the simulator.
+    # Children stop in reverse order: the collector, the engine, the receiver, the simulator.
+    radius = ["radius", "--host", radius_host, "--port", str(radius_port)]
+    children.append(("RADIUS receiver", _spawn(radius, env, lock_fd)))
     children.append(("fault engine", _spawn(["faults"], env, lock_fd)))
     children.append(("collector", _spawn(["collect"], env, lock_fd)))
 
@@ -306,6 +319,11 @@ def _run(
             f"http://127.0.0.1:{control_port}/faults (see docs/simulator.md)",
             flush=True,
         )
+    print(
+        f"citywifi demo: hotspot sessions from RADIUS accounting on udp {radius_to}:"
+        f"{radius_port} (`citywifi sessions`, /api/v1/sessions)",
+        flush=True,
+    )
     print(f"citywifi demo: {_notifications_line(settings)}", flush=True)
     print(
         "citywifi demo: one user per role; log in on the page with a password, or call the "

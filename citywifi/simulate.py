@@ -47,6 +47,8 @@ class SimulateOptions:
     history_step_s: float = 300.0
     time_offset_s: float = 0.0
     speed: float = 1.0
+    radius: tuple[str, int] | None = None  # RADIUS accounting server of the hotspot APs
+    radius_interim_s: float = 300.0
 
 
 def make_clock(offset_s: float, speed: float) -> Callable[[float], float] | None:
@@ -133,6 +135,8 @@ def run_simulate(
             control_port=opts.control_port or None,
             ssh_aps=ssh_aps_for(city, limit=opts.ssh_aps),
             ssh_port=opts.ssh_port,
+            radius=opts.radius,
+            radius_interim_s=opts.radius_interim_s,
         )
 
     asyncio.run(main())

@@ -33,13 +33,15 @@ class Permission(enum.StrEnum):
     COVERAGE_READ = "coverage:read"  # coverage per district (a partner: of its own sites)
     COVERAGE_PLAN = "coverage:plan"  # gaps, site suggestions, what-if: the whole city's layout
     REPORTS_READ = "reports:read"
+    SESSIONS_READ = "sessions:read"  # RADIUS sessions and their aggregates
+    SESSIONS_IDENTIFY = "sessions:identify"  # see the user/device hashes (one user's sessions)
     MAINTENANCE_MANAGE = "maintenance:manage"  # create, change, end maintenance windows
     NOTIFICATIONS_READ = "notifications:read"  # deliveries, their failures, the routes
     USERS_MANAGE = "users:manage"  # users, their tokens
     AUDIT_READ = "audit:read"
 
 
-_EVERYONE = frozenset({Permission.STATUS_READ, Permission.REPORTS_READ})
+_EVERYONE = frozenset({Permission.STATUS_READ, Permission.REPORTS_READ, Permission.SESSIONS_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -52,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.NOTIFICATIONS_READ,
         Permission.COVERAGE_READ,
         Permission.COVERAGE_PLAN,
+        Permission.SESSIONS_IDENTIFY,
     },
     Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ, Permission.COVERAGE_PLAN},
     Role.PARTNER: _EVERYONE

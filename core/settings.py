@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -357,6 +358,32 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
+    radius_host: str = Field(
+        default="127.0.0.1", description="Where citywifi radius receives RADIUS accounting."
+    )
+    radius_port: int = Field(default=1813, ge=1, le=65535)
+    radius_lost_after_s: float = Field(
+        default=1800.0,
+        ge=60.0,
+        le=7 * 86_400.0,
+        description="An open session with no accounting packet for this long is closed "
+        "as lost (a NAS sends an interim update every few minutes).",
+    )
+    radius_metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="RADIUS receiver self-metrics port; None: off."
+    )
+    city_timezone: str = Field(
+        default="Asia/Jakarta",
+        description="The city's time zone (IANA name): where its months begin, for the "
+        "monthly user-hash keys and the reports.",
+    )
+    accounting_key_months: int = Field(
+        default=3,
+        ge=1,
+        le=120,
+        description="Monthly user-hash keys are deleted when older than this many months; "
+        "after that nobody can tie an old session to a MAC or a user name.",
+    )
     coverage_epsg: int | None = Field(
         default=None,
         ge=1024,
@@ -411,6 +438,20 @@ class Settings(BaseSettings):
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
         )
+
+    @field_validator("city_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"not a known time zone: {value!r} (an IANA name)") from exc
+        return value
+
+    @property
+    def city_tz(self) -> ZoneInfo:
+        """:attr:`city_timezone` as a tzinfo."""
+        return ZoneInfo(self.city_timezone)
 
     @field_validator("shard")
     @classmethod

@@ -116,9 +116,12 @@ def _credential_columns(item: CredentialIn, box: SecretBox) -> Columns:
         "ssh_username": ssh.username if ssh else None,
         "ssh_password": None,
         "ssh_key_file": ssh.key_file if ssh else None,
+        "radius_secret": None,
     }
     if ssh is not None and ssh.key_file is None:
         secret("ssh_password", ssh.password)
+    if item.radius is not None:
+        secret("radius_secret", item.radius.secret)
     if isinstance(item.snmp, SnmpV2c):
         secret("snmp_community", item.snmp.community)
     else:
@@ -188,6 +191,8 @@ def credential_doc(row: CredentialProfile, box: SecretBox | None) -> dict[str, A
                 "key_file": row.ssh_key_file,
             }
         )
+    if row.radius_secret is not None:
+        doc["radius"] = _without_none({"secret": secret(row.radius_secret)})
     return doc
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.states import ApState
@@ -56,6 +65,8 @@ class CredentialProfile(Base):
     ssh_username: Mapped[str | None] = mapped_column(String(200), default=None)
     ssh_password: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
     ssh_key_file: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # The RADIUS shared secret of the APs' accounting (migration 0010); None: they send none.
+    radius_secret: Mapped[str | None] = mapped_column(Text, default=None)  # sealed
 
     #: The columns sealed at rest.
     SECRET_COLUMNS: ClassVar[tuple[str, ...]] = (
@@ -63,6 +74,7 @@ class CredentialProfile(Base):
         "snmp_auth_key",
         "snmp_priv_key",
         "ssh_password",
+        "radius_secret",
     )
 
 
@@ -148,6 +160,57 @@ class CandidateSite(Base):
     kind: Mapped[str | None] = mapped_column(String(32), default=None)
     # None: the setting coverage_candidate_radius_m.
     coverage_radius_m: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class AccountingSession(Base):
+    """One hotspot session, from a NAS's RADIUS accounting (RFC 2866): written only by
+    ``inventory.sessions`` (the receiver's writer), read by the API and the reports.
+
+    Identity: (``ap_id``, ``nas_session_id``, ``generation``); a NAS's session ids restart
+    after a reboot, so a closed id may come back as a new session, the next generation
+    (see inventory.sessions). ``site_id``/``partner_id`` are the AP's when the session began:
+    a sponsor's report counts what its site did then, whatever moves later. Octets are
+    the NAS's cumulative counters, gigawords included: ``input`` from the user (upload),
+    ``output`` to the user (download). ``user_hash``/``station_hash``: keyed hashes of
+    User-Name and Calling-Station-Id with the key of ``key_month`` (inventory.userkeys);
+    no MAC, IP address or user name is ever stored.
+    """
+
+    __tablename__ = "accounting_sessions"
+    __table_args__ = (UniqueConstraint("ap_id", "nas_session_id", "generation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ap_id: Mapped[str] = mapped_column(String(64), index=True)  # no FK: history outlives APs
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    partner_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    nas_session_id: Mapped[str] = mapped_column(String(253))  # Acct-Session-Id
+    # 0, then 1, 2, ... when a NAS reuses a closed session's id (its counter restarted).
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(8), index=True)  # open, closed, lost
+    started_at: Mapped[float] = mapped_column(Float, index=True)
+    updated_at: Mapped[float] = mapped_column(Float)  # the last packet's event time
+    stopped_at: Mapped[float | None] = mapped_column(Float, default=None, index=True)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)  # Acct-Session-Time
+    input_octets: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_octets: Mapped[int] = mapped_column(BigInteger, default=0)
+    input_packets: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_packets: Mapped[int] = mapped_column(BigInteger, default=0)
+    terminate_cause: Mapped[str | None] = mapped_column(String(32), default=None)
+    key_month: Mapped[str] = mapped_column(String(7))  # "2026-11": the hash key's month
+    user_hash: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    station_hash: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+
+
+class UserHashKey(Base):
+    """The secret of one month's user hashes, sealed like a device secret. Made on first
+    need; deleted after ``accounting_key_months``, so an old hash can no longer be tied
+    to anyone (and a user cannot be followed from one month to the next)."""
+
+    __tablename__ = "user_hash_keys"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11", city time
+    key: Mapped[str] = mapped_column(Text)  # sealed (inventory.secretbox)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class ApStatus(Base):

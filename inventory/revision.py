@@ -33,6 +33,7 @@ REVISIONS: tuple[str, ...] = (
     "0007_maintenance",
     "0008_notifications",
     "0009_candidate_sites",
+    "0010_accounting",
 )
 HEAD = REVISIONS[-1]
 

@@ -178,6 +178,15 @@ class SshCredentials(_Strict):
         return self
 
 
+class RadiusCredentials(_Strict):
+    """The shared secret the profile's APs sign their RADIUS accounting with (RFC 2866:
+    the receiver checks each Request Authenticator with it). No secret: it was omitted
+    (an export without secrets), which :class:`CredentialIn` accepts only when one is
+    stored."""
+
+    secret: Annotated[SecretStr, Field(min_length=1, max_length=256)] | None = None
+
+
 def _stored(info: ValidationInfo) -> frozenset[str]:
     """The secret columns the database holds for the profile being validated."""
     context = info.context if isinstance(info.context, dict) else {}
@@ -190,6 +199,7 @@ class CredentialIn(_Strict):
     id: Id
     snmp: Annotated[SnmpV2c | SnmpV3, Field(discriminator="version")]
     ssh: SshCredentials | None = None
+    radius: RadiusCredentials | None = None  # None: the APs send no accounting
 
     @field_validator("snmp", mode="before")
     @classmethod
@@ -235,6 +245,18 @@ class CredentialIn(_Strict):
             and "ssh_password" not in _stored(info)
         ):
             raise ValueError("ssh needs exactly one of password or key_file")
+        return value
+
+    @field_validator("radius")
+    @classmethod
+    def _radius_secret_given_or_kept(
+        cls, value: RadiusCredentials | None, info: ValidationInfo
+    ) -> RadiusCredentials | None:
+        if value is not None and value.secret is None and "radius_secret" not in _stored(info):
+            raise ValueError(
+                "radius needs a secret (only a profile already in the database with a "
+                "stored one may leave it out)"
+            )
         return value
 
 

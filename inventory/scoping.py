@@ -29,6 +29,7 @@ from inventory.maintenance import WindowView
 from inventory.maintenance import to_view as window_view
 from inventory.models import (
     AccessPoint,
+    AccountingSession,
     Incident,
     IncidentAp,
     IncidentEntry,
@@ -46,6 +47,17 @@ def site_conditions(scope: Scope) -> list[ColumnElement[bool]]:
     if scope.whole_city:
         return []
     return [Site.partner_id == scope.partner_id]
+
+
+def accounting_conditions(scope: Scope) -> list[ColumnElement[bool]]:
+    """Conditions on ``AccountingSession`` that keep a query inside ``scope``.
+
+    A session belongs to the partner of its site when it began (stored with it): a
+    sponsor counts what its site did then, whatever moved since.
+    """
+    if scope.whole_city:
+        return []
+    return [AccountingSession.partner_id == scope.partner_id]
 
 
 def scoped_sites(scope: Scope) -> Select[Site]:

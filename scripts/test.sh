@@ -8,6 +8,7 @@
 #   victoria-metrics  } the metric store contract runs on both time-series servers
 #   influxdb          }
 #   postgresql        the migrations and inventory tests run on a real PostgreSQL
+#   freeradius-utils  radclient, an independent RADIUS client, drives the receiver
 # The tests use only the servers' binaries: they start their own on temporary
 # directories and free loopback ports. So installing leaves no system service enabled
 # or running: a temporary policy-rc.d stops the packages starting theirs, the units they
@@ -91,6 +92,7 @@ command -v chromium >/dev/null 2>&1 || debs+=(chromium)
 command -v victoria-metrics >/dev/null 2>&1 || debs+=(victoria-metrics)
 command -v influxd >/dev/null 2>&1 || debs+=(influxdb)
 have_postgresql || debs+=(postgresql)
+command -v radclient >/dev/null 2>&1 || debs+=(freeradius-utils)
 if ((${#debs[@]})); then
     if [ "$(id -u)" -ne 0 ]; then
         echo "scripts/test.sh: need root to install Debian packages: ${debs[*]}" >&2

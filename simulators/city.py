@@ -142,6 +142,12 @@ class SimAp:
     def snmp_version(self) -> str:
         return "3" if self.v3 is not None else "2c"
 
+    @property
+    def hotspot(self) -> bool:
+        """Whether it runs a hotspot (a vendor with a session table: MikroTik), and so
+        sends RADIUS accounting for its sessions when the simulator is given a server."""
+        return self.vendor.session_table is not None
+
     @cached_property
     def mib(self) -> MibView:
         return build_mib(self.device, self.vendor, self.model, self.identity)
@@ -178,7 +184,9 @@ class City:
         """The city as an inventory document (the shape of the inventory YAML file).
 
         ``ssh_port`` is the port the simulator actually serves SSH on, so the inventory
-        it writes points the collector at the running CLIs, not at the default."""
+        it writes points the collector at the running CLIs, not at the default. Profiles
+        that hotspot APs use carry the RADIUS shared secret those APs sign with."""
+        hotspot_profiles = {ap.credentials for ap in self.aps if ap.hotspot}
         return {
             "partners": [{"id": p.id, "name": p.name} for p in self.partners],
             "districts": [{"id": d.id, "name": d.name} for d in self.districts],
@@ -187,6 +195,11 @@ class City:
                     "id": c.id,
                     "snmp": c.snmp(),
                     "ssh": {"username": SSH_USERNAME, "password": ssh_password(self.seed)},
+                    **(
+                        {"radius": {"secret": radius_secret(self.seed, c.id)}}
+                        if c.id in hotspot_profiles
+                        else {}
+                    ),
                 }
                 for c in self.credentials
             ],
@@ -236,6 +249,14 @@ def ssh_password(seed: int) -> str:
     logs in, yet not a constant anyone could guess."""
     digest = hashlib.blake2b(f"ssh:{seed}".encode(), digest_size=9).hexdigest()
     return f"cw{digest}"
+
+
+def radius_secret(seed: int, profile: str) -> str:
+    """The RADIUS shared secret of credential profile ``profile``: seeded like the SSH
+    password, and one per profile, so a receiver that mixed up two NAS groups' secrets
+    would fail to verify their packets rather than pass by accident."""
+    digest = hashlib.blake2b(f"radius:{seed}:{profile}".encode(), digest_size=12).hexdigest()
+    return f"rs{digest}"
 
 
 def _addresses(base: str, count: int) -> list[str]:

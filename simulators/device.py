@@ -54,6 +54,11 @@ HOTSPOT_POOL = 0x0A053202  # 10.5.50.2, RouterOS's default hotspot address pool
 SESSION_ID_SPAN = 1024  # session ids: (absolute slot << 10) + n, growing like RouterOS's
 LEASE_SLOTS = 4  # DHCP leases last about an hour after a client left
 PHY_RATE_KBPS = 300_000  # 2x2 HT40 MCS15
+STABLE_MAC_PERMILLE = 600
+"""Share of hotspot users whose phone keeps one MAC address across sessions; the others
+randomise it per session (private addresses, as iOS and Android do by default)."""
+BYTES_PER_PACKET_IN = 180  # from the user: mostly ACKs and requests
+BYTES_PER_PACKET_OUT = 1100  # to the user: mostly full-size frames
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,20 @@ class Session:
     mac: bytes
     login: float  # Unix time
     share_permille: int  # this user's share of an average session's traffic
+
+
+def client_mac(user: str, random_bytes: bytes) -> bytes:
+    """A hotspot client's MAC address for one session of ``user``.
+
+    STABLE_MAC_PERMILLE of users keep one globally administered address, derived from the
+    user name alone, so the same person has the same MAC at every AP and in every session
+    (what lets accounting count unique users). The rest show ``random_bytes`` (6 bytes,
+    fresh per session) with the locally administered bit set, like a phone's private
+    address: a new device every time, as far as any network can tell."""
+    d = hashlib.blake2b(f"mac:{user}".encode(), digest_size=8).digest()
+    if int.from_bytes(d[:2], "big") % 1000 < STABLE_MAC_PERMILLE:
+        return bytes((d[2] & 0xFC, *d[3:8]))  # unicast, globally administered
+    return bytes((random_bytes[0] & 0xFC | 0x02, *random_bytes[1:6]))
 
 
 @dataclass(frozen=True)
@@ -495,12 +514,13 @@ class Device:
         for n in range(count):
             d = hashlib.blake2b(f"{self.seed}:hotspot:{slot}:{n}".encode(), digest_size=12).digest()
             login = max(boot / 1000, slot_start - int.from_bytes(d[8:10], "big") % 3600)
+            user = f"guest-{int.from_bytes(d[:2], 'big') % 10_000:04d}"
             out.append(
                 Session(
                     id=(slot % (1 << 20)) * SESSION_ID_SPAN + n + 1,
-                    user=f"guest-{int.from_bytes(d[:2], 'big') % 10_000:04d}",
+                    user=user,
                     address=(HOTSPOT_POOL + n).to_bytes(4, "big"),
-                    mac=bytes((d[2] & 0xFC | 0x02, *d[3:8])),
+                    mac=client_mac(user, d[2:8]),
                     login=login,
                     share_permille=500 + d[10] * 4,
                 )
@@ -516,6 +536,12 @@ class Device:
         per_session = sum(self.rate_bps(r, now) for r in range(self.radios)) / 8 / count
         down = int(per_session * max(0.0, now - session.login) * session.share_permille / 1000)
         return down * self.upload_permille // 1000, down
+
+    def session_packets(self, session: Session, now: float) -> tuple[int, int]:
+        """(packets from the user, packets to the user): the byte counts over typical
+        packet sizes, so the SNMP table and RADIUS accounting agree."""
+        up, down = self.session_bytes(session, now)
+        return up // BYTES_PER_PACKET_IN, down // BYTES_PER_PACKET_OUT
 
     # Radio link quality, as airOS shows it: worse with more stations and more airtime.
 

@@ -409,8 +409,8 @@ def _session_value(column: SessionColumn, device: Device) -> SessionValue:
     counters: dict[str, Callable[[Session, float], int]] = {
         "bytes_in": lambda session, now: device.session_bytes(session, now)[0],
         "bytes_out": lambda session, now: device.session_bytes(session, now)[1],
-        "packets_in": lambda session, now: device.session_bytes(session, now)[0] // 180,
-        "packets_out": lambda session, now: device.session_bytes(session, now)[1] // 1100,
+        "packets_in": lambda session, now: device.session_packets(session, now)[0],
+        "packets_out": lambda session, now: device.session_packets(session, now)[1],
     }
     count = counters[source]
     tag = ber.COUNTER64 if kind == "Counter64" else ber.COUNTER32

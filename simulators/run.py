@@ -22,6 +22,7 @@ from simulators.agent import SnmpAgentProtocol
 from simulators.city import SSH_PORT, City
 from simulators.control import bind_control_socket, serve_control
 from simulators.faults import FaultBook, build_fault_book
+from simulators.radius import DEFAULT_INTERIM_S, Accountant, AccountingStats, serve_accounting
 from simulators.responder import AgentStats, Responder
 from simulators.ssh import SshAp, serve_ssh
 
@@ -65,21 +66,30 @@ async def run_simulator(
     control_port: int | None = None,
     ssh_aps: Sequence[SshAp] = (),
     ssh_port: int = SSH_PORT,
+    radius: tuple[str, int] | None = None,
+    radius_interim_s: float = DEFAULT_INTERIM_S,
+    radius_stats: AccountingStats | None = None,
 ) -> None:
     """Serve every AP of ``city`` until ``stop`` is set (forever without one).
 
     ``faults`` (default: a book with no random faults) decides what each AP's agent drops,
     delays or corrupts; ``control_port`` serves the HTTP control API for it on 127.0.0.1;
-    ``ssh_aps`` get SSH CLIs on ``ssh_port``. ``ready`` is called once everything listens.
+    ``ssh_aps`` get SSH CLIs on ``ssh_port``; with ``radius`` (host, port), the hotspot APs
+    send RADIUS accounting there (:mod:`simulators.radius`), an interim update every
+    ``radius_interim_s`` simulated seconds. ``ready`` is called once everything listens.
     """
     limit = raise_file_limit()
-    if len(city.aps) + len(ssh_aps) + 32 > limit:
+    senders = sum(ap.hotspot for ap in city.aps) if radius is not None else 0
+    if len(city.aps) + len(ssh_aps) + senders + 32 > limit:
         raise SimulatorError(
-            f"{len(city.aps)} APs and {len(ssh_aps)} SSH CLIs need as many sockets but the"
-            f" open-files limit is {limit}"
+            f"{len(city.aps)} APs, {len(ssh_aps)} SSH CLIs and {senders} RADIUS senders need"
+            f" as many sockets but the open-files limit is {limit}"
         )
     stats = stats if stats is not None else AgentStats()
     book = faults if faults is not None else build_fault_book(city, clock=clock)
+    accountant = None
+    if radius is not None:
+        accountant = Accountant.for_city(city, faults=book, interim_s=radius_interim_s)
     stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     transports: list[asyncio.BaseTransport] = []
@@ -118,6 +128,21 @@ async def run_simulator(
                 )
             )
             await _first_of(ssh_ready.wait(), helpers)
+        if accountant is not None and radius is not None:
+            radius_ready = asyncio.Event()
+            helpers.append(
+                asyncio.create_task(
+                    serve_accounting(
+                        accountant,
+                        radius,
+                        stop=stop,
+                        clock=clock,
+                        stats=radius_stats,
+                        ready=radius_ready.set,
+                    )
+                )
+            )
+            await _first_of(radius_ready.wait(), helpers)
         if ready is not None:
             ready()
         await _first_of(stop.wait(), helpers)

@@ -1,8 +1,9 @@
 """The secret scan (tests/fixtures/secret_scan.py) finds a planted secret in each channel.
 
 Each test installs a scanner of its own that knows a planted value the session's scanner
-does not, so what is planted here never fails the session; the last test runs a whole
-pytest session in a child process to see the session fail and report.
+does not, so what is planted here never fails the session; the whole-session tests run
+pytest in a child process to see the session fail and report. The same for personal data
+(client MACs in any spelling, user names) that tests register as they send it.
 """
 
 from __future__ import annotations
@@ -28,16 +29,21 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
 from core.errors import ConfigError, InventoryError
-from simulators.city import build_city
+from simulators.city import build_city, radius_secret
 from tests.fixtures.secret_scan import (
     MARKER,
     NOT_SECRETS,
+    PERSONAL_MARKER,
+    PersonalData,
     SecretScanner,
     fixture_secrets,
     install,
+    mac_spellings,
     mask,
+    register_personal_data,
     trie_pattern,
     uninstall,
+    witness_file,
 )
 
 PLANTED = "PLANTED-zq7-S3CRET-4242"
@@ -225,6 +231,8 @@ def test_a_simulated_city_s_secrets_are_learnt(scanner: SecretScanner) -> None:
     city = build_city(4, seed=4242)
     community = next(c.community for c in city.credentials if c.community)
     assert scanner.secrets[community] == "the simulated city of seed 4242"
+    radius = radius_secret(4242, city.credentials[0].id)
+    assert scanner.secrets[radius] == "the simulated city of seed 4242"
     logging.getLogger("tests.secret_scan").warning("polling with %s", community)
     assert [f.source for f in scanner.findings] == ["the simulated city of seed 4242"]
 
@@ -266,3 +274,153 @@ def test_a_whole_session_fails_and_reports(tmp_path: Path) -> None:
     assert "c0m…v2 (19 chars)" in out and "AUT…23 (18 chars)" in out
     for secret in ("c0mmunity-S3CRET-v2", "AUTHKEY-S3CRET-123", "PRIVKEY-S3CRET-456"):
         assert secret not in out
+
+
+def test_a_file_is_witnessed(scanner: SecretScanner, tmp_path: Path) -> None:
+    (tmp_path / "clean.db").write_bytes(b"\x00" * 100 + b"nothing")
+    (tmp_path / "leaky.db").write_bytes(b"\x00" * 100 + PLANTED.encode() + b"\xff")
+    witness_file(tmp_path / "clean.db")
+    witness_file(tmp_path / "leaky.db", "the database file")
+    assert channels(scanner) == [("file", "the database file")]
+    assert scanner.scanned["file"] == 2
+
+
+# -- personal data ----------------------------------------------------------------------
+
+MAC = bytes.fromhex("02a1b2c3d4e5")
+USER = "guest-planted-7731"
+
+
+@pytest.fixture
+def personal() -> Iterator[tuple[SecretScanner, PersonalData]]:
+    """A personal-data scanner of this test's own, knowing one MAC and one user name."""
+    found = SecretScanner("personal data", PERSONAL_MARKER)
+    data = PersonalData(found, "this test")
+    data.macs([MAC])
+    data.names([USER])
+    install(found)
+    try:
+        yield found, data
+    finally:
+        uninstall(found)
+
+
+def test_a_mac_in_every_usual_spelling() -> None:
+    spellings = mac_spellings("02-A1-B2-C3-D4-E5")
+    assert spellings == mac_spellings(MAC) == mac_spellings("02a1.b2c3.d4e5")
+    assert {
+        "02:a1:b2:c3:d4:e5", "02:A1:B2:C3:D4:E5", "02-a1-b2-c3-d4-e5", "02-A1-B2-C3-D4-E5",
+        "02a1.b2c3.d4e5", "02A1.B2C3.D4E5", "02a1b2c3d4e5", "02A1B2C3D4E5",
+    } == spellings  # fmt: skip
+    for bad in ("02:a1:b2", "zz:a1:b2:c3:d4:e5", b"\x02\xa1"):
+        with pytest.raises(ValueError) as raised:
+            mac_spellings(bad)
+        assert str(bad) not in str(raised.value)  # the value itself is never echoed
+
+
+def test_personal_data_in_every_channel(
+    personal: tuple[SecretScanner, PersonalData], tmp_path: Path
+) -> None:
+    """A MAC in another spelling than the one sent, and a user name, are found in a
+    response, a log record, an error message and a witnessed file, and reported as
+    personal data with the value masked."""
+    found, data = personal
+    log = logging.getLogger("tests.secret_scan")
+    log.warning("session from 02-A1-B2-C3-D4-E5")  # sent as bytes, leaked as text
+
+    app = FastAPI()
+
+    @app.get("/sessions")
+    def sessions() -> dict[str, str]:
+        return {"user": USER}
+
+    with TestClient(app) as client:
+        assert client.get("/sessions").json() == {"user": USER}
+    ConfigError("station 02a1.b2c3.d4e5 refused")
+    (tmp_path / "inventory.db").write_bytes(b"SQLite format 3\x00" + b"02a1b2c3d4e5")
+    witness_file(tmp_path / "inventory.db", "inventory.db")
+    log.warning("session from 02a1b2c3d4e6")  # another MAC: nothing
+    assert [c for c, _ in channels(found)] == ["log", "response", "error", "file"]
+    assert {f.label for f in found.findings} == {"personal data"}
+    assert {f.source for f in found.findings} == {"this test"}
+    for finding in found.findings:
+        assert not data.found_in(finding.line()), finding.line()
+    assert (
+        found.findings[1]
+        .line()
+        .startswith(
+            "<session>: response GET http://testserver/sessions -> 200: personal data gue…31"
+        )
+    )
+
+
+def test_personal_data_helpers_for_the_test_s_own_assertions(
+    personal: tuple[SecretScanner, PersonalData],
+) -> None:
+    _, data = personal
+    assert data.found_in(b"x 02:a1:b2:c3:d4:e5 y") == [mask("02:a1:b2:c3:d4:e5")]
+    assert data.found_in(f"user={USER}") == [mask(USER)]
+    assert data.found_in("nothing here") == []
+    assert len(data.values) == 9  # eight spellings of the MAC and the name
+
+
+def test_a_short_user_name_is_refused_not_skipped(
+    personal: tuple[SecretScanner, PersonalData],
+) -> None:
+    _, data = personal
+    with pytest.raises(ValueError, match="too generic"):
+        data.names(["bob", "a-long-enough-name"])
+    assert "a-long-enough-name" not in data.values  # all or nothing
+
+
+def test_the_session_scanner_takes_registrations(personal_data: PersonalData) -> None:
+    """The fixture and the plain function register with the session's scanner (values
+    never shown anywhere, so the session stays clean)."""
+    personal_data.macs(["02:99:88:77:66:55"])
+    register_personal_data(names=["never-shown-user-4711"], source="a helper")
+    assert personal_data.values["029988776655"].startswith("sent by tests/test_secret_scan.py")
+    assert personal_data.values["never-shown-user-4711"] == "a helper"
+
+
+@pytest.mark.allow_personal_data("shows a user name on purpose")
+def test_an_allowed_test_is_counted_not_reported_for_personal_data(
+    personal: tuple[SecretScanner, PersonalData],
+) -> None:
+    found, _ = personal
+    found.allowed = True  # what the session's hook does for the marker
+    logging.getLogger("tests.secret_scan").warning("user %s", USER)
+    assert found.findings == [] and found.suppressed == 1
+
+
+def test_a_whole_session_fails_on_personal_data(tmp_path: Path) -> None:
+    """In a child pytest: a MAC one test sent (registered through the fixture) and a later
+    test logs in another spelling fails the session, reported as personal data with the
+    test that leaked it; the same in a test marked allow_personal_data is not reported."""
+    (tmp_path / "test_leak.py").write_text(
+        "import logging, pytest\n"
+        "def test_sends(personal_data):\n"
+        "    personal_data.macs(['02:a1:b2:c3:d4:e5'])\n"
+        "    personal_data.names(['guest-planted-7731'])\n"
+        "def test_leaks():\n"
+        "    logging.getLogger('x').warning('station 02-A1-B2-C3-D4-E5')\n"
+        f"@pytest.mark.{PERSONAL_MARKER}('planted')\n"
+        "def test_allowed():\n"
+        "    logging.getLogger('x').warning('user guest-planted-7731')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.fixtures.secret_scan", "-p",
+         "no:cacheprovider", "test_leak.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "3 passed" in out
+    assert "personal data scan: 9 values" in out and "1 FOUND" in out
+    assert "1 hits in tests marked allow_personal_data" in out
+    assert "secret scan: 4 secrets" in out and "none found" in out
+    assert (
+        "test_leak.py::test_leaks: log x WARNING" in out
+        and "personal data 02-…E5 (17 chars) from sent by test_leak.py::test_sends" in out
+    )
+    assert "02-A1-B2-C3-D4-E5" not in out and "guest-planted-7731" not in out

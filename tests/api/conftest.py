@@ -31,6 +31,7 @@ from tests.api.city import (
     settings_in,
 )
 from tests.fixtures.coverage_city import seed_coverage
+from tests.fixtures.sessions import seed_sessions
 from timeseries import MetricStore
 from timeseries.port import Sample
 
@@ -66,6 +67,7 @@ def _city_template(tmp_path_factory: pytest.TempPathFactory) -> _Template:
     try:
         seed_inventory(engine)
         seed_coverage(engine)  # boundaries and demand: every coverage route answers
+        seed_sessions(engine, NOW)  # hotspot sessions: every sessions route has rows to scope
         tokens = seed_users(engine)
     finally:
         engine.dispose()

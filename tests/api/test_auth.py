@@ -101,6 +101,8 @@ def test_a_bearer_token_works(client_as: Callable[[str], TestClient]) -> None:
             "maintenance:manage",
             "notifications:read",
             "reports:read",
+            "sessions:identify",
+            "sessions:read",
             "status:read",
         ],
     }

@@ -55,6 +55,8 @@ CROSS_FIELD_RULES: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {
     ("GET", "/api/v1/aps/{ap_id}/series"): _WINDOW | {("query", "step")},
     ("GET", "/api/v1/aps/{ap_id}/events"): _WINDOW,
     ("GET", "/api/v1/audit"): _WINDOW,
+    ("GET", "/api/v1/sessions"): _WINDOW,
+    ("GET", "/api/v1/sessions/summary"): _WINDOW,
     ("POST", "/api/v1/users"): frozenset({("body", "partner")}),
     ("POST", "/api/v1/maintenance"): frozenset(
         {("body", "starts_at"), ("body", "ends_at"), ("body", "scope_id")}

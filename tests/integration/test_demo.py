@@ -7,8 +7,10 @@ that tree is left within 5 s. Every wait polls a condition against a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from simulators.city import build_city
 from tests.fixtures.accounts import demo_users
 from tests.fixtures.processes import citywifi_env, wait_for
 
@@ -139,16 +142,18 @@ def start_demo(
 
     def start(data_dir: Path) -> Demo:
         port = free_tcp_port()
+        # The RADIUS receiver's port is a setting (the demo has no option for it).
+        env = citywifi_env(data_dir)
         log = tmp_path / f"demo{len(started)}.log"
         args = [
             "--data-dir", str(data_dir), "demo", "--aps", str(APS), "--port", str(port),
             "--snmp-port", str(free_udp_port()), "--ssh-port", str(free_tcp_port()),
-            "--control-port", "0", "--interval", "2",
+            "--control-port", "0", "--interval", "2", "--radius-port", str(free_udp_port()),
         ]  # fmt: skip
         with log.open("wb") as out:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "citywifi", *args],
-                env=citywifi_env(data_dir),
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -227,3 +232,26 @@ def test_a_second_demo_on_the_same_state_is_refused(
     assert alive(tree) == tree  # the first demo is untouched and keeps serving
     assert inventory.exists()
     assert first.status() is not None
+
+
+def test_the_demo_keeps_hotspot_sessions_from_radius_accounting(
+    start_demo: Callable[[Path], Demo], tmp_path: Path
+) -> None:
+    """The simulator's hotspot APs send accounting to the demo's receiver (started after
+    them: nothing is lost on the way), which keeps their sessions; no other AP has any."""
+    demo = start_demo(tmp_path / "state")
+    tree = demo.serving()
+    assert "hotspot sessions from RADIUS accounting on udp 127.0.0.1:" in demo.output()
+    hotspots = {ap.id for ap in build_city(APS, seed=1).aps if ap.hotspot}
+    database = demo.data_dir / "demo" / "inventory.sqlite"
+
+    def sessions() -> list[tuple[str, str]] | None:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT ap_id, state FROM accounting_sessions").fetchall()
+        return [(str(ap), str(state)) for ap, state in rows] or None
+
+    rows = wait_for(sessions, START_TIMEOUT_S, "hotspot sessions in the demo's database")
+    assert {ap for ap, _ in rows} <= hotspots
+    assert any(state == "open" for _, state in rows)
+    os.kill(demo.pid, signal.SIGTERM)
+    wait_gone(tree, GONE_WITHIN_S)

@@ -125,6 +125,8 @@ def test_demo_serves_all_aps_up_within_30_s(
             str(free_port(socket.SOCK_DGRAM, DEMO_BASE)),  # free on the APs' addresses
             "--control-port",
             str(free_tcp_port()),
+            "--radius-port",
+            str(free_port(socket.SOCK_DGRAM)),
         ],
         citywifi_env(tmp_path),
     )

@@ -63,6 +63,8 @@ def test_valid_yaml_import(
         "notification_groups": 0,
         "notified_incidents": 0,
         "notifications": 0,
+        "accounting_sessions": 0,
+        "user_hash_keys": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")

@@ -194,8 +194,10 @@ def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path, secret_box: Sec
     # Sites keep every value; the new uplink_id column is empty (no topology yet).
     assert [r[:-1] for r in after["sites"]] == before["sites"]
     assert {r[-1] for r in after["sites"]} == {None}
-    # The device secrets are sealed now, and open to what they were.
-    assert opened(after["credential_profiles"], secret_box) == before["credential_profiles"]
+    # The device secrets are sealed now, and open to what they were; no RADIUS secret yet.
+    assert opened(after["credential_profiles"], secret_box) == [
+        (*row, None) for row in before["credential_profiles"]
+    ]
     assert after["credential_profiles"] != before["credential_profiles"]
     # ap_status keeps every value; the new last_cause column is empty.
     assert [r[:-1] for r in after["ap_status"]] == before["ap_status"]
@@ -244,7 +246,9 @@ def test_pre_migration_database_is_recognised_on_both(
     assert upgrade(url, box=secret_box) == (FIRST, HEAD)
     after = rows(url, sorted(LEGACY_TABLES))
     assert after["access_points"] == before["access_points"]
-    assert opened(after["credential_profiles"], secret_box) == before["credential_profiles"]
+    assert opened(after["credential_profiles"], secret_box) == [
+        (*row, None) for row in before["credential_profiles"]
+    ]
     assert after["ap_status"] == [(*before["ap_status"][0], None)]
     assert model_diff(url) == []
     open_inventory(url, create=False).dispose()
@@ -356,10 +360,34 @@ def test_candidate_sites_come_and_go_with_their_revision(new_db_url: Callable[[]
     upgrade(url, to="0008_notifications")
     before = schema_dump(url)
     assert "candidate_sites" not in before
-    upgrade(url)
+    upgrade(url, to="0009_candidate_sites")
     after = schema_dump(url)
     assert set(after) - set(before) == {"candidate_sites"}
     assert after["candidate_sites"]["pk"] == ["id"]
     execute(url, "INSERT INTO candidate_sites VALUES ('c1', 'School', -6.2, 106.9, NULL, NULL)")
     assert downgrade(url, to="0008_notifications") == "0008_notifications"
     assert schema_dump(url) == before
+
+
+def test_accounting_comes_and_goes_with_its_revision(new_db_url: Callable[[], str]) -> None:
+    """0010 adds the two accounting tables and credential_profiles.radius_secret (empty for
+    the existing profiles); its downgrade leaves the database as 0009 had it, rows kept."""
+    url = new_db_url()
+    upgrade(url, to="0009_candidate_sites")
+    execute(url, *LEGACY_ROWS[:3])
+    before = schema_dump(url)
+    profiles = rows(url, ["credential_profiles"])["credential_profiles"]
+    upgrade(url)
+    after = schema_dump(url)
+    assert set(after) - set(before) == {"accounting_sessions", "user_hash_keys"}
+    assert after["credential_profiles"]["columns"][-1] == ("radius_secret", "TEXT", True)
+    assert rows(url, ["credential_profiles"])["credential_profiles"] == [(*profiles[0], None)]
+    assert model_diff(url) == []
+    execute(
+        url,
+        "INSERT INTO user_hash_keys VALUES ('2026-11', 'sealed:v1:x', 1.0)",
+        "UPDATE credential_profiles SET radius_secret = 'sealed:v1:y'",
+    )
+    assert downgrade(url, to="0009_candidate_sites") == "0009_candidate_sites"
+    assert schema_dump(url) == before
+    assert rows(url, ["credential_profiles"])["credential_profiles"] == profiles

@@ -23,7 +23,13 @@ from inventory.engine import make_engine, sqlite_path
 from inventory.migrations import current, downgrade, upgrade
 from inventory.models import CredentialProfile
 from inventory.revision import HEAD
-from inventory.secretbox import SecretBox, generate_key, load_box, read_key_file
+from inventory.secretbox import (
+    SecretBox,
+    generate_key,
+    load_box,
+    read_key_file,
+    reseal_rows,
+)
 
 BEFORE = "0002_ap_events"  # the last revision with secrets in clear
 NOW = 1_767_225_600.0
@@ -48,9 +54,11 @@ def polled_secrets(engine: Engine, box: SecretBox) -> dict[str, tuple[str | None
 
 
 def raw_secrets(engine: Engine) -> list[str]:
-    """Every secret column's stored value, as the database holds it (plain SQL)."""
-    names = ", ".join(CredentialProfile.SECRET_COLUMNS)
+    """Every secret column's stored value, as the database holds it (plain SQL); the
+    columns its revision has (radius_secret came with 0010)."""
     with engine.connect() as connection:
+        present = {c["name"] for c in inspect(connection).get_columns("credential_profiles")}
+        names = ", ".join(c for c in CredentialProfile.SECRET_COLUMNS if c in present)
         rows = connection.execute(text(f"SELECT {names} FROM credential_profiles"))
         return [value for row in rows for value in row if value is not None]
 
@@ -452,3 +460,107 @@ def test_rotate_key_with_keys_from_the_setting_reseals_and_writes_no_file(
     finally:
         engine.dispose()
     assert not settings.secret_key_path.exists()
+
+
+# --- the RADIUS shared secret (issue 12) ----------------------------------------------------
+
+RADIUS_SECRET = "r4dius-Sh4red"
+
+
+@pytest.fixture
+def radius_city(tmp_path: Path, city_file: Path) -> Path:
+    """The test city with a RADIUS secret on the v3 profile."""
+    path = tmp_path / "radius-city.yaml"
+    path.write_text(
+        city_file.read_text().replace(
+            "ssh: {username: admin, password: hunter22}",
+            "ssh: {username: admin, password: hunter22}\n"
+            f"    radius: {{secret: {RADIUS_SECRET}}}",
+        )
+    )
+    return path
+
+
+def radius_secrets(engine: Engine, box: SecretBox) -> dict[str, str | None]:
+    with Session(engine) as session:
+        profiles = session.scalars(select(CredentialProfile).order_by(CredentialProfile.id))
+        return {p.id: box.open(p.radius_secret) for p in profiles}
+
+
+def test_the_radius_secret_is_sealed_at_rest_on_either_database(
+    new_db_url: Callable[[], str], radius_city: Path, secret_box: SecretBox
+) -> None:
+    url = new_db_url()
+    engine = open_inventory(url, create=True)
+    try:
+        import_file(engine, radius_city, secret_box)
+        assert_nothing_in_clear(url, engine, (*CLEAR, RADIUS_SECRET))
+        assert radius_secrets(engine, secret_box) == {
+            "snmp-d01": None, "v2-keyed": None, "v3-core": RADIUS_SECRET,
+        }  # fmt: skip
+    finally:
+        engine.dispose()
+    if sqlite_path(url) is not None:
+        assert RADIUS_SECRET.encode() not in file_bytes(url)
+
+
+def test_the_radius_secret_exports_and_is_kept_when_left_out(
+    engine: Engine, radius_city: Path, city_file: Path, tmp_path: Path, secret_box: SecretBox
+) -> None:
+    import_file(engine, radius_city, secret_box)
+    full = yaml.safe_load(export_yaml(engine, secret_box, include_secrets=True))
+    assert full["credentials"][2]["radius"] == {"secret": RADIUS_SECRET}
+    assert "radius" not in full["credentials"][0]
+    review = export_yaml(engine)
+    assert RADIUS_SECRET not in review
+    assert yaml.safe_load(review)["credentials"][2]["radius"] == {}
+    path = tmp_path / "review.yaml"
+    path.write_text(review)
+    report = import_file(engine, path, secret_box)
+    assert report.counts["credentials"] == {"created": 0, "updated": 0, "unchanged": 3}
+    assert radius_secrets(engine, secret_box)["v3-core"] == RADIUS_SECRET
+    # A changed secret is an update; a profile without `radius` has none any more.
+    path.write_text(radius_city.read_text().replace(RADIUS_SECRET, "n3w-radius"))
+    assert import_file(engine, path, secret_box).counts["credentials"]["updated"] == 1
+    assert radius_secrets(engine, secret_box)["v3-core"] == "n3w-radius"
+    path.write_text(city_file.read_text())
+    import_file(engine, path, secret_box)
+    assert radius_secrets(engine, secret_box)["v3-core"] is None
+
+
+def test_a_radius_secret_may_be_left_out_only_where_one_is_stored(
+    engine: Engine,
+    city_file: Path,
+    tmp_path: Path,
+    secret_box: SecretBox,
+    failed_import: Callable[[Engine, Path], list[str]],
+) -> None:
+    import_file(engine, city_file, secret_box)
+    path = tmp_path / "missing.yaml"
+    path.write_text(
+        "credentials:\n"
+        "  - {id: snmp-d01, snmp: {version: 2c}, radius: {}}\n"
+        "  - {id: v2-keyed, snmp: {version: 2c}, radius: {secret: ''}}\n"
+    )
+    assert failed_import(engine, path) == [
+        f"{path}:2: credentials[0] id=snmp-d01: radius: Value error, radius needs a secret "
+        "(only a profile already in the database with a stored one may leave it out)",
+        f"{path}:3: credentials[1] id=v2-keyed: radius.secret: Value should have at least "
+        "1 item after validation, not 0",
+    ]
+
+
+def test_rotation_reseals_the_radius_secret(settings: Settings, radius_city: Path) -> None:
+    engine = open_inventory(settings.db_url, create=True)
+    try:
+        import_file(engine, radius_city, load_box(settings))
+        with transaction(engine) as session:
+            old = session.get_one(CredentialProfile, "v3-core").radius_secret
+        new_box = SecretBox([generate_key(), *load_box(settings).keys], "test")
+        with transaction(engine) as session:
+            assert reseal_rows(session, new_box) == 6  # community x2, v3 keys x2, ssh, radius
+        with transaction(engine) as session:
+            resealed = session.get_one(CredentialProfile, "v3-core").radius_secret
+        assert resealed != old and new_box.open(resealed) == RADIUS_SECRET
+    finally:
+        engine.dispose()
