@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH_MAX = 500
-BATCH_WAIT_S = 0.02
+BATCH_WAIT_S = 0.002
 #: Verified records waiting beyond this are dropped unanswered (the NAS resends): a
 #: database that stalls must not grow the receiver's memory without bound.
 MAX_PENDING = 20 * BATCH_MAX
