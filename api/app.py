@@ -35,6 +35,7 @@ from api.routes import (
     incidents,
     maintenance,
     notifications,
+    reports,
     sessions,
     sites,
     status,
@@ -179,6 +180,7 @@ API_ROUTERS = (
     notifications.router,
     coverage.router,
     sessions.router,
+    reports.router,
 )
 
 

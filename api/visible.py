@@ -1,7 +1,7 @@
 """The one 404 for a row the caller may not see: the same answer as for an id that
 does not exist, so the ids of other partners cannot be probed.
 
-Every route that takes an AP, site, incident or maintenance window id from the path looks
+Every route that takes an AP, site, incident, maintenance window or partner id looks
 it up here, so the "unknown or out of scope" answer is written once per kind of row.
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.access import Scope
 from inventory import scoping
-from inventory.models import AccessPoint, Incident, MaintenanceWindow, Site
+from inventory.models import AccessPoint, Incident, MaintenanceWindow, Partner, Site
 
 
 def _not_found(what: str, given: object) -> HTTPException:
@@ -44,4 +44,11 @@ def visible_window(session: Session, scope: Scope, window_id: int) -> Maintenanc
     row = scoping.get_window(session, scope, window_id)
     if row is None:
         raise _not_found("maintenance window", window_id)
+    return row
+
+
+def visible_partner(session: Session, scope: Scope, partner_id: str) -> Partner:
+    row = scoping.get_partner(session, scope, partner_id)
+    if row is None:
+        raise _not_found("partner", partner_id)
     return row

@@ -35,6 +35,8 @@ from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
 from citywifi.maintenance_cli import maintenance_app
 from citywifi.radius_cli import radius as radius_command
+from citywifi.report_cli import report_app
+from citywifi.report_schedule_cli import schedule as report_schedule
 from citywifi.secrets_cli import secrets_app
 from citywifi.sessions_cli import sessions_app
 from citywifi.users_cli import users_app
@@ -64,6 +66,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(coverage_app, name="coverage")
 app.add_typer(sessions_app, name="sessions")
+report_app.command("schedule")(report_schedule)
+app.add_typer(report_app, name="report")
 app.command("incidents")(incidents_command)
 app.command("faults")(faults_command)
 app.command("radius")(radius_command)

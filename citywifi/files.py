@@ -13,17 +13,17 @@ from contextlib import suppress
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str, *, private: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically. ``private``: readable by its owner only
-    (0600) from the first moment (exports hold device credentials); else the mode of an
-    ordinary new file (the umask's)."""
+def write_atomic(path: Path, text: str | bytes, *, private: bool = False) -> None:
+    """Write ``text`` (UTF-8; or ``bytes`` as they are: a PDF) to ``path`` atomically.
+    ``private``: readable by its owner only (0600) from the first moment (exports hold
+    device credentials); else the mode of an ordinary new file (the umask's)."""
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:  # name the file asked for, not the temporary
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         if private:

@@ -358,6 +358,16 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
+    city_name: str = Field(
+        default="Bekasi", min_length=1, max_length=200, description="The city, as reports name it."
+    )
+    sla_target_pct: float = Field(
+        default=95.0,
+        gt=0.0,
+        le=100.0,
+        description="Availability a partner's sites must reach in a period, unless the "
+        "partner has its own target (partners[].sla_target_pct in the inventory).",
+    )
     radius_host: str = Field(
         default="127.0.0.1", description="Where citywifi radius receives RADIUS accounting."
     )

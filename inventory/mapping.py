@@ -49,7 +49,7 @@ TABLES: dict[str, type[Table]] = {
 }
 
 IMPORTED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "partners": ("id", "name"),
+    "partners": ("id", "name", "sla_target_pct", "report_to"),
     # A row without a boundary leaves the stored one alone (see to_columns), so importing
     # the YAML after the districts GeoJSON does not wipe the boundaries.
     "districts": ("id", "name", "boundary_geojson"),
@@ -65,7 +65,12 @@ IMPORTED_COLUMNS: dict[str, tuple[str, ...]] = {
 def to_columns(section: str, item: BaseModel, box: SecretBox) -> Columns:
     """The columns an imported item sets; credential secrets sealed with ``box``."""
     if isinstance(item, PartnerIn):
-        return {"id": item.id, "name": item.name}
+        return {
+            "id": item.id,
+            "name": item.name,
+            "sla_target_pct": item.sla_target_pct,
+            "report_to": ", ".join(item.report_to) if item.report_to else None,
+        }
     if isinstance(item, DistrictIn):
         columns: Columns = {"id": item.id, "name": item.name}
         if item.boundary is not None:
@@ -141,7 +146,19 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def partner_doc(row: Partner) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name}
+    """The SLA target and report addresses only when set: a partner without them exports
+    as before."""
+    doc: dict[str, Any] = {"id": row.id, "name": row.name}
+    if row.sla_target_pct is not None:
+        doc["sla_target_pct"] = row.sla_target_pct
+    if row.report_to:
+        doc["report_to"] = report_addresses(row.report_to)
+    return doc
+
+
+def report_addresses(stored: str | None) -> list[str]:
+    """``partners.report_to`` as the list of addresses it holds (empty for none)."""
+    return [address.strip() for address in (stored or "").split(",") if address.strip()]
 
 
 def district_doc(row: District) -> dict[str, Any]:

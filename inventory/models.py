@@ -33,6 +33,10 @@ class Partner(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The availability its sites must reach (migration 0011); None: the setting.
+    sla_target_pct: Mapped[float | None] = mapped_column(Float, default=None)
+    # Where its monthly report is e-mailed (comma-separated addresses); None: nowhere.
+    report_to: Mapped[str | None] = mapped_column(String(1000), default=None)
 
 
 class District(Base):
@@ -211,6 +215,22 @@ class UserHashKey(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11", city time
     key: Mapped[str] = mapped_column(Text)  # sealed (inventory.secretbox)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class ReportDelivery(Base):
+    """A partner's monthly report, e-mailed (migration 0011): the row is written in the
+    transaction that claims the (partner, month), so the schedule never sends one twice,
+    whatever crashes or runs again."""
+
+    __tablename__ = "report_deliveries"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    state: Mapped[str] = mapped_column(String(8))  # claimed, sent, failed
+    claimed_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float, default=None)
+    recipients: Mapped[str] = mapped_column(String(1000))
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class ApStatus(Base):

@@ -34,6 +34,7 @@ REVISIONS: tuple[str, ...] = (
     "0008_notifications",
     "0009_candidate_sites",
     "0010_accounting",
+    "0011_reports",
 )
 HEAD = REVISIONS[-1]
 

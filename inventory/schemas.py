@@ -51,8 +51,36 @@ class PartnerBase(_Strict):
     name: Name
 
 
+#: One e-mail address as reports are sent to it: no display name, no spaces, no comma
+#: (the column keeps the list comma-separated), one "@" with something either side. Not a
+#: full RFC 5322 check: the SMTP server is the judge; this catches a pasted list or name.
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+$"
+    ),
+]
+#: partners.report_to holds the addresses joined by ", ".
+REPORT_TO_MAX = 1000
+
+
 class PartnerIn(PartnerBase):
-    pass
+    #: The availability its sites must reach in a report's period; unset: the setting
+    #: ``sla_target_pct``.
+    sla_target_pct: float | None = Field(default=None, gt=0.0, le=100.0)
+    #: Where its monthly report is e-mailed; unset: nowhere (the schedule skips it).
+    report_to: list[EmailAddress] | None = Field(default=None, min_length=1)
+
+    @field_validator("report_to")
+    @classmethod
+    def _report_to_fits(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if len({address.lower() for address in value}) != len(value):
+            raise ValueError("an address is listed twice")
+        if len(", ".join(value)) > REPORT_TO_MAX:
+            raise ValueError(f"at most {REPORT_TO_MAX} characters of addresses in all")
+        return value
 
 
 class PartnerPublic(PartnerBase):

@@ -34,6 +34,7 @@ from inventory.models import (
     IncidentAp,
     IncidentEntry,
     MaintenanceWindow,
+    Partner,
     Site,
 )
 
@@ -82,6 +83,14 @@ def get_site(session: Session, scope: Scope, site_id: str) -> Site | None:
 def get_ap(session: Session, scope: Scope, ap_id: str) -> AccessPoint | None:
     """The AP, or None when there is none with that id *or* it is outside ``scope``."""
     return session.scalars(scoped_aps(scope).where(AccessPoint.id == ap_id)).one_or_none()
+
+
+def get_partner(session: Session, scope: Scope, partner_id: str) -> Partner | None:
+    """The partner, or None when there is none with that id *or* it is not ``scope``'s
+    own (a partner sees itself; the city's staff every partner)."""
+    if scope.partner_id not in (None, partner_id):
+        return None
+    return session.get(Partner, partner_id)
 
 
 # --- incidents --------------------------------------------------------------------------

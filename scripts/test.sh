@@ -9,6 +9,7 @@
 #   influxdb          }
 #   postgresql        the migrations and inventory tests run on a real PostgreSQL
 #   freeradius-utils  radclient, an independent RADIUS client, drives the receiver
+#   poppler-utils     pdftoppm/pdftotext read the partner reports' PDFs back
 # The tests use only the servers' binaries: they start their own on temporary
 # directories and free loopback ports. So installing leaves no system service enabled
 # or running: a temporary policy-rc.d stops the packages starting theirs, the units they
@@ -93,6 +94,7 @@ command -v victoria-metrics >/dev/null 2>&1 || debs+=(victoria-metrics)
 command -v influxd >/dev/null 2>&1 || debs+=(influxdb)
 have_postgresql || debs+=(postgresql)
 command -v radclient >/dev/null 2>&1 || debs+=(freeradius-utils)
+command -v pdftoppm >/dev/null 2>&1 || debs+=(poppler-utils)
 if ((${#debs[@]})); then
     if [ "$(id -u)" -ne 0 ]; then
         echo "scripts/test.sh: need root to install Debian packages: ${debs[*]}" >&2

@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.secret_keys",
     "tests.fixtures.secret_scan",
     "tests.fixtures.servers",
+    "tests.fixtures.usage_reports",
     "tests.fixtures.virtual_time",
 ]
 

@@ -48,7 +48,7 @@ from timeseries.embedded_maintenance import (
     meta_get,
     prune_step,
 )
-from timeseries.embedded_query import aggregate_sql, plan_window, series_sql
+from timeseries.embedded_query import aggregate_sql, hourly_sql, plan_window, series_sql
 from timeseries.embedded_schema import (
     FINE_MS,
     HOUR_MS,
@@ -59,11 +59,13 @@ from timeseries.embedded_schema import (
     init_schema,
     metric_columns,
 )
+from timeseries.hours import hour_bucket, hour_span
 from timeseries.port import (
     AP_MEASUREMENT,
     GROUP_BY,
     Aggregate,
     GroupBy,
+    HourBucket,
     Latest,
     Point,
     Sample,
@@ -331,6 +333,31 @@ class EmbeddedStore:
             )
             for key, aps, polls, polls_ok, rx, tx, cmax, csum, cn, smax, ssum, sn in rows
         ]
+
+    def hourly(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "partner",
+        keys: Collection[str] | None = None,
+    ) -> list[HourBucket]:
+        """Per (group, UTC hour) totals over the whole hours [start, end): the hourly
+        rollups for hours rolled up, raw rows for dirty hours (not yet rolled up, or
+        changed since), one statement over one snapshot. Exact to the same numbers as
+        :meth:`aggregate` over the same hours; hours past raw retention still answer
+        (hourly rollups live ``rollup_days``)."""
+        span = hour_span(start, end, by)
+        if span is None or (keys is not None and not keys):
+            return []
+        params: dict[str, object] = {"h0": span[0], "h1": span[1]}
+        if keys is not None:
+            params["keys"] = json.dumps(sorted(set(keys)))
+        with self._pool.connection() as conn:
+            try:
+                rows = conn.execute(hourly_sql(by, keys is not None), params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"could not read {self.path}: {plain_message(exc)}") from exc
+        return [bucket for row in rows if (bucket := hour_bucket(*row)) is not None]
 
     def close(self) -> None:
         self._pool.close()

@@ -6,7 +6,8 @@ only for *clean* hours; for a dirty hour (raw rows changed since its rollup was 
 raw rows inside the rollup-covered span are read instead, so every answer equals the raw
 computation (up to the order floating-point sums are added in) while the raw rows exist.
 Everything is one SQL statement, so it reads one consistent snapshot even while another
-process writes and compacts.
+process writes and compacts. ``hourly()`` windows are whole hours, so they read only
+hourly rollups (and raw rows of dirty hours).
 
 Once raw rows are past retention only the rollups remain: aggregates are then exact to
 the 5-minute bucket (the sub-5-minute edges of such a window count nothing), series
@@ -89,19 +90,26 @@ _AGG_DIRTY = (
 )
 
 
+def _selected(by: str, keyed: bool) -> str:
+    """The ``sel`` CTE: tag sets of measurement ``ap`` in the requested groups (``:keys``,
+    a JSON array, when keyed), each with its AP id and group key; a group tag that is
+    empty belongs to no group."""
+    key_column = "a.name" if by == "ap" else f"t.{by}"
+    where = " AND " + key_column + " IN (SELECT value FROM json_each(:keys))" if keyed else ""
+    return (
+        f"sel AS MATERIALIZED (SELECT t.id, t.ap_id, {key_column} AS key FROM tagsets AS t "
+        f"JOIN aps AS a ON a.id = t.ap_id WHERE t.measurement = 'ap' "
+        f"AND {key_column} != ''{where})"
+    )
+
+
 def aggregate_sql(plan: Plan, by: str, keyed: bool) -> str:
     """The statement for one window; ``by`` is a checked GroupBy name (a column name).
 
     ``sel`` is the tag sets of measurement ``ap`` in the requested groups; every part
     drives its index range scans from it, AP by AP.
     """
-    key_column = "a.name" if by == "ap" else f"t.{by}"
-    where = " AND " + key_column + " IN (SELECT value FROM json_each(:keys))" if keyed else ""
-    sel = (
-        f"sel AS MATERIALIZED (SELECT t.id, t.ap_id, {key_column} AS key FROM tagsets AS t "
-        f"JOIN aps AS a ON a.id = t.ap_id WHERE t.measurement = 'ap' "
-        f"AND {key_column} != ''{where})"
-    )
+    sel = _selected(by, keyed)
     parts = [_AGG_ROLLUP.format(table="rollup_1h", lo=a, hi=b) for a, b in plan.hours] + [
         _AGG_ROLLUP.format(table="rollup_5m", lo=a, hi=b) for a, b in plan.fines
     ]
@@ -117,6 +125,45 @@ def aggregate_sql(plan: Plan, by: str, keyed: bool) -> str:
         "coalesce(sum(p.polls_ok), 0), sum(p.rx), sum(p.tx), max(p.cmax), sum(p.csum), "
         "sum(p.cn), max(p.smax), sum(p.ssum), sum(p.sn) "
         "FROM parts AS p JOIN sel ON sel.id = p.tagset_id GROUP BY sel.key ORDER BY sel.key"
+    )
+
+
+_HOURLY_ROLLUP = (
+    "SELECT sel.key, r.bucket, r.n_reachable, r.polls_ok, r.s_rx_bytes_delta, "
+    "r.s_tx_bytes_delta, r.x_clients, r.s_clients, r.n_clients "
+    "FROM sel JOIN rollup_1h AS r ON r.ap_id = sel.ap_id AND r.tagset_id = sel.id "
+    "AND r.bucket >= :h0 AND r.bucket < :h1"
+)
+_HOURLY_DIRTY = (
+    "SELECT sel.key, d.hour, r.m_reachable IS NOT NULL, r.m_reachable = 1, "
+    "r.m_rx_bytes_delta, r.m_tx_bytes_delta, r.m_clients, r.m_clients, "
+    "r.m_clients IS NOT NULL "
+    "FROM sel JOIN dirty AS d ON d.ap_id = sel.ap_id AND d.hour >= :h0 AND d.hour < :h1 "
+    "JOIN ap_raw AS r ON r.ap_id = d.ap_id AND r.tagset_id = sel.id "
+    f"AND r.ts >= d.hour * {HOUR_MS} AND r.ts < (d.hour + 1) * {HOUR_MS}"
+)
+
+
+def hourly_sql(by: str, keyed: bool) -> str:
+    """Per (group, hour) sums over the hours [:h0, :h1) (hour numbers): the hourly rollup
+    rows of clean hours and the raw rows of dirty ones (which have no rollup rows), the
+    same split as :func:`aggregate_sql` for whole hours, so both add the same numbers.
+
+    Rows come sorted by (key, hour); a cell without polls, byte deltas or clients
+    samples (a group that only reported other metrics that hour) is left out, as
+    :func:`timeseries.hours.hour_bucket` would. The parts carry the group key itself
+    (no second join to ``sel``) and are grouped by (hour, key), which SQLite's sorter
+    did faster than (key, hour): 0.47 s instead of 0.89 s for 360,000 rollup rows in
+    8,640 buckets (30 days of 500 APs, measured on a busy 2-core machine).
+    """
+    return (
+        f"WITH {_selected(by, keyed)}, "
+        "parts(key, hour, polls, polls_ok, rx, tx, cmax, csum, cn) AS "
+        f"({_HOURLY_ROLLUP} UNION ALL {_HOURLY_DIRTY}) "
+        "SELECT key, hour, coalesce(sum(polls), 0), coalesce(sum(polls_ok), 0), sum(rx), "
+        "sum(tx), max(cmax), sum(csum), coalesce(sum(cn), 0) FROM parts GROUP BY hour, key "
+        "HAVING sum(polls) > 0 OR sum(rx) IS NOT NULL OR sum(tx) IS NOT NULL OR sum(cn) > 0 "
+        "ORDER BY key, hour"
     )
 
 

@@ -43,6 +43,9 @@ Reads, portable across 1.x, 2.x and 3.x:
   means are the group's sum over its count, so over samples, never a mean of AP means.
   A group whose tag is empty (points without the tag) is dropped here. More than
   ``_MAX_AP_FILTER`` keys are filtered here rather than in the WHERE clause.
+- ``hourly``: two statements, ``GROUP BY time(1h), "<by>" fill(none)`` (buckets start at
+  the epoch: UTC hours): the sums, counts and maximum, and the successful polls. No
+  grouping by ``ap`` is needed, as no distinct-AP count is asked for.
 
 Identifiers are double-quoted and string literals single-quoted with InfluxQL's
 backslash escapes, so an AP id with quotes cannot end the literal. The database must
@@ -61,12 +64,14 @@ from typing import Any
 import httpx
 
 from core.errors import StoreError, StoreRejected
+from timeseries.hours import HOUR_MS, hour_bucket, hour_span
 from timeseries.lines import ApiWriter, http_error_message, to_lines
 from timeseries.port import (
     AP_MEASUREMENT,
     GROUP_BY,
     Aggregate,
     GroupBy,
+    HourBucket,
     Latest,
     Point,
     Sample,
@@ -303,6 +308,75 @@ class InfluxDBStore:
             totals.setdefault(key, _GroupTotals()).polls_ok += int(row[0] or 0)
         return [totals[key].aggregate(key) for key in sorted(totals)]
 
+    def hourly(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "partner",
+        keys: Collection[str] | None = None,
+    ) -> list[HourBucket]:
+        """Per (group, UTC hour) totals over the whole hours [start, end): two statements
+        in one request, ``GROUP BY time(1h), "<by>" fill(none)`` (InfluxQL's time buckets
+        start at the epoch, so they are UTC clock hours, [hour, hour + 1 h)): the sums,
+        counts and maximum, and ``count("reachable")`` of the successful polls. The
+        server adds across the APs of a group; empty hours come back as no row."""
+        span = hour_span(start, end, by)
+        wanted: set[str] | None = None
+        if keys is not None:
+            wanted = {k for k in keys if k}  # an empty tag value is no group
+            if not wanted:
+                return []
+        if span is None:
+            return []
+        group = influxql_identifier(by)
+        where = f"time >= {span[0] * HOUR_MS}ms AND time < {span[1] * HOUR_MS}ms"
+        if wanted is not None and len(wanted) <= _MAX_AP_FILTER:
+            where += (
+                " AND ("
+                + " OR ".join(f"{group} = {influxql_string(k)}" for k in sorted(wanted))
+                + ")"
+            )
+        reachable = influxql_identifier("reachable")
+
+        def select(columns: str, condition: str = "") -> str:
+            return (
+                f"SELECT {columns} FROM {influxql_identifier(AP_MEASUREMENT)} "
+                f"WHERE {condition}{where} GROUP BY time(1h), {group} fill(none)"
+            )
+
+        columns = ", ".join(f"{fn}({influxql_identifier(f)})" for fn, f in _HOURLY_COLUMNS)
+        statements = select(columns) + ";" + select(f"count({reachable})", f"{reachable} = 1 AND ")
+        results = self._query(statements, "hourly")
+        if len(results) != 2:
+            raise StoreError(f"{self.url} answered {len(results)} result(s) to 2 hourly statements")
+        main, ok = results
+
+        def rows(result: dict[str, Any]) -> Iterator[tuple[str, int, list[Any]]]:
+            for series in result.get("series", []):
+                key = series.get("tags", {}).get(by, "")
+                if key and (wanted is None or key in wanted):
+                    for row in series["values"]:
+                        yield key, int(row[0]) // HOUR_MS, row[1:]
+
+        polls_ok = {(key, hour): int(row[0] or 0) for key, hour, row in rows(ok)}
+        buckets = []
+        for key, hour, row in sorted(rows(main), key=lambda r: (r[0], r[1])):
+            polls, rx, tx, c_max, c_sum, c_count = row
+            bucket = hour_bucket(
+                key,
+                hour,
+                polls or 0,
+                polls_ok.get((key, hour), 0),
+                rx,
+                tx,
+                c_max,
+                c_sum,
+                c_count or 0,
+            )
+            if bucket is not None:
+                buckets.append(bucket)
+        return buckets
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
@@ -414,6 +488,17 @@ _AGGREGATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("max", "hotspot_sessions"),
     ("sum", "hotspot_sessions"),
     ("count", "hotspot_sessions"),
+)
+
+
+# The columns of the hourly() statement, in the order hourly() reads them.
+_HOURLY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("count", "reachable"),
+    ("sum", "rx_bytes_delta"),
+    ("sum", "tx_bytes_delta"),
+    ("max", "clients"),
+    ("sum", "clients"),
+    ("count", "clients"),
 )
 
 

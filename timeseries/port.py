@@ -25,6 +25,7 @@ __all__ = [
     "GROUP_BY",
     "Aggregate",
     "GroupBy",
+    "HourBucket",
     "Latest",
     "MetricStore",
     "Point",
@@ -84,6 +85,25 @@ class Aggregate:
         return self.polls_ok / self.polls if self.polls else None
 
 
+@dataclass(frozen=True, slots=True)
+class HourBucket:
+    """One group's totals over one clock hour [hour, hour + 3600) of UTC (which is a
+    local clock hour wherever the offset is whole hours, as in Indonesia): what the
+    reports' heat map and daily trend add up. Sums are exact (they add up to
+    :meth:`MetricStore.aggregate` over the same hours); ``clients_samples`` lets means be
+    combined across hours. An hour with no sample of the group has no bucket."""
+
+    key: str
+    hour: float  # epoch seconds, a multiple of 3600
+    polls: int
+    polls_ok: int
+    rx_bytes: float | None
+    tx_bytes: float | None
+    clients_max: float | None
+    clients_mean: float | None
+    clients_samples: int
+
+
 def to_ms(seconds: float) -> int:
     """Epoch seconds as whole milliseconds: the resolution every backend stores."""
     return round(seconds * 1000)
@@ -136,6 +156,18 @@ class MetricStore(Protocol):
         """Totals over [start, end) per value of tag ``by`` (only ``keys`` when given),
         sorted by key. Samples whose ``by`` tag is empty (an unsponsored site's partner)
         belong to no group."""
+        ...
+
+    def hourly(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "partner",
+        keys: Collection[str] | None = None,
+    ) -> list[HourBucket]:
+        """Per clock hour and per value of tag ``by`` (only ``keys`` when given), over the
+        whole hours in [start, end) (``start`` and ``end`` multiples of 3600, else
+        ValueError), sorted by (key, hour)."""
         ...
 
     def close(self) -> None: ...

@@ -66,6 +66,9 @@ How the port maps onto VictoriaMetrics:
   are never stored (see :mod:`timeseries.lines`), so ``<by>!=""`` drops the samples that
   belong to no group; ``keys`` become one anchored ``=~`` alternation with RE2 signs
   escaped.
+- ``hourly`` is one ``query_range`` with a one-hour step of a ``union`` of the hourly
+  parts (polls, successful polls, byte sums, clients max/sum/count) over one-hour
+  windows, evaluated at ``hour + 1 h - 1 ms``: the same exact-window trick, per hour.
 
 What the server must be told (``citywifi timeseries check`` reports each):
 
@@ -90,12 +93,14 @@ from typing import Any
 import httpx
 
 from core.errors import StoreError
+from timeseries.hours import HOUR_MS, hour_bucket, hour_span
 from timeseries.lines import ApiWriter, http_error_message, to_lines
 from timeseries.port import (
     AP_MEASUREMENT,
     GROUP_BY,
     Aggregate,
     GroupBy,
+    HourBucket,
     Latest,
     Point,
     Sample,
@@ -356,6 +361,71 @@ class VictoriaMetricsStore:
                 parts.setdefault(key, {})[part] = float(item["value"][1])
         return [_aggregate_of(key, parts[key]) for key in sorted(parts)]
 
+    def hourly(
+        self,
+        start: float,
+        end: float,
+        by: GroupBy = "partner",
+        keys: Collection[str] | None = None,
+    ) -> list[HourBucket]:
+        """Per (group, UTC hour) totals over the whole hours [start, end): one
+        ``query_range`` with a one-hour step (sliced like ``series`` for long ranges).
+
+        The query is a ``union`` of one part per quantity, each
+        ``<combine> by (<by>) (<rollup>(ap_<field>{..}[3600000ms]))`` marked with
+        ``citywifi_part``: one request, so every quantity comes from the same moment.
+        Alignment: a rollup evaluated at ``t`` covers ``(t - 1 h, t]``; evaluating at
+        ``hour start + 1 h - 1 ms`` covers exactly ``[hour, hour + 1 h)``, so a sample at
+        hh:00:00.000 belongs to the hour starting then and one at hh:59:59.999 to the
+        hour before (``nocache=1`` keeps VictoriaMetrics from moving the first point
+        onto a multiple of the step). A window given explicitly is used as is (no
+        staleness look-behind), and an hour without samples yields no point at all.
+        """
+        span = hour_span(start, end, by)
+        wanted: set[str] | None = None
+        if keys is not None:
+            wanted = {k for k in keys if k}  # an empty tag value is no group
+            if not wanted:
+                return []
+        if span is None:
+            return []
+        first_hour, end_hour = span
+        query = _hourly_query(by, self._group_matcher(by, wanted))
+        cells: dict[tuple[str, int], dict[str, float]] = {}
+        for first in range(first_hour, end_hour, _MAX_POINTS_PER_QUERY):
+            last = min(end_hour, first + _MAX_POINTS_PER_QUERY)  # exclusive
+            params = {
+                "query": query,
+                "start": _rfc3339((first + 1) * HOUR_MS - 1),
+                "end": _rfc3339(last * HOUR_MS - 1),
+                "step": f"{HOUR_MS}ms",
+            }
+            for item in self._query("/api/v1/query_range", params, "hourly"):
+                labels = item["metric"]
+                key, part = labels.get(by, ""), labels.get(_PART_MARK, "")
+                if not key or not part or (wanted is not None and key not in wanted):
+                    continue
+                for t, raw in item["values"]:
+                    hour = (round(float(t) * 1000) + 1) // HOUR_MS - 1
+                    value = float(raw)
+                    if first_hour <= hour < end_hour and math.isfinite(value):
+                        cells.setdefault((key, hour), {})[part] = value
+        buckets = (
+            hour_bucket(
+                key,
+                hour,
+                parts.get("polls", 0.0),
+                parts.get("polls_ok", 0.0),
+                parts.get("rx_bytes"),
+                parts.get("tx_bytes"),
+                parts.get("clients_max"),
+                parts.get("clients_sum"),
+                parts.get("clients_count", 0.0),
+            )
+            for (key, hour), parts in sorted(cells.items())
+        )
+        return [bucket for bucket in buckets if bucket is not None]
+
     def close(self) -> None:
         self._writer.close()
         self._http.close()
@@ -487,6 +557,33 @@ _PARTS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# The quantities of an HourBucket, a subset of _PARTS (the same rollups and combinations).
+_HOURLY_PARTS = (
+    "polls",
+    "polls_ok",
+    "rx_bytes",
+    "tx_bytes",
+    "clients_max",
+    "clients_sum",
+    "clients_count",
+)
+
+
+def _part(by: GroupBy, part: str, matchers: str, window: str) -> str:
+    """One marked part: ``label_set(<combine> by (<by>) (<rollup>(series[window])), ..)``."""
+    rollup, combine, field = _PARTS[part]
+    name = promql_string(f"{AP_MEASUREMENT}_{field}")
+    series = f"{{__name__={name}{matchers}}}{window}"
+    rolled = f"{rollup}({series}, 1)" if rollup == "count_eq_over_time" else f"{rollup}({series})"
+    return f'label_set({combine} by ({by}) ({rolled}), "{_PART_MARK}", "{part}")'
+
+
+def _hourly_query(by: GroupBy, matchers: str) -> str:
+    """The ``union`` of the hourly parts over one-hour windows (see ``hourly``)."""
+    window = f"[{HOUR_MS}ms]"
+    return "union(" + ", ".join(_part(by, p, matchers, window) for p in _HOURLY_PARTS) + ")"
+
+
 def _aggregate_query(by: GroupBy, matchers: str, window_ms: int) -> str:
     """One MetricsQL ``union`` of every part of an aggregate, each marked by a label.
 
@@ -495,14 +592,7 @@ def _aggregate_query(by: GroupBy, matchers: str, window_ms: int) -> str:
     distinct APs are ``count by (<by>) (count by (<by>, ap) (count_over_time(ap_*)))``.
     """
     window = f"[{window_ms}ms]"
-    pieces = []
-    for part, (rollup, combine, field) in _PARTS.items():
-        name = promql_string(f"{AP_MEASUREMENT}_{field}")
-        series = f"{{__name__={name}{matchers}}}{window}"
-        rolled = (
-            f"{rollup}({series}, 1)" if rollup == "count_eq_over_time" else f"{rollup}({series})"
-        )
-        pieces.append(f'label_set({combine} by ({by}) ({rolled}), "{_PART_MARK}", "{part}")')
+    pieces = [_part(by, part, matchers, window) for part in _PARTS]
     every = f'{{__name__=~"{AP_MEASUREMENT}_.+"{matchers}}}{window}'
     per_ap = by if by == "ap" else f"{by}, ap"
     aps = f"count by ({by}) (count by ({per_ap}) (count_over_time({every})))"

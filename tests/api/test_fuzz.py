@@ -46,7 +46,8 @@ PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login")}
 #: Operation -> the parameters (422 ``loc``) of its rules that OpenAPI cannot state:
 #: end after start, a longest range (api.times.check_window), at most api.routes.aps.MAX_POINTS
 #: buckets of ``step`` in the range, the 1970..9999 bound of a date-time given as text (the
-#: number form states it), a partner for a partner user only, a maintenance window's
+#: number form states it), a partner for a partner user only, a report's period (exactly
+#: one of a month or a range) and partner (staff must name one), a maintenance window's
 #: rules (inventory.maintenance: ends after it starts and in the future, at most 31 days,
 #: on a site or district that exists), and coverage questions planning cannot answer
 #: (more suggestions than candidate places, a what-if naming a site that is not active).
@@ -57,6 +58,9 @@ CROSS_FIELD_RULES: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {
     ("GET", "/api/v1/audit"): _WINDOW,
     ("GET", "/api/v1/sessions"): _WINDOW,
     ("GET", "/api/v1/sessions/summary"): _WINDOW,
+    # api.report_models.asked_period: a month or a range (a year at most), a real month
+    # and date; staff name the partner (api.routes.reports).
+    ("GET", "/api/v1/reports/usage"): _WINDOW | {("query", "month"), ("query", "partner")},
     ("POST", "/api/v1/users"): frozenset({("body", "partner")}),
     ("POST", "/api/v1/maintenance"): frozenset(
         {("body", "starts_at"), ("body", "ends_at"), ("body", "scope_id")}

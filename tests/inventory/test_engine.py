@@ -30,7 +30,7 @@ def test_inventory_and_its_wal_files_are_private(tmp_path: Path, umask: int) -> 
     engine = open_inventory(f"sqlite:///{path}", create=True)
     try:
         with engine.begin() as connection:  # a write, so that -wal and -shm exist
-            connection.execute(text("INSERT INTO partners VALUES ('p1', 'Partner')"))
+            connection.execute(text("INSERT INTO partners (id, name) VALUES ('p1', 'Partner')"))
             wal, shm = path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
             assert wal.exists() and shm.exists()
             assert (mode(path), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)

@@ -52,6 +52,7 @@ def test_valid_yaml_import(
         "ap_events": 0,
         "demand_points": 0,
         "candidate_sites": 0,
+        "report_deliveries": 0,
         "users": 0,
         "api_tokens": 0,
         "web_sessions": 0,

@@ -187,10 +187,12 @@ def test_legacy_sqlite_file_is_upgraded_in_place(tmp_path: Path, secret_box: Sec
     assert path.stat().st_mode & 0o777 == 0o600  # it holds device credentials
     assert model_diff(url) == []
     after = rows(url, sorted(LEGACY_TABLES))
-    changed = {"ap_status", "credential_profiles", "sites"}
+    changed = {"ap_status", "credential_profiles", "partners", "sites"}
     assert {t: r for t, r in after.items() if t not in changed} == {
         t: r for t, r in before.items() if t not in changed
     }
+    # Partners keep every value; no own SLA target nor report addresses yet.
+    assert after["partners"] == [(*row, None, None) for row in before["partners"]]
     # Sites keep every value; the new uplink_id column is empty (no topology yet).
     assert [r[:-1] for r in after["sites"]] == before["sites"]
     assert {r[-1] for r in after["sites"]} == {None}
@@ -377,12 +379,11 @@ def test_accounting_comes_and_goes_with_its_revision(new_db_url: Callable[[], st
     execute(url, *LEGACY_ROWS[:3])
     before = schema_dump(url)
     profiles = rows(url, ["credential_profiles"])["credential_profiles"]
-    upgrade(url)
+    upgrade(url, to="0010_accounting")
     after = schema_dump(url)
     assert set(after) - set(before) == {"accounting_sessions", "user_hash_keys"}
     assert after["credential_profiles"]["columns"][-1] == ("radius_secret", "TEXT", True)
     assert rows(url, ["credential_profiles"])["credential_profiles"] == [(*profiles[0], None)]
-    assert model_diff(url) == []
     execute(
         url,
         "INSERT INTO user_hash_keys VALUES ('2026-11', 'sealed:v1:x', 1.0)",
@@ -391,3 +392,30 @@ def test_accounting_comes_and_goes_with_its_revision(new_db_url: Callable[[], st
     assert downgrade(url, to="0009_candidate_sites") == "0009_candidate_sites"
     assert schema_dump(url) == before
     assert rows(url, ["credential_profiles"])["credential_profiles"] == profiles
+
+
+def test_reports_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -> None:
+    """0011 adds report_deliveries and the partners' own SLA target and report addresses
+    (empty for the existing partners); its downgrade leaves the database as 0010 had it,
+    rows kept."""
+    url = new_db_url()
+    upgrade(url, to="0010_accounting")
+    execute(url, *LEGACY_ROWS[:2])
+    before = schema_dump(url)
+    partners = rows(url, ["partners"])["partners"]
+    assert upgrade(url) == ("0010_accounting", HEAD)
+    after = schema_dump(url)
+    assert set(after) - set(before) == {"report_deliveries"}
+    assert after["report_deliveries"]["pk"] == ["partner_id", "month"]
+    assert [c[0] for c in after["partners"]["columns"][-2:]] == ["sla_target_pct", "report_to"]
+    assert all(c[2] for c in after["partners"]["columns"][-2:])  # nullable
+    assert rows(url, ["partners"])["partners"] == [(*partners[0], None, None)]
+    assert model_diff(url) == []
+    execute(
+        url,
+        "UPDATE partners SET sla_target_pct = 97.5, report_to = 'board@example.org'",
+        "INSERT INTO report_deliveries VALUES ('p1', '2026-11', 'sent', 1.0, 2.0, 'a@b.c', NULL)",
+    )
+    assert downgrade(url, to="0010_accounting") == "0010_accounting"
+    assert schema_dump(url) == before
+    assert rows(url, ["partners"])["partners"] == partners

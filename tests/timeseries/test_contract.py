@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.errors import StoreRejected
-from timeseries import GROUP_BY, Aggregate, GroupBy, MetricStore, Point, Sample
+from timeseries import GROUP_BY, Aggregate, GroupBy, HourBucket, MetricStore, Point, Sample
 
 T0 = 1_700_000_000.0  # a round minute, UTC
 
@@ -608,3 +608,152 @@ def test_aggregate_of_a_mini_month_matches_python(store: MetricStore) -> None:
     for by in GROUP_BY:
         want = reference(samples, *cut, by, keys)
         assert_aggregates(store.aggregate(*cut, by, keys), want)
+
+
+# -- hourly --------------------------------------------------------------------------------
+
+HOUR = 3600.0
+H0 = 1_700_002_800.0  # 23:00:00 UTC, the first whole hour after T0
+
+
+def test_hourly_buckets_written_out(store: MetricStore) -> None:
+    s = fleet_sample
+    store.write(
+        [
+            s("ap-1", H0 - 0.001, "site-a", "north", "p1", reachable=1, rx_bytes_delta=1e6),
+            # hour 0: the first and the last millisecond of the hour both belong to it
+            s("ap-1", H0, "site-a", "north", "p1", reachable=1, clients=2, rx_bytes_delta=100,
+              tx_bytes_delta=10),
+            s("ap-2", H0 + 1800, "site-a", "north", "p1", reachable=1, clients=6,
+              rx_bytes_delta=5, tx_bytes_delta=0),
+            s("ap-1", H0 + HOUR - 0.001, "site-a", "north", "p1", reachable=0),
+            # hour 1: starts at its first millisecond
+            s("ap-1", H0 + HOUR, "site-a", "north", "p1", reachable=1, clients=4,
+              rx_bytes_delta=300, tx_bytes_delta=30),
+            # hour 2: only a metric no bucket holds: no bucket
+            s("ap-2", H0 + 2 * HOUR + 5, "site-a", "north", "p1", cpu_pct=50),
+            # hour 3: a failed poll only
+            s("ap-1", H0 + 3 * HOUR + 60, "site-a", "north", "p1", reachable=0),
+            s("ap-1", H0 + 4 * HOUR, "site-a", "north", "p1", reachable=1, rx_bytes_delta=1e6),
+            s("ap-3", H0 + 60, "site-b", "south", "p2", reachable=1, clients=0, rx_bytes_delta=0,
+              tx_bytes_delta=70),
+            s("ap-4", H0 + 60, "site-c", "south", "", reachable=1, clients=9,
+              rx_bytes_delta=1000, tx_bytes_delta=2000),  # unsponsored: no partner group
+        ]
+    )  # fmt: skip
+
+    got = store.hourly(H0, H0 + 4 * HOUR)  # by="partner" is the default
+
+    assert got == [
+        HourBucket("p1", H0, polls=3, polls_ok=2, rx_bytes=105.0, tx_bytes=10.0,
+                   clients_max=6.0, clients_mean=4.0, clients_samples=2),
+        HourBucket("p1", H0 + HOUR, polls=1, polls_ok=1, rx_bytes=300.0, tx_bytes=30.0,
+                   clients_max=4.0, clients_mean=4.0, clients_samples=1),
+        HourBucket("p1", H0 + 3 * HOUR, polls=1, polls_ok=0, rx_bytes=None, tx_bytes=None,
+                   clients_max=None, clients_mean=None, clients_samples=0),
+        HourBucket("p2", H0, polls=1, polls_ok=1, rx_bytes=0.0, tx_bytes=70.0,
+                   clients_max=0.0, clients_mean=0.0, clients_samples=1),
+    ]  # fmt: skip
+    assert [b.key for b in store.hourly(H0, H0 + 4 * HOUR, "site", ["site-c"])] == ["site-c"]
+    by_ap = store.hourly(H0 + HOUR, H0 + 2 * HOUR, "ap")
+    assert [(b.key, b.hour, b.rx_bytes) for b in by_ap] == [("ap-1", H0 + HOUR, 300.0)]
+
+
+def test_hourly_refuses_windows_off_the_hour_and_unknown_groups(store: MetricStore) -> None:
+    bad = [(H0 + 1, H0 + HOUR), (H0, H0 + 1800), (H0 + 0.5, H0 + HOUR), (H0, H0 + HOUR + 0.001)]
+    for start, end in [*bad, (math.nan, H0), (H0, math.inf)]:
+        with pytest.raises(ValueError):
+            store.hourly(start, end)
+    with pytest.raises(ValueError):
+        store.hourly(H0, H0 + HOUR, "profile")  # type: ignore[arg-type]
+
+
+def test_hourly_of_nothing_is_empty(store: MetricStore) -> None:
+    assert store.hourly(H0, H0 + HOUR) == []
+    store.write([fleet_sample("ap-1", H0, "s", "d", "p", reachable=1)])
+
+    assert store.hourly(H0, H0 + HOUR, keys=[]) == []
+    assert store.hourly(H0, H0 + HOUR, keys=["nobody"]) == []
+    assert store.hourly(H0, H0 + HOUR, keys=[""]) == []
+    assert store.hourly(H0, H0) == []
+    assert store.hourly(H0 + HOUR, H0) == []
+    assert store.hourly(H0 + HOUR, H0 + 2 * HOUR) == []
+    assert [b.key for b in store.hourly(H0, H0 + HOUR, keys=["p", "nobody"])] == ["p"]
+
+
+def expected_hours(
+    samples: list[Sample], start: float, end: float, by: GroupBy, keys: Collection[str] | None
+) -> list[HourBucket]:
+    """The port's hourly buckets from :func:`reference`, hour by hour."""
+    out = []
+    for k in range(round((end - start) / HOUR)):
+        hour = start + k * HOUR
+        for a in reference(samples, hour, hour + HOUR, by, keys):
+            if (
+                a.polls
+                or a.rx_bytes is not None
+                or a.tx_bytes is not None
+                or a.clients_max is not None
+            ):
+                n = sum(
+                    1
+                    for s in samples
+                    if s.tags.get(by) == a.key
+                    and hour <= s.ts < hour + HOUR
+                    and "clients" in s.fields
+                )
+                out.append(
+                    HourBucket(a.key, hour, a.polls, a.polls_ok, a.rx_bytes, a.tx_bytes,
+                               a.clients_max, a.clients_mean, n)
+                )  # fmt: skip
+    return sorted(out, key=lambda b: (b.key, b.hour))
+
+
+def assert_hours_add_up(buckets: list[HourBucket], totals: list[Aggregate]) -> None:
+    """Buckets of a window summed per group equal aggregate() over the same window."""
+    by_key: dict[str, list[HourBucket]] = defaultdict(list)
+    for b in buckets:
+        by_key[b.key].append(b)
+    wanted = [a for a in totals if a.polls or a.clients_max is not None or a.rx_bytes is not None]
+    assert sorted(by_key) == [a.key for a in wanted]
+    for a in wanted:
+        group = by_key[a.key]
+        assert sum(b.polls for b in group) == a.polls, a.key
+        assert sum(b.polls_ok for b in group) == a.polls_ok, a.key
+        for name in ("rx_bytes", "tx_bytes"):
+            parts = [getattr(b, name) for b in group if getattr(b, name) is not None]
+            assert (sum(parts) if parts else None) == getattr(a, name), (a.key, name)
+        maxima = [b.clients_max for b in group if b.clients_max is not None]
+        assert (max(maxima) if maxima else None) == a.clients_max, a.key
+        n = sum(b.clients_samples for b in group)
+        if a.clients_mean is not None:
+            mean = sum(b.clients_mean * b.clients_samples for b in group if b.clients_mean) / n
+            assert mean == pytest.approx(a.clients_mean, rel=1e-12), a.key
+
+
+def test_hourly_buckets_add_up_to_aggregate_and_match_python(store: MetricStore) -> None:
+    samples = mini_month(aps=10, days=1, step=300)
+    for first in range(0, len(samples), 2000):
+        store.write(samples[first : first + 2000])
+
+    start, end = H0, H0 + 20 * HOUR  # T0 is 22:13:20: the first, partial hour is left out
+    keys = {"partner-1", "site-3", "ap-07", "district-2"}
+    for by in GROUP_BY:
+        got = store.hourly(start, end, by)
+        assert all(start <= b.hour < end and b.hour % HOUR == 0 for b in got)
+        assert [(b.key, b.hour) for b in got] == sorted({(b.key, b.hour) for b in got})
+        want = expected_hours(samples, start, end, by, None)
+        assert [(b.key, b.hour) for b in got] == [(b.key, b.hour) for b in want]
+        for g, w in zip(got, want, strict=True):
+            assert (g.polls, g.polls_ok, g.rx_bytes, g.tx_bytes, g.clients_max) == (
+                w.polls, w.polls_ok, w.rx_bytes, w.tx_bytes, w.clients_max,
+            ), (g.key, g.hour)  # fmt: skip
+            assert g.clients_samples == w.clients_samples
+            if w.clients_mean is None:
+                assert g.clients_mean is None
+            else:
+                assert g.clients_mean == pytest.approx(w.clients_mean, rel=1e-12)
+        assert_hours_add_up(got, store.aggregate(start, end, by))
+        keyed = store.hourly(start, end, by, keys)
+        assert keyed == [b for b in got if b.key in keys]
+        assert_hours_add_up(keyed, store.aggregate(start, end, by, keys))

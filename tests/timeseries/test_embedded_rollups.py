@@ -218,6 +218,42 @@ def test_the_whole_range_grouped_by_partner(filled: tuple[Path, Reference]) -> N
         assert_same(got, ref.aggregate(T0 - HOUR, T0 + 11 * HOUR, "partner"))
 
 
+def assert_hours_match(store: EmbeddedStore, ref: Reference, start: float, end: float) -> None:
+    """hourly() over whole hours equals the reference aggregate of each hour, per group."""
+    for by in GROUP_BY:
+        got = {(b.key, b.hour): b for b in store.hourly(start, end, by)}
+        want = {
+            (a.key, hour): a
+            for hour in range(int(start), int(end), int(HOUR))
+            for a in ref.aggregate(hour, hour + HOUR, by)
+            if a.polls or a.clients_max is not None or a.rx_bytes is not None
+        }
+        assert sorted(got) == sorted(want), by
+        for cell, a in want.items():
+            b = got[cell]
+            assert (b.polls, b.polls_ok, b.rx_bytes, b.tx_bytes, b.clients_max) == (
+                a.polls,
+                a.polls_ok,
+                a.rx_bytes,
+                a.tx_bytes,
+                a.clients_max,
+            ), (by, cell)
+            if a.clients_mean is None:
+                assert b.clients_mean is None, (by, cell)
+            else:
+                assert b.clients_mean == pytest.approx(a.clients_mean, rel=1e-12), (by, cell)
+
+
+def test_hourly_from_rolled_up_and_dirty_hours_equals_raw(
+    filled: tuple[Path, Reference],
+) -> None:
+    path, ref = filled
+    with EmbeddedStore(path) as store:
+        start = (T0 // HOUR - 1) * HOUR
+        assert_hours_match(store, ref, start, start + 12 * HOUR)
+        assert_hours_match(store, ref, start + 3 * HOUR, start + 4 * HOUR)  # a dirty hour
+
+
 # -- retention -----------------------------------------------------------------------------
 
 
@@ -259,6 +295,8 @@ def test_retention_deletes_old_raw_rows_and_old_periods_answer_from_rollups(
         got = [p.value for p in store.series("ap-0", "clients", lo, hi, HOUR)]
         assert got == ref.series("ap-0", "clients", lo, hi, HOUR)
         assert store.latest()["ap-1"].times["reachable"] >= end - HOUR
+        # hourly() past raw retention answers from the hourly rollups
+        assert_hours_match(store, ref, start + 1 * day, start + 2 * day)
 
         # a late sample into a period whose raw rows are gone is added to the rollups
         late_ts = start + 2 * day + 1234
