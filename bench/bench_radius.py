@@ -29,6 +29,7 @@ import os
 import platform
 import random
 import select
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -339,6 +340,7 @@ def main() -> None:
             print(f"  sessions stored {stored:,}, closed {closed:,} (expected {expected:,})")
     finally:
         children.stop_all()
+        shutil.rmtree(work, ignore_errors=True)  # its databases and logs: nothing left behind
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import enum
 import functools
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -24,6 +22,7 @@ from sqlalchemy import (
     Table,
     TextClause,
     bindparam,
+    case,
     func,
     literal,
     or_,
@@ -445,6 +444,39 @@ def list_sessions(
     return [_view(row._mapping) for row in session.execute(query)], int(count)
 
 
+def starts_per_window(
+    session: Session,
+    scope: Scope,
+    bounds: Sequence[float],
+    *,
+    partner: str | None = None,
+) -> list[int]:
+    """How many sessions (in ``scope``, of ``partner`` when given) began in each window
+    [bounds[i], bounds[i + 1]): a report's sessions per local day, in one grouped query
+    instead of one :func:`summarise` (and its medians) per day."""
+    if len(bounds) < 2:
+        return []
+    table = _TABLE
+    window = case(
+        *((table.c.started_at < bound, index) for index, bound in enumerate(bounds[1:])),
+        else_=-1,
+    ).label("window")
+    query = (
+        select(window, func.count())
+        .where(
+            *_filters(scope, ap=None, site=None, partner=partner),
+            table.c.started_at >= bounds[0],
+            table.c.started_at < bounds[-1],
+        )
+        .group_by(window)
+    )
+    counts = [0] * (len(bounds) - 1)
+    for index, count in session.execute(query):
+        if 0 <= index < len(counts):
+            counts[index] = int(count)
+    return counts
+
+
 def _filters(
     scope: Scope, *, ap: str | None, site: str | None, partner: str | None
 ) -> list[ColumnElement[bool]]:
@@ -566,8 +598,17 @@ def _medians(
     if session.get_bind().dialect.name == "postgresql":
         query = grouped.add_columns(func.percentile_cont(0.5).within_group(duration))
         return {found[0]: float(found[1]) for found in session.execute(query)}
-    ordered = select(key.label("key"), duration).where(*conditions).order_by(key, duration)
-    return {
-        group: statistics.median(value for _key, value in members)
-        for group, members in groupby(session.execute(ordered), key=lambda r: r[0])
-    }
+    # SQLite has no percentile: the middle one or two rows of each group by window
+    # functions, averaged in SQL (statistics.median's definition), so the durations never
+    # leave the database (fetching them cost 0.25 s for a partner-month of 90,000).
+    rank = func.row_number().over(partition_by=key, order_by=duration).label("rank")
+    size = func.count().over(partition_by=key).label("size")
+    ranked = select(key.label("key"), duration.label("d"), rank, size).where(*conditions)
+    inner = ranked.subquery()
+    middle = or_(
+        inner.c.rank * 2 == inner.c.size,
+        inner.c.rank * 2 == inner.c.size + 1,
+        inner.c.rank * 2 == inner.c.size + 2,
+    )
+    query = select(inner.c.key, func.avg(inner.c.d)).where(middle).group_by(inner.c.key)
+    return {found[0]: float(found[1]) for found in session.execute(query)}

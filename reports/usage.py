@@ -63,7 +63,7 @@ from inventory.incidents import members
 from inventory.maintenance import Span, windows_by_ap
 from inventory.models import AccessPoint, District, Incident, Partner, Site
 from inventory.scoping import scoped_incident_members, scoped_incidents
-from inventory.sessions import SessionSummary, SummaryBy, summarise
+from inventory.sessions import SessionSummary, SummaryBy, starts_per_window, summarise
 from reports.model import DayFigures, FigureSource, IncidentLine, SiteFigures, Totals, UsageReport
 from reports.period import Period, previous_period
 from timeseries import MetricStore
@@ -498,12 +498,13 @@ def _days(
         if bucket.clients_max is not None:
             into.clients_peak = max(into.clients_peak or bucket.clients_max, bucket.clients_max)
     figures: list[DayFigures] = []
-    for day, lo, hi in _local_days(period, tz):
+    days = list(_local_days(period, tz))
+    started: list[int | None] = [None] * len(days)
+    if radius and days:
+        bounds = [lo for _day, lo, _hi in days] + [days[-1][2]]
+        started = list(starts_per_window(session, scope, bounds, partner=partner))
+    for (day, _lo, _hi), sessions in zip(days, started, strict=True):
         found = sums.get(day, _Day())
-        sessions = None
-        if radius:
-            summary = _summaries(session, scope, by="partner", start=lo, end=hi, partner=partner)
-            sessions = summary[partner].sessions if partner in summary else 0
         figures.append(
             DayFigures(
                 day=day.isoformat(),

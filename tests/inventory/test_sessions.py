@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from inventory.sessions import (
     apply_records,
     close_lost,
     list_sessions,
+    starts_per_window,
     summarise,
 )
 from inventory.userkeys import MonthKeys, hash_value, month_of
@@ -508,3 +510,23 @@ def test_summary_by_key(any_engine: Engine, lost: None) -> None:
     with Session(any_engine) as session:
         assert summarise(session, Scope("p9"), by="site", start=T0, end=end) == []
         assert summarise(session, Scope("p2"), by="partner", start=T0, end=end, site="s1") == []
+
+
+def test_starts_per_window_agree_with_the_summaries(any_engine: Engine, lost: None) -> None:
+    bounds = [T0, T0 + 86_400, T0 + 2 * 86_400]
+    with Session(any_engine) as session:
+        for scope, partner in ((Scope(), None), (Scope(), "p1"), (Scope("p1"), None)):
+            counts = starts_per_window(session, scope, bounds, partner=partner)
+            expected = [
+                sum(
+                    row.sessions
+                    for row in summarise(
+                        session, scope, by="city", start=lo, end=hi, partner=partner
+                    )
+                )
+                for lo, hi in pairwise(bounds)
+            ]
+            assert counts == expected
+        assert sum(starts_per_window(session, Scope(), bounds)) == 6
+        assert starts_per_window(session, Scope("p9"), bounds) == [0, 0]
+        assert starts_per_window(session, Scope(), bounds[:1]) == []
