@@ -11,6 +11,7 @@ count would cost VictoriaMetrics a read of every series.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from timeseries.port import GROUP_BY, HourBucket, to_ms
 
@@ -18,6 +19,12 @@ __all__ = ["HOUR_MS", "HOUR_S", "hour_bucket", "hour_span"]
 
 HOUR_S = 3600
 HOUR_MS = 3_600_000
+
+
+def wanted_groups(keys: Collection[str] | None) -> set[str] | None:
+    """The groups asked for: None for every group; an empty tag value is no group, so
+    keys naming none leave an empty set (and an empty answer)."""
+    return None if keys is None else {k for k in keys if k}
 
 
 def hour_span(start: float, end: float, by: str) -> tuple[int, int] | None:

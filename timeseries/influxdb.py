@@ -64,7 +64,7 @@ from typing import Any
 import httpx
 
 from core.errors import StoreError, StoreRejected
-from timeseries.hours import HOUR_MS, hour_bucket, hour_span
+from timeseries.hours import HOUR_MS, hour_bucket, hour_span, wanted_groups
 from timeseries.lines import ApiWriter, http_error_message, to_lines
 from timeseries.port import (
     AP_MEASUREMENT,
@@ -98,6 +98,17 @@ _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 def open_influxdb(url: str) -> InfluxDBStore:
     """Open the store an ``influxdb+http(s)://`` URL names (no network traffic yet)."""
     return InfluxDBStore(parse_server_url(url, BACKEND, _OPTIONS))
+
+
+def _where(group: str, start_ms: int, end_ms: int, wanted: set[str] | None) -> str:
+    """The WHERE of a grouped read: the window, and the groups asked for (left to the
+    grouping past :data:`_MAX_AP_FILTER` of them: a longer OR costs the server more)."""
+    where = f"time >= {start_ms}ms AND time < {end_ms}ms"
+    if wanted is not None and len(wanted) <= _MAX_AP_FILTER:
+        where += (
+            " AND (" + " OR ".join(f"{group} = {influxql_string(k)}" for k in sorted(wanted)) + ")"
+        )
+    return where
 
 
 class InfluxDBStore:
@@ -250,22 +261,12 @@ class InfluxDBStore:
             raise ValueError(f"aggregate window must be finite: {start=}, {end=}")
         if by not in GROUP_BY:
             raise ValueError(f"aggregate by must be one of {', '.join(GROUP_BY)}, got {by!r}")
-        wanted: set[str] | None = None
-        if keys is not None:
-            wanted = {k for k in keys if k}  # an empty tag value is no group
-            if not wanted:
-                return []
+        wanted = wanted_groups(keys)
         start_ms, end_ms = to_ms(start), to_ms(end)
-        if end_ms <= start_ms:
+        if end_ms <= start_ms or wanted == set():
             return []
         group = influxql_identifier(by)
-        where = f"time >= {start_ms}ms AND time < {end_ms}ms"
-        if wanted is not None and len(wanted) <= _MAX_AP_FILTER:
-            where += (
-                " AND ("
-                + " OR ".join(f"{group} = {influxql_string(k)}" for k in sorted(wanted))
-                + ")"
-            )
+        where = _where(group, start_ms, end_ms, wanted)
         group_by = group if by == "ap" else f"{group}, {influxql_identifier('ap')}"
         reachable = influxql_identifier("reachable")
 
@@ -321,21 +322,11 @@ class InfluxDBStore:
         counts and maximum, and ``count("reachable")`` of the successful polls. The
         server adds across the APs of a group; empty hours come back as no row."""
         span = hour_span(start, end, by)
-        wanted: set[str] | None = None
-        if keys is not None:
-            wanted = {k for k in keys if k}  # an empty tag value is no group
-            if not wanted:
-                return []
-        if span is None:
+        wanted = wanted_groups(keys)
+        if span is None or wanted == set():
             return []
         group = influxql_identifier(by)
-        where = f"time >= {span[0] * HOUR_MS}ms AND time < {span[1] * HOUR_MS}ms"
-        if wanted is not None and len(wanted) <= _MAX_AP_FILTER:
-            where += (
-                " AND ("
-                + " OR ".join(f"{group} = {influxql_string(k)}" for k in sorted(wanted))
-                + ")"
-            )
+        where = _where(group, span[0] * HOUR_MS, span[1] * HOUR_MS, wanted)
         reachable = influxql_identifier("reachable")
 
         def select(columns: str, condition: str = "") -> str:

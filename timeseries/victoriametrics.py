@@ -93,7 +93,7 @@ from typing import Any
 import httpx
 
 from core.errors import StoreError
-from timeseries.hours import HOUR_MS, hour_bucket, hour_span
+from timeseries.hours import HOUR_MS, hour_bucket, hour_span, wanted_groups
 from timeseries.lines import ApiWriter, http_error_message, to_lines
 from timeseries.port import (
     AP_MEASUREMENT,
@@ -382,12 +382,8 @@ class VictoriaMetricsStore:
         staleness look-behind), and an hour without samples yields no point at all.
         """
         span = hour_span(start, end, by)
-        wanted: set[str] | None = None
-        if keys is not None:
-            wanted = {k for k in keys if k}  # an empty tag value is no group
-            if not wanted:
-                return []
-        if span is None:
+        wanted = wanted_groups(keys)
+        if span is None or wanted == set():
             return []
         first_hour, end_hour = span
         query = _hourly_query(by, self._group_matcher(by, wanted))
