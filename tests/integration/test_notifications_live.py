@@ -104,15 +104,23 @@ def test_a_district_cut_over_30_sites_is_one_incident_and_one_message_per_route(
 
     try:
         asyncio.run(scenario())
-        (incident,) = city.top_level()
+        district_sites = {str(site["id"]) for site in doc["sites"] if site["district"] == district}
+        (incident,) = [i for i in city.top_level() if i.kind is IncidentClass.AREA_OUTAGE]
         assert (incident.kind, incident.scope_id) == (IncidentClass.AREA_OUTAGE, district)
         assert len(incident.sites) == sites
+        # On a loaded machine the harness can lose a poll of an AP elsewhere in the city
+        # (560 APs answer from one simulator process): that AP's own incident is no part
+        # of this claim. Nothing in the district may be told apart from the area outage.
+        others = [i for i in city.top_level() if i.id != incident.id]
+        assert all(not set(i.sites) & district_sites for i in others), city.timelines()
         hooks = [json.loads(r.body) for r in webhook_receiver.requests]
-        assert [(h["kind"], h["group"]) for h in hooks] == [
+        ours = [h for h in hooks if any(i["id"] == incident.id for i in h["incidents"])]
+        assert [(h["kind"], h["group"]) for h in ours] == [
             ("firing", "utility"),
             ("resolved", "utility"),
         ], hooks
-        assert [[i["id"] for i in h["incidents"]] for h in hooks] == [[incident.id]] * 2
+        assert [[i["id"] for i in h["incidents"]] for h in ours] == [[incident.id]] * 2
+        assert all(h["group"] != "utility" for h in hooks if h not in ours), hooks
         mails = [email.message_from_bytes(e.original_content) for e in smtp_server.envelopes]
         subjects = [str(m["Subject"]) for m in mails]
         assert len(subjects) == 2, subjects
