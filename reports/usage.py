@@ -9,9 +9,11 @@ Where each figure comes from, and why:
 - **Availability**: answered / attempted polls (``reachable``) of the site's APs, polls
   made while a declared maintenance window covered the site (its own windows and its
   district's, :func:`inventory.maintenance.windows_by_ap`) left out. Exact, not
-  pro-rated: the store is asked for the site's polls over each stretch of the period
-  outside its windows (sites with the same stretches in one call), and over the whole
-  period in one call for the sites no window touched. ``maintenance_s`` is the covered
+  pro-rated: the store is asked for every site's polls over the whole period in one
+  call, and for the polls within each window (sites under the same windows in one
+  call), which are taken away. Polls add up over disjoint spans on every backend (the
+  store's contract), so that is the count outside the windows; asked this way the
+  store reads hours of a window, not the weeks around it. ``maintenance_s`` is the covered
   time within the period (up to ``now`` for a period still running: a window not yet
   begun has not excused anything), ``downtime_s`` the rest of that time times the share
   of polls not answered.
@@ -25,7 +27,7 @@ Where each figure comes from, and why:
   ``tx_bytes_delta`` (up), so a Counter32 wrap counts once and the interval across a
   reboot counts nothing (the collector's rule, :mod:`collector.derive`); rounded to whole
   bytes per site, and the totals are the sum of the sites' (the table adds up).
-- **Sessions and users**: RADIUS accounting (:func:`inventory.sessions.summarise`) for a
+- **Sessions and users**: RADIUS accounting (:func:`inventory.sessions.summarise_each`) for a
   site that sent any session beginning in the period (source "radius"), else the SNMP
   clients figures alone (source "snmp"). The totals are "radius" when any site is; their
   sessions, unique users and median are the partner's sessions as a whole (summarise by
@@ -63,7 +65,7 @@ from inventory.incidents import members
 from inventory.maintenance import Span, windows_by_ap
 from inventory.models import AccessPoint, District, Incident, Partner, Site
 from inventory.scoping import scoped_incident_members, scoped_incidents
-from inventory.sessions import SessionSummary, SummaryBy, starts_per_window, summarise
+from inventory.sessions import SessionSummary, starts_per_window, summarise_each
 from reports.model import DayFigures, FigureSource, IncidentLine, SiteFigures, Totals, UsageReport
 from reports.period import Period, previous_period
 from timeseries import MetricStore
@@ -179,8 +181,8 @@ def _partner_sites(session: Session, partner: str) -> list[_Site]:
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What the store is asked for one period: ``covered`` the maintenance spans of each
-    site that had any (merged, clipped), and the sites grouped by the stretches outside
-    them, so sites under the same district window share their calls."""
+    site that had any (merged, clipped), and the sites grouped by those spans, so sites
+    under the same district window share their calls."""
 
     period: Period
     until: float  # the period's end, or now for a period still running
@@ -194,14 +196,14 @@ class _Plan:
         covered = {site: merged for site, found in spans.items() if (merged := _merge(found))}
         groups: dict[tuple[Span, ...], list[str]] = defaultdict(list)
         for site, merged in sorted(covered.items()):
-            groups[tuple(_outside(merged, period.start, period.end))].append(site)
+            groups[tuple(merged)].append(site)
         return cls(period, until, covered, dict(groups))
 
     @property
     def calls(self) -> int:
         """Store calls: the sites over the whole period, the partner's clients, and one
-        per stretch outside maintenance of each group."""
-        return 2 + sum(len(stretches) for stretches in self.groups)
+        per maintenance span of each group."""
+        return 2 + sum(len(spans) for spans in self.groups)
 
     def maintenance_s(self, site: str) -> float:
         return sum(hi - lo for lo, hi in self.covered.get(site, ()))
@@ -240,19 +242,6 @@ def _merge(spans: Iterable[Span]) -> list[Span]:
         else:
             merged.append((lo, hi))
     return merged
-
-
-def _outside(covered: Sequence[Span], start: float, end: float) -> list[Span]:
-    """The stretches of [start, end) outside the merged, clipped ``covered`` spans."""
-    stretches: list[Span] = []
-    at = start
-    for lo, hi in covered:
-        if lo > at:
-            stretches.append((at, lo))
-        at = max(at, hi)
-    if at < end:
-        stretches.append((at, end))
-    return stretches
 
 
 def _hour_chunks(start: float, end: float) -> list[Span]:
@@ -306,14 +295,12 @@ def _figures(
     whole = reader.sites(start, end, [site.id for site in sites])
     clients = reader.partner(start, end, partner)
     polls = {key: (row.polls, row.polls_ok) for key, row in whole.items()}
-    for stretches, group in plan.groups.items():
-        counted = dict.fromkeys(group, (0, 0))
-        for lo, hi in stretches:
-            for key, part in reader.sites(lo, hi, group).items():
-                attempted, ok = counted[key]
-                counted[key] = (attempted + part.polls, ok + part.polls_ok)
-        polls.update(counted)
-    by_site = _summaries(session, scope, by="site", start=start, end=end, partner=partner)
+    for spans, group in plan.groups.items():
+        for lo, hi in spans:  # merged: disjoint, within the period
+            for key, inside in reader.sites(lo, hi, group).items():
+                attempted, ok = polls[key]
+                polls[key] = (attempted - inside.polls, ok - inside.polls_ok)
+    by_site, whole_partner = _summaries(session, scope, start=start, end=end, partner=partner)
     reported = [s for s in sites if s.active or s.id in whole or s.id in by_site]
     figures: list[tuple[_Site, Totals]] = []
     for site in reported:
@@ -335,12 +322,9 @@ def _figures(
                 ),
             )
         )
+    # The totals are "radius" when a reported site is (a session of the partner's at a
+    # site it no longer has does not make them so).
     radius = any(f.source == "radius" for _site, f in figures)
-    whole_partner = (
-        _summaries(session, scope, by="partner", start=start, end=end, partner=partner)
-        if radius
-        else {}
-    )
     measured = [f for _site, f in figures if f.downtime_s is not None]
     totals = _totals(
         sum(f.polls for _s, f in figures),
@@ -350,7 +334,7 @@ def _figures(
         maintenance_s=sum(f.maintenance_s for _s, f in figures),
         down=sum(f.down_bytes for _s, f in figures),
         up=sum(f.up_bytes for _s, f in figures),
-        sessions=whole_partner.get(partner),
+        sessions=whole_partner.get(partner) if radius else None,
         clients=clients,
         downtime_s=sum(f.downtime_s or 0.0 for f in measured) if measured else None,
     )
@@ -358,11 +342,18 @@ def _figures(
 
 
 def _summaries(
-    session: Session, scope: Scope, *, by: SummaryBy, start: float, end: float, partner: str
-) -> dict[str, SessionSummary]:
-    """Sessions that began in [start, end) by site or for the partner, with any."""
-    found = summarise(session, scope, by=by, start=start, end=end, partner=partner)
-    return {row.key: row for row in found if row.key is not None and row.sessions}
+    session: Session, scope: Scope, *, start: float, end: float, partner: str
+) -> tuple[dict[str, SessionSummary], dict[str, SessionSummary]]:
+    """Sessions that began in [start, end) by site and for the partner, the keys with
+    any (read once: :func:`summarise_each`)."""
+    found = summarise_each(
+        session, scope, levels=("site", "partner"), start=start, end=end, partner=partner
+    )
+
+    def with_any(rows: Sequence[SessionSummary]) -> dict[str, SessionSummary]:
+        return {row.key: row for row in rows if row.key is not None and row.sessions}
+
+    return with_any(found["site"]), with_any(found["partner"])
 
 
 def _totals(
