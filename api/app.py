@@ -34,6 +34,7 @@ from api.routes import (
     health,
     incidents,
     maintenance,
+    map,
     notifications,
     reports,
     sessions,
@@ -181,6 +182,7 @@ API_ROUTERS = (
     coverage.router,
     sessions.router,
     reports.router,
+    map.router,
 )
 
 

@@ -9,9 +9,18 @@ The page's policy allows nothing but its own origin and no inline script at all.
 response that brings its own ``Content-Security-Policy`` keeps it: the API docs pages
 (``api.routes.docs``) do, because Swagger UI and ReDoc load from a CDN and Swagger starts
 from an inline script whose hash only that page knows.
+
+The one exception to "own origin only" is the map's raster tiles: when the operator sets
+``map_tile_url``, ``img-src`` also allows that URL's origin (:func:`csp_for`), and nothing
+else (no script, style or connection to it).
 """
 
 from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +39,47 @@ HEADERS: dict[str, str] = {
 }
 
 API_PREFIX = "/api/"
+
+_IMG_SRC = "img-src 'self' data:"
+# A host of the tile template: DNS labels, or a template label such as {s} leading it
+# (a.tile..., b.tile...), which a CSP host-source spells as the wildcard "*.".
+_TEMPLATE_LABEL = re.compile(r"^\{[a-z0-9-]+\}\.")
+_HOST = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+
+
+def tile_origin(tile_url: str | None) -> str | None:
+    """The CSP source for the tiles of ``tile_url`` (``https://*.tile.example``), or None
+    when there are no tiles or the URL is not one a policy can name safely (not http(s),
+    a template in the middle of the host, characters that would end the directive): then
+    no tile loads, which is safer than a policy an odd setting could widen or break."""
+    if not tile_url:
+        return None
+    try:
+        parts = urlsplit(tile_url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc:
+        return None
+    host = _TEMPLATE_LABEL.sub("*.", parts.netloc)
+    if not _HOST.fullmatch(host):
+        return None
+    return f"{parts.scheme}://{host}"
+
+
+@lru_cache(maxsize=8)
+def csp_for(tile_url: str | None) -> str:
+    """:data:`CSP`, with the tiles' origin added to ``img-src`` when there is one."""
+    origin = tile_origin(tile_url)
+    return CSP if origin is None else CSP.replace(_IMG_SRC, f"{_IMG_SRC} {origin}", 1)
+
+
+def _app_csp(scope: Scope) -> str:
+    # Starlette puts the application in the scope before its middleware runs; the
+    # settings are read there, per request, so one process may serve apps with different
+    # settings (as the tests do).
+    app: Any = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return csp_for(getattr(settings, "map_tile_url", None))
 
 
 class SecurityHeaders:
@@ -52,7 +102,7 @@ class SecurityHeaders:
                 for name, value in HEADERS.items():
                     headers[name] = value
                 if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = CSP
+                    headers["Content-Security-Policy"] = _app_csp(scope)
                 if is_api:
                     headers["Cache-Control"] = "no-store"
             await send(message)

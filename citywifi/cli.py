@@ -29,6 +29,7 @@ import typer
 from citywifi import __version__
 from citywifi.command import Globals, run_sync, settings_for
 from citywifi.coverage_cli import coverage_app
+from citywifi.dashboards_cli import dashboards_app
 from citywifi.faults_cli import faults as faults_command
 from citywifi.files import write_atomic
 from citywifi.incidents_cli import incidents as incidents_command
@@ -66,6 +67,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(coverage_app, name="coverage")
 app.add_typer(sessions_app, name="sessions")
+app.add_typer(dashboards_app, name="dashboards")
 report_app.command("schedule")(report_schedule)
 app.add_typer(report_app, name="report")
 app.command("incidents")(incidents_command)

@@ -50,6 +50,9 @@ from core.settings import Settings
 
 if TYPE_CHECKING:
     import uvicorn
+    from sqlalchemy import Engine
+
+    from inventory.secretbox import SecretBox
 
 log = logging.getLogger("citywifi.demo")
 
@@ -236,7 +239,6 @@ def _run(
 
     from api.app import create_app
     from citywifi.demo_users import create_demo_users, users_table
-    from inventory import import_file
     from inventory.db import open_inventory
     from inventory.secretbox import load_box
 
@@ -292,8 +294,8 @@ def _run(
     engine = open_inventory(demo_settings.db_url, create=True)  # the demo's own, new
     box = load_box(demo_settings)  # the collector child reads the same key (same data dir)
     try:
-        for name in ("city.yaml", "districts.geojson", "demand.csv"):
-            log.info(import_file(engine, data_dir / name, box).summary())
+        for line in import_city(engine, data_dir, box):
+            log.info(line)
         users = create_demo_users(engine, now=time.time())
     finally:
         engine.dispose()
@@ -310,7 +312,7 @@ def _run(
         log_level="warning",
     )
     server = uvicorn.Server(config)
-    url = f"http://{demo_settings.api_host}:{port}/"
+    url = browse_url(demo_settings.api_host, port)
     print(f"citywifi demo: {aps} simulated APs, polled every {interval:g} s", flush=True)
     print(f"citywifi demo: open {url}  (API: {url}api/v1/status; Ctrl-C stops)", flush=True)
     if control_port:
@@ -335,6 +337,29 @@ def _run(
     broken = asyncio.run(_serve(server, children, duration))
     if broken is not None:
         raise SimulatorError(f"{broken}; the demo stopped")
+
+
+#: What the simulator writes for the demo, in the order it is imported: the inventory
+#: first (its districts get the boundaries next; demand points name districts).
+CITY_FILES = ("city.yaml", "districts.geojson", "demand.csv")
+
+
+def import_city(engine: Engine, data_dir: Path, box: SecretBox) -> list[str]:
+    """Import the simulated city of ``data_dir`` (:data:`CITY_FILES`); returns each
+    import's summary. The boundaries and the demand are what the coverage view and the
+    map's districts draw: without them the demo would show sites on a blank map."""
+    from inventory import import_file
+
+    return [import_file(engine, data_dir / name, box).summary() for name in CITY_FILES]
+
+
+def browse_url(host: str, port: int) -> str:
+    """The address to open in a browser: a server listening on every address
+    (0.0.0.0, ::) is reached on loopback, which a browser can open (0.0.0.0 it may not)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
 
 
 def _notifications_line(settings: Settings) -> str:

@@ -14,7 +14,9 @@ between polls (:mod:`collector.record`). This module reads the inventory, turns 
 into an SNMP target (:func:`collector.snmp.build_target`), polls, and turns each result
 into a sample, a status update (its poll as a counter delta) and, when the AP's state
 changed, a :class:`~core.states.Transition`, all three written by the writer, the last
-two in one transaction.
+two in one transaction. With each inventory read (at most once a minute) it also
+queues one ``site`` sample per polled site, its names and coordinates
+(:mod:`collector.siteinfo`), for dashboards to join to the ``ap`` series.
 
 :meth:`Collector.run_cycle` keeps the one-shot form (poll everything now, wait, flush):
 ``--once`` and tests use it.
@@ -26,6 +28,7 @@ import asyncio
 import logging
 import time
 from collections import Counter as Tally
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -35,6 +38,7 @@ from collector.poll import PollResult, poll_ap
 from collector.record import ApRecord, ApRecords, ap_sample
 from collector.scheduler import IntervalStats, Scheduler, shard_of
 from collector.selfmetrics import SelfMetrics
+from collector.siteinfo import SiteInfo, SiteInfoPacer, site_info_sample, site_infos
 from collector.snmp import NetworkScraper, Scraper, SnmpTarget, build_target
 from collector.spool import Spool
 from collector.ssh_poll import poll_ssh
@@ -135,6 +139,7 @@ class Collector:
         self._interval_tally: Tally[str] = Tally()
         self._current: list[PollTarget] = []  # the inventory as last read by the scheduler
         self._first_refresh = asyncio.Event()
+        self._site_info = SiteInfoPacer()
 
     @property
     def scraper(self) -> Scraper:
@@ -174,6 +179,7 @@ class Collector:
         misleading 'down'). Records of APs no longer listed are dropped."""
         aps = await asyncio.to_thread(self._targets)
         self.records.keep_only(ap.ap_id for ap in aps)
+        await self._queue_site_info({ap.site_id for ap in aps}, time.time())
         pollable: list[Pollable] = []
         unpollable: dict[str, str] = {}
         for ap in aps:
@@ -195,6 +201,19 @@ class Collector:
             )
         self._unpollable = set(unpollable)
         return aps, pollable
+
+    def _site_infos(self, site_ids: Collection[str]) -> list[SiteInfo]:
+        with transaction(self.engine) as session:
+            return site_infos(session, site_ids)
+
+    async def _queue_site_info(self, site_ids: Collection[str], now: float) -> None:
+        """One ``site`` sample per site polled here (names and coordinates for the
+        dashboards to join on ``site``), at most once per ``SITE_INFO_MIN_INTERVAL_S``:
+        read with the inventory, so a renamed site shows its new name next interval."""
+        if not site_ids or not self._site_info.due(now):
+            return
+        for info in await asyncio.to_thread(self._site_infos, site_ids):
+            self.writer.add(site_info_sample(info, now))
 
     def _snmp_target(self, ap: PollTarget) -> SnmpTarget:
         """The AP's SNMP target; ConfigError when its credentials cannot work."""

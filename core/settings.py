@@ -368,6 +368,24 @@ class Settings(BaseSettings):
         description="Availability a partner's sites must reach in a period, unless the "
         "partner has its own target (partners[].sla_target_pct in the inventory).",
     )
+    map_tile_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Raster map tiles under the web dashboard's map, an XYZ template such "
+        "as https://tiles.example/{z}/{x}/{y}.png; None: the map draws district "
+        "boundaries, sites and gaps alone (offline).",
+    )
+    map_tile_attribution: str = Field(
+        default="", max_length=300, description="The tiles' credit line, shown on the map."
+    )
+    grafana_datasource_url_victoriametrics: str = Field(
+        default="http://127.0.0.1:8428",
+        description="The VictoriaMetrics address Grafana reads (its provisioned data source).",
+    )
+    grafana_datasource_url_influxdb: str = Field(
+        default="http://127.0.0.1:8086",
+        description="The InfluxDB address Grafana reads (its provisioned data source).",
+    )
     radius_host: str = Field(
         default="127.0.0.1", description="Where citywifi radius receives RADIUS accounting."
     )

@@ -13,6 +13,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.collector_devices",
+    "tests.fixtures.grafana_standin",
     "tests.fixtures.ports",
     "tests.fixtures.postgres",
     "tests.fixtures.processes",

@@ -17,6 +17,29 @@ AP_MEASUREMENT = "ap"
 # Identity tags on every ``ap`` sample; ``partner`` is "" for unsponsored sites.
 AP_TAGS: tuple[str, ...] = ("ap", "site", "district", "partner", "profile")
 
+# The site info series: what the ``ap`` samples' ids mean (names, coordinates), written by
+# the collector once per poll interval (at most once a minute), one sample per site. It is
+# the Prometheus "info metric" pattern: dashboards join it to the ``ap`` series on ``site``
+# (PromQL ``* on (site) group_left (site_name, lat, lon)``; InfluxQL: a second query joined
+# in Grafana), so the stores need no names in every AP sample. Measurement ``site`` with
+# the one field ``info`` (always 1) is the series ``site_info`` on VictoriaMetrics.
+SITE_MEASUREMENT = "site"
+SITE_INFO_FIELD = "info"
+# Tags of a ``site`` sample. ``lat``/``lon`` are tags (decimal degrees, 6 places), not
+# fields: a PromQL join can copy only labels, and Grafana's geomap reads them as columns
+# of a table query on either backend. Empty ones (no district, no partner) are left out.
+SITE_TAGS: tuple[str, ...] = (
+    "site",
+    "site_name",
+    "district",
+    "district_name",
+    "partner",
+    "partner_name",
+    "kind",
+    "lat",
+    "lon",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:
@@ -67,4 +90,13 @@ AP_METRICS: dict[str, Metric] = {
 # Clients per radio band: the band a vendor table names (a label or a frequency) → metric.
 CLIENT_BANDS: dict[str, str] = {"2g4": "clients_2g4", "5g": "clients_5g"}
 
-__all__ = ["AP_MEASUREMENT", "AP_METRICS", "AP_TAGS", "CLIENT_BANDS", "Metric"]
+__all__ = [
+    "AP_MEASUREMENT",
+    "AP_METRICS",
+    "AP_TAGS",
+    "CLIENT_BANDS",
+    "SITE_INFO_FIELD",
+    "SITE_MEASUREMENT",
+    "SITE_TAGS",
+    "Metric",
+]

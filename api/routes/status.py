@@ -31,8 +31,9 @@ from inventory.scoping import site_conditions
 router = APIRouter(prefix="/api/v1/status", tags=["status"])
 
 # Anything the collector wrote that is not up/down (or no row at all) reads as unknown,
-# in the filter, the rows and the summary alike, so the three always agree.
-_effective_state = case(
+# in the filter, the rows and the summary alike, and on the map (api/routes/map.py), so
+# they always agree.
+effective_state = case(
     (ApStatus.state.in_((ApState.UP.value, ApState.DOWN.value)), ApStatus.state),
     else_=literal(ApState.UNKNOWN.value),
 ).label("state")
@@ -61,7 +62,7 @@ def get_status(
         *filter_conditions(district, partner, site),
     ]
     if state is not None:
-        conditions.append(_effective_state == state.value)
+        conditions.append(effective_state == state.value)
 
     def joined(*columns: Any) -> Select[Any]:
         return (
@@ -73,9 +74,7 @@ def get_status(
         )
 
     summary = StatusSummary()
-    for name, n in session.execute(
-        joined(_effective_state, func.count()).group_by(_effective_state)
-    ):
+    for name, n in session.execute(joined(effective_state, func.count()).group_by(effective_state)):
         setattr(summary, name, n)
     summary.total = summary.up + summary.down + summary.unknown
 
@@ -90,7 +89,7 @@ def get_status(
             district_row.name,
             Site.partner_id,
             partner_row.name,
-            _effective_state,
+            effective_state,
             ApStatus.since,
             ApStatus.last_seen,
             ApStatus.polls_attempted,

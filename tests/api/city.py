@@ -18,6 +18,7 @@ from inventory import incidents
 from inventory.accounts import create_user, issue_token
 from inventory.db import transaction
 from inventory.models import AccessPoint, ApStatus, CredentialProfile, District, Partner, Site
+from tests.fixtures.coverage_city import LAT, LON, NORTH, SOUTH, STEP, square
 from tests.fixtures.secret_keys import fixed_box
 from timeseries import MetricStore
 from timeseries.port import Sample
@@ -53,6 +54,18 @@ USERS: dict[str, tuple[Role, str | None]] = {
 PASSWORDS: dict[str, str] = {name: f"pw-{name}-Correct-Horse-9" for name in USERS}
 
 
+# Where each site stands (lat, lon): inside its district's boundary (North and South,
+# the squares of tests.fixtures.coverage_city), apart from each other so a map draws four
+# markers. s-park keeps the middle of North, where coverage's demand point dp-n1 is;
+# s-planned (not built: coverage ignores it) stands where no demand point is.
+SITE_POSITIONS: dict[str, tuple[float, float]] = {
+    "s-market": (LAT + 0.002, LON + 0.002),
+    "s-park": (LAT, LON),
+    "s-planned": (LAT - 2 * STEP + 0.002, LON - 0.003),
+    "s-school": (LAT - 2 * STEP + 0.001, LON - 0.002),
+}
+
+
 def sample(ap: str, ts: float, **fields: float) -> Sample:
     return Sample(measurement="ap", tags={"ap": ap}, fields=fields, ts=ts)
 
@@ -65,7 +78,8 @@ def settings_in(directory: Path) -> Settings:
 
 
 def seed_inventory(engine: Engine, now: float = NOW) -> None:
-    """Five enabled APs (three up, one down, one never polled), one disabled AP, and the
+    """Two districts with boundaries, four sites inside them (:data:`SITE_POSITIONS`),
+    five enabled APs (three up, one down, one never polled), one disabled AP, and the
     incidents of :func:`seed_incidents`."""
     box = fixed_box()
     with transaction(engine) as s:
@@ -73,8 +87,8 @@ def seed_inventory(engine: Engine, now: float = NOW) -> None:
             [
                 Partner(id="p-bank", name="Bank of Example"),
                 Partner(id="p-telco", name="Telco Ltd"),
-                District(id="d-north", name="North"),
-                District(id="d-south", name="South"),
+                District(id="d-north", name="North", boundary_geojson=square(*NORTH)),
+                District(id="d-south", name="South", boundary_geojson=square(*SOUTH)),
                 # Sealed, as the importer stores them, with the tests' fixed key
                 # (fixed_box(), from tests.fixtures.secret_keys).
                 CredentialProfile(
@@ -103,9 +117,10 @@ def seed_inventory(engine: Engine, now: float = NOW) -> None:
             ("s-planned", "New Library", "d-south", "p-bank", "other", "planned"),
             ("s-school", "Hill School", "d-south", None, "school", "active"),
         ):
+            lat, lon = SITE_POSITIONS[sid]
             s.add(
                 Site(
-                    id=sid, name=name, lat=12.97, lon=77.59, district_id=district,
+                    id=sid, name=name, lat=lat, lon=lon, district_id=district,
                     partner_id=partner, kind=kind, coverage_radius_m=60.0, status=status,
                 )
             )  # fmt: skip

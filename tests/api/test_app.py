@@ -33,8 +33,9 @@ def test_web_dir_is_inside_the_dashboards_package() -> None:
 
 
 def test_page_loads_nothing_from_other_origins() -> None:
+    # The SVG namespace is a name, not an address: createElementNS needs it, nothing loads.
     for path in WEB_DIR.iterdir():
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8").replace('"http://www.w3.org/2000/svg"', "")
         assert "http://" not in text and "https://" not in text, path.name
         assert "//cdn" not in text and "fonts.googleapis" not in text, path.name
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
@@ -104,6 +105,25 @@ def page_app(_page_server: _Server) -> FastAPI:
 def page_store(_page_server: _Server) -> MetricStore:
     """The module server's own embedded store."""
     return _page_server.store
+
+
+_ARTEFACTS: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the views' screenshots go: $CITYWIFI_ARTEFACTS if set (CI keeps it), else a
+    temporary directory; printed at the end of the run so that a person can look."""
+    chosen = os.environ.get("CITYWIFI_ARTEFACTS")
+    directory = Path(chosen) if chosen else tmp_path_factory.mktemp("dashboard-screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    _ARTEFACTS.append(directory)
+    return directory
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for directory in _ARTEFACTS[:1]:
+        terminalreporter.write_line(f"dashboard screenshots: {directory}")
 
 
 @pytest.fixture(scope="session")

@@ -66,43 +66,31 @@ def test_wrong_password_shows_the_error(tab: Tab, passwords: Mapping[str, str]) 
     expect(tab.page.get_by_label("Name", exact=True)).to_have_value("planner")
     expect(tab.page.get_by_label("Password", exact=True)).to_have_value("")  # type it again
     assert tab.cookie(SESSION_COOKIE) is None
-    # The right password then works, and the error goes.
+    # The right password then works, and the error goes: the planner lands on coverage.
     tab.log_in("planner", passwords["planner"])
-    expect(rows(tab)).to_have_count(5)
+    expect(tab.page.locator("#status-view")).to_have_attribute("data-view", "coverage")
     expect(error).to_be_hidden()
 
 
 @pytest.mark.parametrize(
-    ("user", "own_aps", "own_name", "other_name"),
+    ("user", "own_name", "other_name"),
     [
-        ("partner", ["ap-01", "ap-02"], "Bank of Example", "Telco Ltd"),
-        ("partner-telco", ["ap-03", "ap-06"], "Telco Ltd", "Bank of Example"),
+        ("partner", "Bank of Example", "Telco Ltd"),
+        ("partner-telco", "Telco Ltd", "Bank of Example"),
     ],
 )
-def test_partner_sees_only_its_aps_and_no_partner_column(
-    tab: Tab,
-    passwords: Mapping[str, str],
-    user: str,
-    own_aps: list[str],
-    own_name: str,
-    other_name: str,
+def test_partner_lands_on_its_own_view_and_sees_no_other(
+    tab: Tab, passwords: Mapping[str, str], user: str, own_name: str, other_name: str
 ) -> None:
+    """The partner view (tests/dashboards/test_partner_view.py checks its sites); here: the
+    login takes a partner there, not to the operations view, and nothing of another shows."""
     tab.open()
     tab.log_in(user, passwords[user])
-    expect(rows(tab)).to_have_count(len(own_aps))
-    assert sorted(row_order(tab)) == own_aps
-    expect(tab.page.locator("#count-total")).to_have_text(str(len(own_aps)))
+    expect(tab.page.locator("#status-view")).to_have_attribute("data-view", "partner")
     expect(tab.page.locator("#who")).to_contain_text(f"Signed in as {user} (partner · {own_name})")
-    # No partner column: not hidden by a style, not in the table at all.
-    expect(tab.page.locator('th[data-key="partner"]')).to_have_count(0)
-    expect(tab.page.locator("td.col-partner")).to_have_count(0)
-    header = tab.page.locator("#aps thead th").all_inner_texts()
-    assert "Partner" not in header, header
-    cells_per_row = tab.page.locator(f'tr[data-ap="{own_aps[0]}"] td').count()
-    assert cells_per_row == len(header)
-    html = tab.page.content()
-    assert other_name not in html
-    assert own_name not in tab.page.locator("#rows").inner_text()  # only in "Signed in as"
+    expect(tab.page.get_by_role("link", name="Operations")).to_have_count(0)
+    expect(rows(tab)).to_have_count(0)
+    assert other_name not in tab.page.content()
 
 
 def test_logout_returns_to_the_form_and_ends_the_session(
@@ -139,8 +127,8 @@ def test_users_in_turn_on_one_page(tab: Tab, passwords: Mapping[str, str]) -> No
     tab.page.get_by_role("button", name="Log out").click()
     expect_login_form(tab)
     tab.log_in("partner", passwords["partner"])
-    expect(rows(tab)).to_have_count(2)
-    expect(tab.page.locator('th[data-key="partner"]')).to_have_count(0)
+    expect(tab.page.locator("#status-view")).to_have_attribute("data-view", "partner")
+    expect(rows(tab)).to_have_count(0)  # the admin's table is gone with the admin
     assert "Telco Ltd" not in tab.page.content()
     tab.page.get_by_role("button", name="Log out").click()
     expect_login_form(tab)
