@@ -696,7 +696,7 @@ def _summarise_rows(
     ).where(*conditions)
     tallies: list[dict[str | None, _Tally]] = [{} for _ in wanted]
     width = len(wanted)
-    for row in session.execute(query).tuples():
+    for row in session.execute(query):
         user, device, duration, ended, octets_in, octets_out = row[width:]
         for at in range(width):
             key = row[at]

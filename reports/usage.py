@@ -32,7 +32,9 @@ Where each figure comes from, and why:
   clients figures alone (source "snmp"). The totals are "radius" when any site is; their
   sessions, unique users and median are the partner's sessions as a whole (summarise by
   partner): a user seen at two of its sites is one user, not two. Clients peak and mean
-  are filled for every site that reported clients, whatever the source.
+  are filled for every site that reported clients, whatever the source; the totals'
+  peak is the largest site's and their mean is over all the sites' samples (pooled from
+  each site's mean and sample count: no read of its own).
 - **Totals of downtime and maintenance**: sums over the sites (site-seconds: what the
   partner's sites lost together), beside the pooled availability of all their polls.
 - **Days and heat map**: the store's hourly buckets of the partner (:meth:`hourly`), put
@@ -201,9 +203,9 @@ class _Plan:
 
     @property
     def calls(self) -> int:
-        """Store calls: the sites over the whole period, the partner's clients, and one
-        per maintenance span of each group."""
-        return 2 + sum(len(spans) for spans in self.groups)
+        """Store calls: the sites over the whole period, and one per maintenance span of
+        each group."""
+        return 1 + sum(len(spans) for spans in self.groups)
 
     def maintenance_s(self, site: str) -> float:
         return sum(hi - lo for lo, hi in self.covered.get(site, ()))
@@ -267,11 +269,6 @@ class _Reader:
         self._step()
         return {row.key: row for row in found}
 
-    def partner(self, start: float, end: float, partner: str) -> Aggregate | None:
-        found = self.store.aggregate(start, end, by="partner", keys=[partner])
-        self._step()
-        return found[0] if found else None
-
     def hourly(self, start: float, end: float, partner: str) -> list[HourBucket]:
         found = self.store.hourly(start, end, by="partner", keys=[partner])
         self._step()
@@ -293,7 +290,6 @@ def _figures(
     """Each reported site's figures and the partner's totals over ``plan.period``."""
     start, end = plan.period.start, plan.period.end
     whole = reader.sites(start, end, [site.id for site in sites])
-    clients = reader.partner(start, end, partner)
     polls = {key: (row.polls, row.polls_ok) for key, row in whole.items()}
     for spans, group in plan.groups.items():
         for lo, hi in spans:  # merged: disjoint, within the period
@@ -335,7 +331,7 @@ def _figures(
         down=sum(f.down_bytes for _s, f in figures),
         up=sum(f.up_bytes for _s, f in figures),
         sessions=whole_partner.get(partner) if radius else None,
-        clients=clients,
+        clients=_pooled(whole.values()),
         downtime_s=sum(f.downtime_s or 0.0 for f in measured) if measured else None,
     )
     return figures, totals
@@ -394,6 +390,30 @@ def _totals(
         median_session_s=sessions.duration_median_s if sessions is not None else None,
         clients_peak=clients.clients_max if clients is not None else None,
         clients_mean=clients.clients_mean if clients is not None else None,
+    )
+
+
+def _pooled(sites: Iterable[Aggregate]) -> Aggregate | None:
+    """The partner's clients peak and mean from its sites' (the largest peak; the mean
+    over all their samples, from each mean and its ``clients_samples``): the sites' read
+    already holds them, so the partner needs no read of its own."""
+    rows = [row for row in sites if row.clients_samples and row.clients_mean is not None]
+    if not rows:
+        return None
+    samples = sum(row.clients_samples for row in rows)
+    total = sum((row.clients_mean or 0.0) * row.clients_samples for row in rows)
+    return Aggregate(
+        key="",
+        aps=sum(row.aps for row in rows),
+        polls=sum(row.polls for row in rows),
+        polls_ok=sum(row.polls_ok for row in rows),
+        rx_bytes=None,
+        tx_bytes=None,
+        clients_max=max(row.clients_max for row in rows if row.clients_max is not None),
+        clients_mean=total / samples,
+        sessions_max=None,
+        sessions_mean=None,
+        clients_samples=samples,
     )
 
 

@@ -328,6 +328,7 @@ class EmbeddedStore:
                 tx_bytes=tx,
                 clients_max=cmax,
                 clients_mean=csum / cn if cn else None,
+                clients_samples=int(cn or 0),
                 sessions_max=smax,
                 sessions_mean=ssum / sn if sn else None,
             )

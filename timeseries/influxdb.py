@@ -536,6 +536,7 @@ class _GroupTotals:
             tx_bytes=self.tx,
             clients_max=self.clients_max,
             clients_mean=self.clients_sum / self.clients_count if self.clients_count else None,
+            clients_samples=self.clients_count,
             sessions_max=self.sessions_max,
             sessions_mean=(
                 self.sessions_sum / self.sessions_count if self.sessions_count else None

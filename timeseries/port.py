@@ -78,6 +78,9 @@ class Aggregate:
     clients_mean: float | None  # mean of the ``clients`` samples
     sessions_max: float | None  # largest ``hotspot_sessions`` sample
     sessions_mean: float | None  # mean of the ``hotspot_sessions`` samples
+    # How many ``clients`` samples the mean is of, so means of groups can be pooled (a
+    # partner's from its sites', as HourBucket's across hours) without another read.
+    clients_samples: int = 0
 
     @property
     def availability(self) -> float | None:

@@ -612,6 +612,7 @@ def _aggregate_of(key: str, parts: dict[str, float]) -> Aggregate:
         tx_bytes=parts.get("tx_bytes"),
         clients_max=parts.get("clients_max"),
         clients_mean=mean("clients_sum", "clients_count"),
+        clients_samples=round(parts.get("clients_count", 0.0)),
         sessions_max=parts.get("sessions_max"),
         sessions_mean=mean("sessions_sum", "sessions_count"),
     )

@@ -418,9 +418,9 @@ def test_the_heat_map_is_local_hours_by_weekday(city: City) -> None:
 def test_progress_counts_every_store_call(city: City) -> None:
     calls: list[tuple[int, int]] = []
     report_of(city, progress=lambda done, total: calls.append((done, total)))
-    # November: the sites, the partner's clients, s-market's window (its polls are taken
-    # from the month's), five weeks of hours; October: the sites and the partner's clients.
-    assert calls == [(n, 10) for n in range(1, 11)]
+    # November: the sites, s-market's window (its polls are taken from the month's), five
+    # weeks of hours; October: the sites. The partner's clients are pooled from its sites'.
+    assert calls == [(n, 8) for n in range(1, 9)]
 
 
 def test_the_same_figures_after_the_store_rolls_up(city: City) -> None:

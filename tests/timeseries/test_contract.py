@@ -359,6 +359,7 @@ def reference(
                 clients_mean=sum(clients) / len(clients) if clients else None,
                 sessions_max=max(sessions) if sessions else None,
                 sessions_mean=sum(sessions) / len(sessions) if sessions else None,
+                clients_samples=len(clients),
             )
         )
     return out
@@ -405,9 +406,11 @@ def test_aggregate_by_partner_written_out(store: MetricStore) -> None:
 
     assert got == [
         Aggregate("p1", aps=2, polls=4, polls_ok=3, rx_bytes=405.0, tx_bytes=40.0,
-                  clients_max=9.0, clients_mean=5.0, sessions_max=3.0, sessions_mean=2.0),
+                  clients_max=9.0, clients_mean=5.0, sessions_max=3.0, sessions_mean=2.0,
+                  clients_samples=3),
         Aggregate("p2", aps=1, polls=1, polls_ok=1, rx_bytes=7.0, tx_bytes=70.0,
-                  clients_max=1.0, clients_mean=1.0, sessions_max=0.0, sessions_mean=0.0),
+                  clients_max=1.0, clients_mean=1.0, sessions_max=0.0, sessions_mean=0.0,
+                  clients_samples=1),
     ]  # fmt: skip
     assert got[0].availability == 0.75
 
@@ -421,6 +424,7 @@ def test_aggregate_by_ap_written_out(store: MetricStore) -> None:
     assert got["ap-1"] == Aggregate(
         "ap-1", aps=1, polls=3, polls_ok=2, rx_bytes=400.0, tx_bytes=40.0,
         clients_max=4.0, clients_mean=3.0, sessions_max=3.0, sessions_mean=2.0,
+        clients_samples=2,
     )  # fmt: skip
     # ap-2 and ap-4 never reported hotspot sessions: None, not a made-up 0
     assert (got["ap-2"].sessions_max, got["ap-2"].sessions_mean) == (None, None)

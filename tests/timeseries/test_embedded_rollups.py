@@ -77,6 +77,7 @@ class Reference:
                     clients_mean=sum(clients) / len(clients) if clients else None,
                     sessions_max=max(sessions) if sessions else None,
                     sessions_mean=sum(sessions) / len(sessions) if sessions else None,
+                    clients_samples=len(clients),
                 )
             )
         return out
