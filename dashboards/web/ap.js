@@ -3,6 +3,7 @@
 // changes and its incident history. Text goes in as text only; no style attributes (CSP).
 
 import { lineChart } from "./chart.js";
+import { html as h, duration } from "./dom.js";
 
 const REFRESH_MS = 5000;
 const CHARTS_EVERY_MS = 60_000;
@@ -57,27 +58,6 @@ const CHARTS = [
     series: [{ metric: "hotspot_sessions", label: "Active sessions", unit: "sessions" }],
   },
 ];
-
-function h(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text != null) el.textContent = text;
-  return el;
-}
-
-function duration(seconds) {
-  if (seconds == null || !Number.isFinite(seconds)) return "–";
-  let s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const hr = Math.floor(s / 3600);
-  s -= hr * 3600;
-  const m = Math.floor(s / 60);
-  if (d > 0) return `${d} d ${hr} h`;
-  if (hr > 0) return `${hr} h ${m} min`;
-  if (m > 0) return `${m} min`;
-  return `${s} s`;
-}
 
 function ago(iso) {
   if (!iso) return "never";

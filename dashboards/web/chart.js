@@ -1,24 +1,11 @@
 // SVG line charts for the dashboard: time on x, one unit on y, gaps where a sample is
 // null (an AP that did not answer has no value, and a line drawn across the gap would
 // claim one), a legend, and a hover read-out. No chart library: see map.js for why.
+import { html, svg } from "./dom.js";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 /** Series colours, in order; distinguishable for the common colour-vision deficiencies. */
 export const PALETTE = ["#0969da", "#d97706", "#1a7f37", "#8250df", "#cf222e", "#57606a"];
 const MARGIN = { top: 24, right: 16, bottom: 28, left: 56 };
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  return el;
-}
-
-function html(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text != null) el.textContent = text;
-  return el;
-}
 
 // 1, 2 or 5 times a power of ten: ticks a person reads at a glance.
 function niceStep(span, count) {

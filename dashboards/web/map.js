@@ -4,8 +4,8 @@
 // draws a few hundred sites and a few dozen districts, which SVG handles well.
 // CSP: no style attributes in markup; positions and colours are set through the DOM
 // (element.style.x = ..., SVG presentation attributes), which the policy allows.
+import { html, svg } from "./dom.js";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const TILE_PX = 256;
 const MIN_ZOOM = 1;
 const MAX_ZOOM = 19;
@@ -21,19 +21,6 @@ export const STATE_COLORS = {
   down: "#cf222e",
   unknown: "#6e7781",
 };
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  return el;
-}
-
-function html(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text != null) el.textContent = text;
-  return el;
-}
 
 // World pixel coordinates at zoom 0 (a 256 px square); multiply by 2^z for zoom z.
 function project(lon, lat) {

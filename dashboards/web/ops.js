@@ -4,6 +4,7 @@
 // Text goes in as text only (names come from import files); no style attributes (CSP).
 
 import { STATE_COLORS, createMap } from "./map.js";
+import { html as h, duration } from "./dom.js";
 
 const REFRESH_MS = 5000;
 const DISTRICTS_EVERY = 6; // polls: boundaries barely change, their counts do slowly
@@ -26,28 +27,6 @@ const CLASS_LABEL = {
 const RESPONSIBLE = { noc: "network operations", operator: "uplink operator", utility: "power utility", sponsor: "site sponsor" };
 
 // --- small helpers -----------------------------------------------------------------------
-
-function h(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text != null) el.textContent = text;
-  return el;
-}
-
-function duration(seconds) {
-  if (seconds == null || !Number.isFinite(seconds)) return "–";
-  let s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const hr = Math.floor(s / 3600);
-  s -= hr * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d > 0) return `${d} d ${hr} h`;
-  if (hr > 0) return `${hr} h ${m} min`;
-  if (m > 0) return `${m} min ${s} s`;
-  return `${s} s`;
-}
 
 function ago(iso) {
   if (!iso) return "never";

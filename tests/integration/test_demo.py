@@ -255,3 +255,45 @@ def test_the_demo_keeps_hotspot_sessions_from_radius_accounting(
     assert any(state == "open" for _, state in rows)
     os.kill(demo.pid, signal.SIGTERM)
     wait_gone(tree, GONE_WITHIN_S)
+
+
+def test_a_newcomer_logs_in_with_a_printed_account_and_sees_the_city(
+    start_demo: Callable[[Path], Demo], tmp_path: Path
+) -> None:
+    """The issue's newcomer: the printed URL serves the page; each printed account logs
+    in with its password the way the page does; the engineer sees the map and the
+    incidents, the planner the coverage of every district, the partner only its own
+    sites (the browser views themselves are tests/dashboards')."""
+    demo = start_demo(tmp_path / "state")
+    tree = demo.serving()
+    url = f"http://127.0.0.1:{demo.port}/"
+    assert f"open {url}" in demo.output()
+    users = demo.users()
+
+    @contextlib.contextmanager
+    def logged_in(role: str) -> Iterator[httpx.Client]:
+        name, _role, _partner, password, _token = users[role]
+        with httpx.Client(base_url=url, timeout=10) as client:
+            answer = client.post("/api/v1/auth/login", json={"name": name, "password": password})
+            assert answer.status_code == 200, answer.text
+            yield client
+
+    try:
+        assert "<!doctype html>" in httpx.get(url, timeout=10).text.lower()
+        city = build_city(APS, seed=1)
+        with logged_in("engineer") as engineer:
+            sites = engineer.get("/api/v1/map/sites").json()
+            assert sites["count"] == len(city.sites) > 0
+            districts = engineer.get("/api/v1/map/districts").json()["features"]
+            assert districts and all(d["geometry"] is not None for d in districts)
+            assert engineer.get("/api/v1/incidents").status_code == 200
+        with logged_in("planner") as planner:
+            coverage = planner.get("/api/v1/coverage").json()
+            assert len(coverage["data"]) == len(districts) == len(city.districts)
+        partner = users["partner"][2]
+        with logged_in("partner") as sponsor:
+            own = sponsor.get("/api/v1/map/sites").json()["features"]
+            assert own and {f["properties"]["partner"] for f in own} == {partner}
+    finally:
+        os.kill(demo.pid, signal.SIGTERM)
+        wait_gone(tree, GONE_WITHIN_S)
