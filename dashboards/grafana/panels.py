@@ -8,6 +8,7 @@ so no dashboard can forget one of them (the structure tests check every panel fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from grafana_foundation_sdk.builders import bargauge, geomap, stat, table, timeseries
 from grafana_foundation_sdk.builders.common import (
@@ -147,6 +148,31 @@ def _site_names_query(tags: Sequence[str]) -> Query:
     )
 
 
+_Panel = TypeVar("_Panel", bargauge.Panel, geomap.Panel, stat.Panel, table.Panel, timeseries.Panel)
+
+
+def _framed(
+    panel: _Panel,
+    backend: Backend,
+    title: str,
+    description: str,
+    unit: str,
+    *,
+    width: int,
+    height: int,
+) -> _Panel:
+    """What every panel has, whatever its kind: title, description (what it shows and
+    how it is counted), the backend's data source, a unit, and its place in the grid."""
+    return (
+        panel.title(title)
+        .description(description)
+        .datasource(datasource_ref(backend))
+        .unit(unit)
+        .span(width)
+        .height(height)
+    )
+
+
 def geomap_panel(
     backend: Backend,
     title: str,
@@ -185,13 +211,7 @@ def geomap_panel(
         )
     )
     panel = (
-        geomap.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource_ref(backend))
-        .unit("none")
-        .span(width)
-        .height(12)
+        _framed(geomap.Panel(), backend, title, description, "none", width=width, height=12)
         .view(geomap.MapViewConfig().id("fit").all_layers(True).zoom(12))
         .controls(geomap.ControlsOptions().show_zoom(True).mouse_wheel_zoom(True))
         .basemap(MapLayerOptions().type("default").name("Basemap"))
@@ -222,14 +242,8 @@ def series_panel(
     maximum: float | None = None,
 ) -> timeseries.Panel:
     panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource_ref(backend))
-        .unit(unit)
+        _framed(timeseries.Panel(), backend, title, description, unit, width=width, height=8)
         .min(0)
-        .span(width)
-        .height(8)
         .legend(_legend())
         .fill_opacity(10)
         .span_nulls(False)
@@ -252,13 +266,7 @@ def stat_panel(
     thresholds: ThresholdsConfig | None = None,
 ) -> stat.Panel:
     panel = (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource_ref(backend))
-        .unit(unit)
-        .span(width)
-        .height(4)
+        _framed(stat.Panel(), backend, title, description, unit, width=width, height=4)
         .graph_mode(BigValueGraphMode.NONE)
         .color_mode(BigValueColorMode.VALUE)
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]).values(False))
@@ -283,13 +291,7 @@ def table_panel(
     """``site_names``: site info tags the table shows beside the ids (``site_name``,
     ``district_name``): joined in by the PromQL query itself, by Grafana on InfluxDB."""
     panel = (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource_ref(backend))
-        .unit(unit)
-        .span(width)
-        .height(8)
+        _framed(table.Panel(), backend, title, description, unit, width=width, height=8)
         .filterable(True)
         .with_target(target(backend, query))
     )
@@ -313,14 +315,8 @@ def bar_panel(
     thresholds: ThresholdsConfig | None = None,
 ) -> bargauge.Panel:
     panel = (
-        bargauge.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource_ref(backend))
-        .unit(unit)
+        _framed(bargauge.Panel(), backend, title, description, unit, width=width, height=8)
         .min(0)
-        .span(width)
-        .height(8)
         .orientation(VizOrientation.HORIZONTAL)
         .display_mode(BarGaugeDisplayMode.BASIC)
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]).values(False))
