@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -233,6 +234,27 @@ class Settings(BaseSettings):
     shard: str = Field(
         default="0/1",
         description="i/n: poll only APs whose stable hash % n == i (collector.scheduler).",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._:-]{1,64}$",
+        description="This process's name in the lease tables (collectors sharing the APs, "
+        "the fault engine's leader lease); default <hostname>-<pid>.",
+    )
+    collector_lease_grace_s: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=3600.0,
+        description="How long past the next interval boundary a collector's AP leases "
+        "last, so a renewal a little late loses nothing; default half the poll interval. "
+        "A dead collector's APs are polled again by the others within two intervals.",
+    )
+    fault_leader_lease_s: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=3600.0,
+        description="How long the active fault engine's leader lease lasts without "
+        "renewal; default three fault cycles (fault_interval_s).",
     )
     ssh_poll_interval_s: float = Field(default=300.0, ge=5.0, le=86_400.0)
     ssh_workers: int = Field(default=8, ge=1, le=256)
@@ -517,6 +539,27 @@ class Settings(BaseSettings):
         if self.timeseries_url:
             return self.timeseries_url
         return f"embedded://{(self.data_dir / 'metrics').resolve()}"
+
+    @property
+    def instance_name(self) -> str:
+        """This process's name in the lease tables actually used (see ``instance_id``)."""
+        if self.instance_id:
+            return self.instance_id
+        return f"{socket.gethostname()[:48]}-{os.getpid()}"
+
+    @property
+    def lease_grace_s(self) -> float:
+        """The collectors' lease grace actually used (see ``collector_lease_grace_s``)."""
+        if self.collector_lease_grace_s is not None:
+            return self.collector_lease_grace_s
+        return self.poll_interval_s / 2
+
+    @property
+    def leader_lease_s(self) -> float:
+        """The fault engine's leader lease actually used (see ``fault_leader_lease_s``)."""
+        if self.fault_leader_lease_s is not None:
+            return self.fault_leader_lease_s
+        return 3 * self.fault_interval_s
 
     @property
     def spool_path(self) -> Path:

@@ -488,3 +488,48 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[float | None] = mapped_column(Float, default=None)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class CollectorMember(Base):
+    """A collector process sharing the APs through leases (migration 0012): its
+    heartbeat tells the others how many share the city, so each takes a fair share.
+    Written only by :mod:`inventory.leases`."""
+
+    __tablename__ = "collectors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # collector_id
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ApLease(Base):
+    """Which collector polls an AP, until when (migration 0012). A row per AP, claimed
+    in short transactions (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); an expired lease
+    (``lease_until`` past) is free for any collector. Kept apart from ``ap_status`` so
+    lease cycles never wait on the collectors' status writes. Written only by
+    :mod:`inventory.leases`."""
+
+    __tablename__ = "ap_leases"
+
+    ap_id: Mapped[str] = mapped_column(
+        ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+
+
+class LeaderLease(Base):
+    """The one active instance of a role that must run once for the city (the fault
+    engine, migration 0012). ``term`` grows at every change of holder: a writer checks
+    its term in the transaction it writes in (a fencing token), so a holder that stalled
+    past its lease cannot write after a successor took over. Written only by
+    :mod:`inventory.leadership`."""
+
+    __tablename__ = "leader_leases"
+
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    term: Mapped[int] = mapped_column(Integer, default=0)

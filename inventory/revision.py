@@ -35,6 +35,7 @@ REVISIONS: tuple[str, ...] = (
     "0009_candidate_sites",
     "0010_accounting",
     "0011_reports",
+    "0012_leases",
 )
 HEAD = REVISIONS[-1]
 

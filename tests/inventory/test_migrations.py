@@ -403,14 +403,13 @@ def test_reports_come_and_go_with_their_revision(new_db_url: Callable[[], str]) 
     execute(url, *LEGACY_ROWS[:2])
     before = schema_dump(url)
     partners = rows(url, ["partners"])["partners"]
-    assert upgrade(url) == ("0010_accounting", HEAD)
+    assert upgrade(url, to="0011_reports") == ("0010_accounting", "0011_reports")
     after = schema_dump(url)
     assert set(after) - set(before) == {"report_deliveries"}
     assert after["report_deliveries"]["pk"] == ["partner_id", "month"]
     assert [c[0] for c in after["partners"]["columns"][-2:]] == ["sla_target_pct", "report_to"]
     assert all(c[2] for c in after["partners"]["columns"][-2:])  # nullable
     assert rows(url, ["partners"])["partners"] == [(*partners[0], None, None)]
-    assert model_diff(url) == []
     execute(
         url,
         "UPDATE partners SET sla_target_pct = 97.5, report_to = 'board@example.org'",
@@ -419,3 +418,32 @@ def test_reports_come_and_go_with_their_revision(new_db_url: Callable[[], str]) 
     assert downgrade(url, to="0010_accounting") == "0010_accounting"
     assert schema_dump(url) == before
     assert rows(url, ["partners"])["partners"] == partners
+
+
+def test_leases_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -> None:
+    """0012 adds the collectors' heartbeats, the AP leases and the leader leases as new
+    tables; every existing row stays, and its downgrade leaves the database as 0011 had
+    it."""
+    url = new_db_url()
+    upgrade(url, to="0011_reports")
+    execute(
+        url,
+        "INSERT INTO partners (id, name) VALUES ('p1', 'Partner One')",
+        "INSERT INTO districts (id, name) VALUES ('d1', 'District One')",
+    )
+    before = schema_dump(url)
+    kept = rows(url, sorted(before))
+    assert upgrade(url) == ("0011_reports", HEAD)
+    after = schema_dump(url)
+    assert set(after) - set(before) == {"collectors", "ap_leases", "leader_leases"}
+    assert after["ap_leases"]["pk"] == ["ap_id"]
+    assert rows(url, sorted(before)) == kept
+    assert model_diff(url) == []
+    execute(
+        url,
+        "INSERT INTO collectors VALUES ('c1', 'host', 1, 1.0, 2.0)",
+        "INSERT INTO leader_leases VALUES ('faults', 'c1', 3.0, 1)",
+    )
+    assert downgrade(url, to="0011_reports") == "0011_reports"
+    assert schema_dump(url) == before
+    assert rows(url, sorted(before)) == kept
