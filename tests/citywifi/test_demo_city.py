@@ -79,6 +79,8 @@ def test_the_coverage_view_has_demand(clients: dict[Role, TestClient]) -> None:
     assert response.status_code == 200, response.text
     rows = response.json()["data"]
     assert rows and all(row["demand"] > 0 for row in rows), rows
+    city = response.json()["city"]
+    assert city["demand_designed"] > 0, city  # the crowds at the busy sites are served
 
 
 def test_the_partner_account_sees_only_its_sites(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_same_seed_same_geography() -> None:
 def test_population_is_plausible_for_a_mid_size_city() -> None:
     points = geo.demand_points(build_city(2000, seed=1))
     people = sum(p["weight"] for p in points)
-    assert 500 < len(points) < 1500
+    assert 500 < len([p for p in points if p["id"].startswith("g")]) < 1500  # the grid
     assert 1e6 < people < 5e6
     assert all(p["weight"] > 0 for p in points)
 
@@ -76,3 +77,20 @@ def test_inventory_districts_and_demand_import_cleanly(
     doc = yaml.safe_load((tmp_path / "city.yaml").read_text())
     assert {d["id"] for d in doc["districts"]} == {d.id for d in city.districts}
     engine.dispose()
+
+
+def test_people_gather_around_the_busy_sites() -> None:
+    """Crowd points lie within CROWD_REACH_KM of a busy site, a few per site, and some of
+    them within a hotspot's own reach: "people served" is not 0 % by construction."""
+    city = build_city(300, seed=4)
+    busy = [
+        geo._to_km(geo.DEFAULT_CENTER, s.lat, s.lon) for s in city.sites if s.kind in geo.SITE_DRAW
+    ]
+    crowd = [p for p in geo.demand_points(city) if p["id"].startswith("c")]
+    assert 0 < len(crowd) <= geo.CROWD_POINTS * len(busy)
+    nearest = [
+        min(math.dist(geo._to_km(geo.DEFAULT_CENTER, p["lat"], p["lon"]), b) for b in busy)
+        for p in crowd
+    ]
+    assert max(nearest) <= geo.CROWD_REACH_KM + 1e-6
+    assert sum(d <= 0.06 for d in nearest) > 0  # inside the smallest hotspot disc
