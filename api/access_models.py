@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
+from api.text import NoNul
 from core.access import AuditAction, Permission, Role
 from inventory.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, NAME_PATTERN
 
@@ -25,8 +26,8 @@ MAX_TOKEN_DAYS = 3650
 UserName = Annotated[
     str, StringConstraints(pattern=f"^{NAME_PATTERN}$", max_length=MAX_NAME_LENGTH)
 ]
-PartnerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_LENGTH)]
+PartnerId = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_LENGTH), NoNul]
 ExpiresDays = Annotated[int, Field(ge=1, le=MAX_TOKEN_DAYS, description="Days until it expires.")]
 
 

@@ -36,6 +36,7 @@ from api.routes import (
     maintenance,
     map,
     notifications,
+    public,
     reports,
     sessions,
     sites,
@@ -43,6 +44,8 @@ from api.routes import (
     users,
     web,
 )
+from api.routes.public import PublicCache
+from api.text import no_nul_in_url
 from core.errors import AccessError, LoginLimited, StoreError
 from core.settings import Settings
 from inventory.db import open_inventory, session_factory
@@ -168,7 +171,7 @@ class _App(FastAPI):
 
 # Reachable without credentials; every other router is included behind current_principal.
 # (FastAPI's /openapi.json is public too: the schema describes the API, not its data.)
-PUBLIC_ROUTERS = (health.router, auth.public_router, web.router, docs.router)
+PUBLIC_ROUTERS = (health.router, auth.public_router, web.router, docs.router, public.router)
 API_ROUTERS = (
     sites.router,
     aps.router,
@@ -222,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Coverage results, kept until the inventory or the live state changes (one per app:
     # tests build many apps, and each must start empty).
     app.state.coverage = CoverageCache()
+    app.state.public = PublicCache()  # the public hotspot status, the same for everyone
     # The status page pulls every AP every 5 s; JSON of 5000 rows shrinks about tenfold.
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -230,11 +234,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AccessError, _on_access_error)
     app.add_exception_handler(LoginLimited, _on_login_limited)
     for router in PUBLIC_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(no_nul_in_url)])
     for router in API_ROUTERS:
         app.include_router(
             router,
-            dependencies=[Depends(current_principal)],
+            # Who asks first (401 before anything about the request), then the request.
+            dependencies=[Depends(current_principal), Depends(no_nul_in_url)],
             responses=error_responses(401, 403),
         )
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.filters import MAX_ID_LENGTH
+from api.text import NoNul
 from api.times import utc
 from planning.inputs import CandidateSource
 from planning.results import (
@@ -37,7 +38,7 @@ MAX_WHATIF_SITES = 1000  # ids in remove / fail
 MAX_WHATIF_NEW = 100  # new sites in add
 MAX_RADIUS_M = 5000.0
 
-SiteId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
+SiteId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH), NoNul]
 
 
 class _Model(BaseModel):

@@ -277,24 +277,33 @@ def collect(
         str | None,
         typer.Option(
             metavar="I/N",
-            help="Poll only APs whose stable hash % N == I [env CITYWIFI_SHARD].",
+            help="Poll only APs whose stable hash % N == I: a static split, no leases"
+            " (default 0/1: the whole city, shared with other collectors by leases)"
+            " [env CITYWIFI_SHARD].",
         ),
     ] = None,
 ) -> None:
     """Poll every enabled AP and write metrics to the store.
 
+    Several collectors on one database share the APs: each leases a fair share, renewed
+    every interval (intervals aligned to the clock); when one stops or dies the others
+    take its APs within two intervals. --shard I/N (N > 1) splits statically instead,
+    without leases; --once polls every AP of its shard now, without leases.
     The inventory database must exist at the current schema (else: `citywifi db
     upgrade`, or `citywifi inventory import` for a new one).
-    SIGTERM or Ctrl-C: in-flight polls finish, samples and states are flushed, exit 0."""
+    SIGTERM or Ctrl-C: in-flight polls finish, samples and states are flushed, the leases
+    are given up, exit 0."""
     settings = settings_for(ctx, poll_interval_s=interval, metrics_port=metrics_port, shard=shard)
     from collector.engine import Collector
+    from collector.leases import keeper_for
     from inventory.db import open_inventory
     from timeseries import open_store
 
     async def main() -> None:
         engine = open_inventory(settings.db_url, create=False)
         store = open_store(settings.store_url)
-        collector = Collector(settings, engine, store)
+        leases = None if once else keeper_for(settings, engine)
+        collector = Collector(settings, engine, store, leases=leases)
         try:
             if settings.metrics_port is not None:
                 bound = collector.metrics.serve(settings.metrics_host, settings.metrics_port)

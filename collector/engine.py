@@ -19,7 +19,17 @@ queues one ``site`` sample per polled site, its names and coordinates
 (:mod:`collector.siteinfo`), for dashboards to join to the ``ap`` series.
 
 :meth:`Collector.run_cycle` keeps the one-shot form (poll everything now, wait, flush):
-``--once`` and tests use it.
+``--once`` and tests use it. It never uses leases: it polls every enabled AP of its shard.
+
+**Sharing the APs** (issue 15): given a :class:`~collector.leases.LeaseKeeper` (what
+``citywifi collect`` does for the default shard ``0/1``), the scheduled loop runs on the
+wall clock with intervals aligned to it, runs the lease cycle at each interval start
+before reading its targets, polls only the APs it holds, and each only while its own
+lease covers the slot (the rules: :mod:`inventory.leases`, :mod:`collector.leases`); a
+poll answered only after its lease ran out is dropped, not written (the AP may be another
+collector's by then). Newly claimed APs load their stored status first; a graceful stop
+drains, flushes, then gives the leases up. Without a keeper (a static ``--shard i/n``,
+or a program driving the class itself) it polls every AP of its shard as before.
 """
 
 from __future__ import annotations
@@ -28,12 +38,13 @@ import asyncio
 import logging
 import time
 from collections import Counter as Tally
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
 from collector import profiles
+from collector.leases import LeaseKeeper
 from collector.poll import PollResult, poll_ap
 from collector.record import ApRecord, ApRecords, ap_sample
 from collector.scheduler import IntervalStats, Scheduler, shard_of
@@ -53,6 +64,8 @@ from inventory.queries import PollTarget, enabled_aps
 from inventory.secretbox import SecretBox, load_box
 
 log = logging.getLogger(__name__)
+
+CLAIM_CHUNK = 1000  # AP ids per status read of newly claimed APs
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +119,11 @@ class Collector:
         metrics: SelfMetrics | None = None,
         ssh_poller: SshPoller = poll_ssh,
         box: SecretBox | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
+        self.leases = leases
         # None: the configured keys, read again at each inventory read, so a collector
         # keeps working across `citywifi secrets rotate-key` without a restart.
         self._box = box if box is not None else load_box(settings)  # bad keys: said at start
@@ -163,21 +178,42 @@ class Collector:
             self.records.load(session.scalars(select(ApStatus)))
         self._loaded_state = True
 
-    def _targets(self) -> list[PollTarget]:
-        """This shard's enabled APs (all of them with the default shard 0/1)."""
+    def _load_claimed(self, ap_ids: Iterable[str], held: set[str]) -> None:
+        """Start newly claimed APs from their stored status (what their previous holder
+        last wrote), not from whatever this process remembered of them."""
+        ids = sorted(ap_ids)
+        self.records.keep_only(held - set(ids))
+        with transaction(self.engine) as session:
+            for start in range(0, len(ids), CLAIM_CHUNK):
+                chunk = ids[start : start + CLAIM_CHUNK]
+                self.records.load(
+                    session.scalars(select(ApStatus).where(ApStatus.ap_id.in_(chunk)))
+                )
+
+    def _targets(self, held: set[str] | None = None) -> list[PollTarget]:
+        """This shard's enabled APs (all of them with the default shard 0/1); given
+        ``held``, only those (the APs this collector holds a lease on)."""
         with transaction(self.engine) as session:
             box = self._box if self._box_given else load_box(self.settings)
             targets = enabled_aps(session, box)
+        if held is not None:
+            return [ap for ap in targets if ap.ap_id in held]
         index, count = self._shard
         if count == 1:
             return targets
         return [ap for ap in targets if shard_of(ap.ap_id, count) == index]
 
-    async def _read_inventory(self) -> tuple[list[PollTarget], list[Pollable]]:
-        """This shard's APs, and those among them whose credentials make a target; the
-        others are said once and stay 'unknown' (polling them would only produce a
-        misleading 'down'). Records of APs no longer listed are dropped."""
-        aps = await asyncio.to_thread(self._targets)
+    async def _read_inventory(
+        self, leased: bool = False
+    ) -> tuple[list[PollTarget], list[Pollable]]:
+        """This shard's APs (with ``leased``: those it holds), and those among them whose
+        credentials make a target; the others are said once and stay 'unknown' (polling
+        them would only produce a misleading 'down'). Records of APs no longer listed
+        are dropped."""
+        held = None
+        if leased and self.leases is not None:
+            held = self.leases.held(self.leases.clock())
+        aps = await asyncio.to_thread(self._targets, held)
         self.records.keep_only(ap.ap_id for ap in aps)
         await self._queue_site_info({ap.site_id for ap in aps}, time.time())
         pollable: list[Pollable] = []
@@ -349,7 +385,9 @@ class Collector:
     # --- the scheduled loop --------------------------------------------------------------
 
     async def _refresh_snmp(self) -> list[Pollable]:
-        aps, pollable = await self._read_inventory()
+        if self.leases is not None:
+            await self._lease_cycle()
+        aps, pollable = await self._read_inventory(leased=self.leases is not None)
         self._current = aps
         self._first_refresh.set()
         return pollable
@@ -359,10 +397,47 @@ class Collector:
 
     async def _scheduled_poll(self, item: Pollable) -> None:
         result = await self._poll(item)
+        if self.leases is not None and not self.leases.covers(item.ap.ap_id, self.leases.clock()):
+            # Answered after the lease ran out (a loaded machine, a slow device): the AP
+            # may be another collector's by now, polled by it in this interval and its
+            # status loaded from the database. Writing this result would count a second
+            # poll and could overwrite the new holder's status with an older judgement.
+            self.metrics.polls_past_lease.inc()
+            self._interval_tally["past lease"] += 1
+            return
         self._interval_tally["answered" if result.ok else "failed"] += 1
         self._apply(item.ap, result, time.time())
 
+    async def _lease_cycle(self) -> None:
+        """Renew, release and claim for the interval about to start; load the status of
+        what was claimed."""
+        assert self.leases is not None and self.snmp_scheduler is not None
+        scheduler = self.snmp_scheduler
+        outcome = await asyncio.to_thread(
+            self.leases.cycle,
+            scheduler.interval_start,
+            scheduler.interval_end,
+            self.leases.clock(),
+        )
+        m = self.metrics
+        m.lease_cycle.observe(outcome.seconds)
+        m.leases_held.set(outcome.held)
+        if not outcome.ok:
+            m.lease_errors.inc()
+            return
+        m.leases_claimed.inc(len(outcome.claimed))
+        m.leases_released.inc(outcome.released)
+        if outcome.claimed:
+            held = self.leases.held(self.leases.clock())
+            await asyncio.to_thread(self._load_claimed, outcome.claimed, held)
+
+    def _admit(self, item: Pollable, slot: float) -> bool:
+        """The local deadline: poll only while this collector's lease covers the slot."""
+        return self.leases is None or self.leases.covers(item.ap.ap_id, slot)
+
     async def _scheduled_ssh(self, ap: PollTarget) -> None:
+        if self.leases is not None and not self.leases.covers(ap.ap_id, self.leases.clock()):
+            return  # the lease ran out (or moved) since the SNMP refresh listed it
         await self.ssh.poll(ap, self.records.of(ap.ap_id))
 
     def _interval_done(self, stats: IntervalStats) -> None:
@@ -372,13 +447,16 @@ class Collector:
         tally, self._interval_tally = self._interval_tally, Tally()
         log.info(
             "interval %d: %d due, %d attempted in time, %d answered, %d failed,"
-            " %d skipped (overlap), max lag %.2fs",
+            " %d skipped (overlap), %d not begun and %d dropped past their lease,"
+            " max lag %.2fs",
             stats.index,
             stats.due,
             stats.attempted,
             tally["answered"],
             tally["failed"],
             stats.skipped_overlap,
+            stats.not_admitted,
+            tally["past lease"],
             stats.max_lag_s,
         )
 
@@ -386,10 +464,11 @@ class Collector:
         """Poll until ``stop`` is set (or everything once, SNMP then SSH).
 
         On stop: no new polls start, in-flight ones finish (each bounded by its deadline),
-        then samples and statuses are flushed.
+        then samples and statuses are flushed, then (leasing) the leases are given up.
         """
         stop = stop or asyncio.Event()
-        if not self._loaded_state:
+        leased = self.leases is not None and not once
+        if not self._loaded_state and not leased:  # leased: each claim loads its APs
             await asyncio.to_thread(self._load_state)
         if once:
             await self.run_cycle()
@@ -408,6 +487,9 @@ class Collector:
             refresh=self._refresh_snmp,
             on_interval=self._interval_done,
             on_skip=lambda item: self.metrics.skipped_overlap.inc(),
+            clock=self.leases.clock if self.leases is not None else None,
+            aligned=leased,
+            admit=self._admit if leased else None,
         )
         self.ssh_scheduler = Scheduler(
             name="ssh",
@@ -427,6 +509,10 @@ class Collector:
             await self.ssh.close()
             writer_stop.set()
             await writer
+            if self.leases is not None:
+                # Drained and flushed: the statuses a successor loads are final.
+                released = await asyncio.to_thread(self.leases.release, self.leases.clock())
+                log.info("leases released: %d", max(released, 0))
         w = self.writer
         log.info(
             "collector stopped: %d samples written (%d of them replayed from the spool),"

@@ -17,6 +17,18 @@ Rules the scheduler guarantees:
 * per interval it reports whether every AP due was *attempted* (its poll began) within
   the interval: an interval where one was not is an overrun.
 
+Two options serve collectors that share the APs through leases (:mod:`collector.leases`):
+
+* ``aligned``: interval k is ``[k·I, (k+1)·I)`` on the given clock (the wall clock, in
+  epoch seconds), the same in every process, instead of starting when the scheduler
+  starts. A run that begins mid-interval polls only the slots still ahead in that first
+  interval: the APs whose slot has passed may have been polled in it by another
+  collector. Having fallen more than an interval behind (a stalled process), it skips to
+  the current interval rather than catching up on slots that are no longer its own.
+* ``admit(target, slot)``: asked as each poll is about to begin (after its concurrency
+  slot); False skips the poll (not counted as due). The collector answers with its local
+  lease deadline, so a poll that would start after the lease ran out never starts.
+
 The stable hash (:func:`stable_hash`) is the first 8 bytes of BLAKE2b over the AP id's
 UTF-8 bytes, read big-endian. Python's ``hash()`` is salted per process and would move
 every AP's phase and shard on each restart; BLAKE2b gives the same value in every process
@@ -29,6 +41,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -70,6 +83,7 @@ class IntervalStats:
     attempted: int = 0  # polls that began within the interval
     late: int = 0  # polls that began only after the interval ended
     skipped_overlap: int = 0
+    not_admitted: int = 0  # polls ``admit`` refused (a lease that no longer covers the slot)
     max_lag_s: float = 0.0  # worst (begin - slot) of the polls attempted in time
     stopped: bool = False  # cut short by a stop: not every slot was reached, not an overrun
 
@@ -90,7 +104,13 @@ class Scheduler(Generic[T]):
 
     ``clock`` defaults to the running event loop's clock (monotonic), the clock its
     timers sleep on: a loop with a virtual clock (tests) then drives the scheduler
-    exactly, with no real waiting and no timing tolerance.
+    exactly, with no real waiting and no timing tolerance. Any other clock (the wall
+    clock of an ``aligned`` scheduler) works too: every wait is computed on it and
+    re-checked after the loop's timer fires.
+
+    ``aligned`` and ``admit``: see the module doc. While ``refresh`` is awaited,
+    :attr:`interval_start` is the first slot the interval may poll (its boundary, or the
+    moment an aligned run began mid-interval) and :attr:`interval_end` its end.
     """
 
     def __init__(
@@ -105,6 +125,8 @@ class Scheduler(Generic[T]):
         on_interval: Callable[[IntervalStats], None] | None = None,
         on_skip: Callable[[T], None] | None = None,
         clock: Callable[[], float] | None = None,
+        aligned: bool = False,
+        admit: Callable[[T, float], bool] | None = None,
     ) -> None:
         self.name = name
         self.interval_s = interval_s
@@ -114,6 +136,10 @@ class Scheduler(Generic[T]):
         self._on_interval = on_interval
         self._on_skip = on_skip
         self._clock = clock or _loop_time
+        self.aligned = aligned
+        self._admit = admit
+        self.interval_start = 0.0
+        self.interval_end = 0.0
         self._gate = asyncio.Semaphore(concurrency)
         self._busy: set[str] = set()  # keys with a poll waiting or running
         self._running = 0
@@ -138,32 +164,57 @@ class Scheduler(Generic[T]):
     async def run(self, stop: asyncio.Event) -> None:
         """Schedule until ``stop`` is set, then let in-flight polls finish (each is bounded
         by its own deadline) and return."""
-        start = self._clock()
+        began = self._clock()
+        # Interval n starts at start + n·I: from now, or (aligned) from the boundary k0·I
+        # the clock is in, counted in whole intervals so every process gets the same floats.
+        k0 = math.floor(began / self.interval_s) if self.aligned else 0
         index = 0
         try:
             while not stop.is_set():
-                interval_start = start + index * self.interval_s
+                if self.aligned:
+                    behind = math.floor(self._clock() / self.interval_s) - k0
+                    index = max(index, behind)  # a stall: skip to the current interval
+                    interval_start = (k0 + index) * self.interval_s
+                    self.interval_end = (k0 + index + 1) * self.interval_s
+                    self.interval_start = max(interval_start, began)
+                else:
+                    interval_start = began + index * self.interval_s
+                    self.interval_start = interval_start
+                    self.interval_end = interval_start + self.interval_s
+                first_slot = self.interval_start
                 targets = await self._refresh()
-                stats = IntervalStats(index=index, started=interval_start, due=len(targets))
-                self._stats[index] = stats
-                self._finish_interval(index - 1)
                 slots = sorted(
                     (interval_start + phase_of(self._key(t), self.interval_s), self._key(t), t)
                     for t in targets
                 )
+                slots = [s for s in slots if s[0] >= first_slot]
+                stats = IntervalStats(index=index, started=interval_start, due=len(slots))
+                self._stats[index] = stats
+                self._finish_before(index)
                 for slot, key, target in slots:
                     if await _sleep_until(stop, slot, self._clock):
                         return
                     self._launch(key, target, slot, stats)
                 index += 1
-                if await _sleep_until(stop, start + index * self.interval_s, self._clock):
+                if await _sleep_until(stop, self._start_of(k0, index, began), self._clock):
                     return
         finally:
             await self.drain()
-            self._finish_interval(index - 1)
+            self._finish_before(index)
             if index in self._stats:
                 self._stats[index].stopped = True
                 self._finish_interval(index)
+
+    def _start_of(self, k0: int, index: int, began: float) -> float:
+        if self.aligned:
+            return (k0 + index) * self.interval_s
+        return began + index * self.interval_s
+
+    def _finish_before(self, index: int) -> None:
+        """Finish every interval before ``index`` still open (one, unless an aligned
+        scheduler skipped ahead)."""
+        for earlier in sorted(i for i in self._stats if i < index):
+            self._finish_interval(earlier)
 
     def _launch(self, key: str, target: T, slot: float, stats: IntervalStats) -> None:
         if key in self._busy:
@@ -180,6 +231,10 @@ class Scheduler(Generic[T]):
     async def _one(self, key: str, target: T, slot: float, stats: IntervalStats) -> None:
         try:
             async with self._gate:
+                if self._admit is not None and not self._admit(target, slot):
+                    stats.due -= 1
+                    stats.not_admitted += 1
+                    return
                 began = self._clock()
                 if began < stats.started + self.interval_s:
                     stats.attempted += 1
@@ -221,14 +276,24 @@ class Scheduler(Generic[T]):
             self._on_interval(stats)
 
 
+_WAKE_CHECKS = 3
+"""Waits per :func:`_sleep_until`: the first, and re-waits for a timer that fired early
+(bounded: a delay below the clock's resolution would never be slept away)."""
+
+
 def _loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
 async def _sleep_until(stop: asyncio.Event, when: float, clock: Callable[[], float]) -> bool:
-    """Sleep until ``when`` (on ``clock``); True if ``stop`` was set meanwhile."""
-    delay = when - clock()
-    if delay > 0:
+    """Sleep until ``when`` (on ``clock``); True if ``stop`` was set meanwhile. The wait
+    is re-checked on ``clock``: the loop's timer runs on its own (monotonic) clock and may
+    wake a hair before ``when`` on another one, and an aligned interval must never be
+    begun before its boundary."""
+    for _ in range(_WAKE_CHECKS):
+        delay = when - clock()
+        if delay <= 0 or stop.is_set():
+            break
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
     return stop.is_set()

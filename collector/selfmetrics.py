@@ -2,7 +2,9 @@
 
 Why: "is the collector keeping up?" must be answerable without reading logs — poll
 outcomes per profile, how late polls start against their slot, how many are queued, how
-many store writes failed, how much waits in the disk spool and whether any was dropped.
+many store writes failed, how much waits in the disk spool and whether any was dropped,
+and, for collectors sharing the APs, how many leases it holds, claims and releases and
+what its lease transaction costs.
 Each :class:`SelfMetrics` owns a dedicated ``CollectorRegistry`` (never the process-global
 default), so several collectors in one process (tests) do not collide and nothing else
 leaks into the exposition.
@@ -21,6 +23,7 @@ from prometheus_client.exposition import start_http_server
 log = logging.getLogger(__name__)
 
 POLL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+LEASE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class SelfMetrics:
@@ -108,6 +111,37 @@ class SelfMetrics:
         self.skipped_overlap = Counter(
             "citywifi_skipped_overlap_total",
             "Poll slots skipped because the AP's previous poll was still running.",
+            registry=r,
+        )
+        self.leases_held = Gauge(
+            "citywifi_leases_held",
+            "AP leases this collector holds (0 without leases: a static --shard split).",
+            registry=r,
+        )
+        self.lease_cycle = Histogram(
+            "citywifi_lease_cycle_seconds",
+            "Wall time of one lease cycle (one database transaction per interval).",
+            buckets=LEASE_BUCKETS,
+            registry=r,
+        )
+        self.leases_claimed = Counter(
+            "citywifi_leases_claimed",
+            "AP leases claimed (free or expired ones taken over).",
+            registry=r,
+        )
+        self.leases_released = Counter(
+            "citywifi_leases_released",
+            "AP leases released as excess over the fair share (handed over at a boundary).",
+            registry=r,
+        )
+        self.polls_past_lease = Counter(
+            "citywifi_polls_past_lease",
+            "Polls answered only after their AP's lease ran out: dropped, not written.",
+            registry=r,
+        )
+        self.lease_errors = Counter(
+            "citywifi_lease_errors",
+            "Lease cycles that failed (database unreachable): leases held run out.",
             registry=r,
         )
         self.spool_depth.set(0)

@@ -223,7 +223,8 @@ class Settings(BaseSettings):
     spool_dir: Path | None = Field(
         default=None,
         description="Where the collector spools batches the store cannot take; "
-        "default <data_dir>/spool (spool-i-of-n for shard i/n).",
+        "default <data_dir>/spool (spool-i-of-n for shard i/n, spool-<instance_id> for a "
+        "named collector).",
     )
     spool_max_bytes: int = Field(
         default=512 * 1024 * 1024,
@@ -255,6 +256,13 @@ class Settings(BaseSettings):
         le=3600.0,
         description="How long the active fault engine's leader lease lasts without "
         "renewal; default three fault cycles (fault_interval_s).",
+    )
+    public_cache_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        description="How long the public hotspot status (/public/hotspots, no login) is "
+        "served from memory before it is read again; 0: read at every request.",
     )
     ssh_poll_interval_s: float = Field(default=300.0, ge=5.0, le=86_400.0)
     ssh_workers: int = Field(default=8, ge=1, le=256)
@@ -566,12 +574,19 @@ class Settings(BaseSettings):
         """The collector's spool directory actually used.
 
         Sharded collectors sharing a data dir get one spool each by default
-        (``spool-1-of-3``): a spool belongs to one process at a time.
+        (``spool-1-of-3``), and so do named ones (``instance_id``: ``spool-collector-a``),
+        as several leasing collectors on one machine are: a spool belongs to one process
+        at a time (it is locked), and keeps its name across that process's restarts so
+        what it spooled is replayed. (The default name, ``<hostname>-<pid>``, would not.)
         """
         if self.spool_dir is not None:
             return self.spool_dir
         index, count = self.shard_index_count
-        return self.data_dir / ("spool" if count == 1 else f"spool-{index}-of-{count}")
+        if count > 1:
+            return self.data_dir / f"spool-{index}-of-{count}"
+        if self.instance_id:
+            return self.data_dir / f"spool-{self.instance_id}"
+        return self.data_dir / "spool"
 
     @property
     def secret_key_path(self) -> Path:

@@ -13,6 +13,12 @@ A pass reads the due rows in one short transaction, sends each outside any trans
 engine's cycles are never delayed by it), then writes each outcome in its own short
 transaction through :mod:`inventory.outbox`, the one place that decides between sent,
 retried later and failed.
+
+With several fault engines (:mod:`faults.leader`), only the leader's pass delivers: its
+read of the due rows is fenced (the lease checked in that transaction) and each send
+first asks whether the lease, as last renewed, still runs. Outcomes are written
+unfenced on purpose: what an attempt came to is true whoever sent it, and a message
+the successor already recorded is left as it is (its row is no longer pending).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from core.errors import CitywifiError, ConfigError
+from core.errors import CitywifiError, ConfigError, ConflictError
 from core.settings import NotifyRoute, Settings
+from faults.leader import Leader
 from inventory import outbox
 from inventory.db import transaction
 
@@ -149,25 +156,36 @@ class Deliverer:
         self.policy = outbox.RetryPolicy.from_settings(settings)
         self.clock = clock
 
-    def deliver_due(self, *, now: float | None = None, limit: int = BATCH) -> DeliveryReport:
-        """Try every message due at ``now`` (default: the clock), oldest first."""
+    def deliver_due(
+        self, *, now: float | None = None, limit: int = BATCH, leader: Leader | None = None
+    ) -> DeliveryReport:
+        """Try every message due at ``now`` (default: the clock), oldest first; with a
+        ``leader``, only while it leads (see the module docstring)."""
         now = self.clock() if now is None else now
         with transaction(self.engine) as session:
+            if leader is not None and not leader.fence(session):
+                return DeliveryReport()
             due = outbox.due(session, now=now, limit=limit)
         sent = retried = failed = 0
         for row in due:
+            if leader is not None and not leader.acting(self.clock()):
+                break  # the lease ran out meanwhile: the next leader sends the rest
             outcome = self._attempt(row)
             at = max(now, self.clock())
-            with transaction(self.engine) as session:
-                status = outbox.record(
-                    session,
-                    row.id,
-                    delivered=outcome.delivered,
-                    permanent=outcome.permanent,
-                    error=outcome.error,
-                    now=at,
-                    policy=self.policy,
-                )
+            try:
+                with transaction(self.engine) as session:
+                    status = outbox.record(
+                        session,
+                        row.id,
+                        delivered=outcome.delivered,
+                        permanent=outcome.permanent,
+                        error=outcome.error,
+                        now=at,
+                        policy=self.policy,
+                    )
+            except ConflictError:
+                log.info("notification %d: already recorded by another engine", row.id)
+                continue
             if status is outbox.Status.SENT:
                 sent += 1
                 log.info("notification %d sent to route %s", row.id, row.route)

@@ -23,6 +23,14 @@ classes unjudged for the pass (nothing opened or resolved from a hole in the dat
 The only memory between cycles is when the last pass ran, and the judges' recomputable
 caches (busy hours): a restarted engine loses nothing it cannot read again.
 
+Several engines may run against one database; one acts (:mod:`faults.leader`). With a
+``leader``, :meth:`FaultEngine.run` renews the lease at every cycle and a standby does
+nothing else (no snapshot, no judging, no metric reads: one short transaction a cycle);
+every cycle's transaction begins with the fencing check, so an engine that stalled past
+its lease and wakes up after a takeover writes nothing, and the cycles' idempotence on
+the stored state lets the successor carry on where the last committed cycle left off.
+Without a ``leader`` (tests, a lone engine) every cycle acts.
+
 The time is injected (``clock``, or ``now`` per cycle) so tests drive hours of outage
 and recovery without sleeping.
 """
@@ -45,6 +53,7 @@ from core.settings import Settings
 from faults.assessment import Assessment
 from faults.behaviour import BehaviourJudge, boots_of
 from faults.correlate import Key, Thresholds, correlate
+from faults.leader import Leader
 from faults.lifecycle import (
     Action,
     Boot,
@@ -99,6 +108,7 @@ class CycleReport:
     resolved: int = 0
     duration_s: float = 0.0
     metric_pass: bool = False  # the metric and behaviour classes were judged
+    acted: bool = True  # False: fenced out (another engine leads), nothing read or written
 
     @property
     def changes(self) -> int:
@@ -111,7 +121,8 @@ class FaultEngine:
     ``store`` (optional) gives the APs' newest uptimes for the power-or-path verdict on
     recovery, and the metrics of the metric pass; without it incidents resolve without a
     verdict and only the outage classes are judged. ``judges`` replaces the metric
-    judges (default: :func:`metric_judges`; tests give fakes)."""
+    judges (default: :func:`metric_judges`; tests give fakes). ``leader``: this
+    process's standing among several engines (None: it alone acts, unfenced)."""
 
     def __init__(
         self,
@@ -121,8 +132,10 @@ class FaultEngine:
         *,
         clock: Callable[[], float] = time.time,
         judges: Sequence[Judge] | None = None,
+        leader: Leader | None = None,
     ) -> None:
         self.settings = settings
+        self.leader = leader
         self.engine = engine
         self.store = store
         self.clock = clock
@@ -137,10 +150,13 @@ class FaultEngine:
         self._last_pass: float | None = None
 
     def cycle(self, now: float | None = None) -> CycleReport:
-        """One cycle at ``now`` (default: the clock), in one transaction."""
+        """One cycle at ``now`` (default: the clock), in one transaction; with a leader,
+        one that first passed the fencing check (else nothing is read or written)."""
         now = self.clock() if now is None else now
         started = time.perf_counter()
         with transaction(self.engine) as session:
+            if self.leader is not None and not self.leader.fence(session):
+                return CycleReport(at=now, aps=0, problems=0, acted=False)
             snapshot = read_snapshot(session, now=now)
             problems = correlate(snapshot, self.thresholds)
             active = incidents.active_incidents(session)
@@ -174,7 +190,11 @@ class FaultEngine:
             problems=len(problems),
             duration_s=time.perf_counter() - started,
             metric_pass=latest is not None,
-            **counts,
+            opened=counts["opened"],
+            reopened=counts["reopened"],
+            grown=counts["grown"],
+            merged=counts["merged"],
+            resolved=counts["resolved"],
         )
 
     def _latest(self, snapshot: Snapshot, now: float) -> Mapping[str, Latest] | None:
@@ -214,15 +234,24 @@ class FaultEngine:
             found += self.behaviour.assess(session, snapshot, latest, active, recent, now=now)
         return found
 
+    def tick(self, now: float | None = None) -> CycleReport | None:
+        """One turn of :meth:`run` at ``now`` (default: the clock): with a leader, the
+        lease renewed first, and the cycle only while this engine leads (None: a
+        standby, which does nothing else)."""
+        now = self.clock() if now is None else now
+        if self.leader is not None and not self.leader.renew(now):
+            return None
+        return self.cycle(now)
+
     def run(
         self,
         stop: threading.Event,
         *,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
-        """Cycle every ``fault_interval_s`` until ``stop`` is set.
+        """:meth:`tick` every ``fault_interval_s`` until ``stop`` is set.
 
-        A failed cycle (the database away, a lock held too long) is logged and the next
+        A failed turn (the database away, a lock held too long) is logged and the next
         one tries again: the engine must outlive a database restart. ``wait`` (default
         ``stop.wait``) is the pause between cycles, injectable for tests."""
         pause = stop.wait if wait is None else wait
@@ -230,18 +259,19 @@ class FaultEngine:
         while not stop.is_set():
             started = self.clock()
             try:
-                report = self.cycle(started)
+                report = self.tick(started)
             except (CitywifiError, SQLAlchemyError) as exc:
-                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-                log.warning("fault engine cycle failed: %s", reason[0] if reason else exc)
+                log.warning("fault engine cycle failed: %s", _reason(exc))
             else:
-                log.debug(
-                    "cycle: %d APs, %d problems, %d changes in %.3f s",
-                    report.aps,
-                    report.problems,
-                    report.changes,
-                    report.duration_s,
-                )
+                if report is not None:
+                    log.debug(
+                        "cycle: %d APs, %d problems, %d changes in %.3f s%s",
+                        report.aps,
+                        report.problems,
+                        report.changes,
+                        report.duration_s,
+                        "" if report.acted else " (fenced out: another engine leads)",
+                    )
             if stop.is_set():
                 break
             pause(max(0.0, interval - (self.clock() - started)))
@@ -257,6 +287,12 @@ class FaultEngine:
             log.warning("no uptimes for the verdict: %s", exc)
             return {}
         return boots_of(latest)
+
+
+def _reason(exc: Exception) -> str:
+    """An error's first line (a database error's own, without SQLAlchemy's wrapping)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return reason[0] if reason else type(exc).__name__
 
 
 def _apply(

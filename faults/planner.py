@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,17 +71,27 @@ def message_id(route: str, group_key: str, sequence: int) -> str:
     return f"{route}:{group_key}:{sequence}"
 
 
-def plan_once(engine: Engine, settings: Settings, *, now: float) -> PlanReport:
+def plan_once(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: float,
+    fence: Callable[[Session], bool] | None = None,
+) -> PlanReport:
     """Plan every route's groups at ``now`` and queue what is due, in one transaction.
 
     When another planner changed a group meanwhile, nothing of this plan is kept (it
-    queued the message) and the report asks to plan again at once."""
+    queued the message) and the report asks to plan again at once. ``fence`` (the
+    leader's fencing check, :meth:`faults.leader.Leader.fence`) runs first in the
+    transaction; when it says no, nothing is planned."""
     routes = list(settings.notify_routes)
     if not routes:
         return PlanReport(queued=0, next_due=None)
     timing = Timing.from_settings(settings)
     try:
         with transaction(engine) as session:
+            if fence is not None and not fence(session):
+                return PlanReport(queued=0, next_due=None)
             return _plan(session, routes, timing, now=now)
     except ConflictError as exc:
         log.warning("notification plan at %.3f given up, planning again: %s", now, exc)

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.grafana_standin",
     "tests.fixtures.ports",
     "tests.fixtures.postgres",
+    "tests.fixtures.database",
     "tests.fixtures.processes",
     "tests.fixtures.receivers",
     "tests.fixtures.recorder",

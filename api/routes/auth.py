@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.access_models import LoginIn, LoginPublic, MePublic, error_responses
 from api.auth import CSRF_COOKIE, SESSION_COOKIE, PrincipalDep, client_address
 from api.deps import NowDep, SessionDep, SettingsDep
+from api.text import storable
 from core.access import ROLE_PERMISSIONS, AuditAction, Principal
 from core.errors import AccessError
 from core.settings import Settings
@@ -82,7 +83,7 @@ def login(
     try:
         principal = check_login(
             session,
-            body.name,
+            storable(body.name),
             body.password.get_secret_value(),
             address=address,
             now=now,

@@ -83,7 +83,7 @@ class _Counts:
         return site_state(self.up, self.down, self.unknown)
 
 
-def _ap_counts(session: Session, scope: Scope, conditions: list[Any]) -> dict[str, _Counts]:
+def ap_counts(session: Session, scope: Scope, conditions: list[Any]) -> dict[str, _Counts]:
     """Per site id, its enabled APs by state (and the ids of those up), in one query."""
     query = (
         select(AccessPoint.site_id, AccessPoint.id, AP_STATE)
@@ -150,7 +150,7 @@ def _site_features(
         .where(*site_conditions(scope), *conditions)
         .order_by(Site.id)
     ).all()  # fmt: skip
-    counts = _ap_counts(session, scope, conditions)
+    counts = ap_counts(session, scope, conditions)
     clients = _clients(store, counts)
     incidents = _open_incidents(session, (row[0] for row in rows))
     running = maintenance.active_by_site(session, [(row[0], row[6]) for row in rows], now=now)

@@ -31,6 +31,7 @@ from tests.api.city import (
     settings_in,
 )
 from tests.fixtures.coverage_city import seed_coverage
+from tests.fixtures.database import DatabasePool
 from tests.fixtures.sessions import seed_sessions
 from timeseries import MetricStore
 from timeseries.port import Sample
@@ -60,10 +61,18 @@ class _Template:
     tokens: dict[str, str]
 
 
+TEMPLATE_DATABASE = "api_city_template"
+
+
 @pytest.fixture(scope="session")
-def _city_template(tmp_path_factory: pytest.TempPathFactory) -> _Template:
+def _city_template(
+    tmp_path_factory: pytest.TempPathFactory, database_pool: DatabasePool | None
+) -> _Template:
     directory = tmp_path_factory.mktemp("city-template")
-    engine = open_inventory(settings_in(directory).db_url, create=True)
+    url = settings_in(directory).db_url
+    if database_pool is not None:  # --database postgresql: a template database
+        url = database_pool.make_template(TEMPLATE_DATABASE)
+    engine = open_inventory(url, create=True)
     try:
         seed_inventory(engine)
         seed_coverage(engine)  # boundaries and demand: every coverage route answers
@@ -71,14 +80,25 @@ def _city_template(tmp_path_factory: pytest.TempPathFactory) -> _Template:
         tokens = seed_users(engine)
     finally:
         engine.dispose()
+    if database_pool is not None:
+        database_pool.seal_template(TEMPLATE_DATABASE)
     return _Template(directory, tokens)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, _city_template: _Template) -> Settings:
+def settings(
+    tmp_path: Path,
+    _city_template: _Template,
+    new_database_url: Callable[..., str],
+    database_pool: DatabasePool | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
     """Settings whose inventory holds the fixture city and its users (the store is still
-    empty): a copy of the session's template, so every test may write to it."""
+    empty): a copy of the session's template, so every test may write to it (under
+    PostgreSQL a copy of the template database, kept for the next test if unchanged)."""
     shutil.copytree(_city_template.data_dir, tmp_path, dirs_exist_ok=True)
+    if database_pool is not None:
+        monkeypatch.setenv("CITYWIFI_DATABASE_URL", new_database_url(template=TEMPLATE_DATABASE))
     return settings_in(tmp_path)
 
 

@@ -15,6 +15,10 @@ from citywifi.cli import app
 from inventory import migrations
 
 runner = CliRunner()
+# The commands read the run's database (CITYWIFI_DATABASE_URL under PostgreSQL).
+pytestmark = pytest.mark.usefixtures("database_url")
+FILE_PATHS = "names the SQLite file of the default data dir"
+LEGACY = "the legacy inventory is a SQLite file"
 
 LEGACY_DB = Path(__file__).parents[1] / "inventory" / "data" / "legacy-d320795.db"
 
@@ -37,6 +41,7 @@ def legacy(tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.sqlite_only(FILE_PATHS)
 def test_export_without_a_database_refuses_and_creates_none(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--data-dir", "nothing-here", "inventory", "export"])
     database = tmp_path / "nothing-here" / "inventory.sqlite"
@@ -98,6 +103,7 @@ def test_failed_export_leaves_the_old_file_and_no_temporary(
     assert os.listdir(out.parent) == ["backup.yaml"]
 
 
+@pytest.mark.sqlite_only(FILE_PATHS)
 def test_db_upgrade_makes_a_new_database_then_says_current(tmp_path: Path) -> None:
     database = tmp_path / ".citywifi" / "inventory.sqlite"
     head = migrations.head()
@@ -109,6 +115,7 @@ def test_db_upgrade_makes_a_new_database_then_says_current(tmp_path: Path) -> No
     assert runner.invoke(app, ["db", "current"]).stdout == f"{database}: {head} (current)\n"
 
 
+@pytest.mark.sqlite_only(FILE_PATHS)
 def test_db_current_without_a_database_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "current"])
     assert result.exit_code == 1
@@ -116,6 +123,7 @@ def test_db_current_without_a_database_is_one_line(tmp_path: Path) -> None:
     assert result.stderr == f"error: no inventory database at {database}\n"
 
 
+@pytest.mark.sqlite_only(LEGACY)
 @pytest.mark.parametrize(
     "command",
     [["serve", "--port", "9"], ["collect", "--once"], ["inventory", "export"]],
@@ -131,6 +139,7 @@ def test_a_database_behind_is_refused_until_upgraded(legacy: Path, command: list
     assert not migrations.inspect_url(f"sqlite:///{database}").stamped  # refused, not changed
 
 
+@pytest.mark.sqlite_only(LEGACY)
 def test_db_current_then_upgrade_of_a_legacy_database(legacy: Path) -> None:
     database = legacy / "inventory.sqlite"
     head = migrations.head()

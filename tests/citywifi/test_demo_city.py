@@ -21,20 +21,26 @@ from inventory.secretbox import load_box
 from simulators import geo
 from simulators.city import build_city
 from simulators.run import write_inventory
+from tests.fixtures.database import DatabasePool
 
 APS = 60
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, list[DemoUser]]]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, database_pool: DatabasePool | None
+) -> Iterator[tuple[Settings, list[DemoUser]]]:
     """The files the simulator writes for the demo, imported by the demo's own step, and
-    the demo's users."""
+    the demo's users (under PostgreSQL in a database of the module's own)."""
     data_dir = tmp_path_factory.mktemp("demo")
     city = build_city(APS, seed=7)
     write_inventory(city, data_dir / "city.yaml")
     geo.write_districts(city, data_dir / "districts.geojson")
     geo.write_demand(city, data_dir / "demand.csv")
     settings = Settings(data_dir=data_dir)
+    if database_pool is not None:
+        url = database_pool.dedicated("demo_city")
+        settings = settings.model_copy(update={"database_url": url})
     engine = open_inventory(settings.db_url, create=True)
     try:
         summaries = import_city(engine, data_dir, load_box(settings))

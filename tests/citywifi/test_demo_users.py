@@ -25,8 +25,8 @@ NOW = 1_700_000_000.0
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inventory.db'}", create=True)
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_inventory(database_url, create=True)
     yield engine
     engine.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from citywifi.cli import app
@@ -12,6 +13,8 @@ from inventory.db import open_inventory
 from tests.faults.city import seed, sites_down, states, write_states
 
 runner = CliRunner()
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def test_once_runs_one_cycle_and_says_what_it_did(tmp_path: Path) -> None:

@@ -22,6 +22,8 @@ from tests.fixtures.processes import Proc, citywifi_env, wait_for
 from tests.fixtures.receivers import WebhookReceiver
 
 runner = CliRunner()
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = pytest.mark.usefixtures("database_url")
 SECRET = "whsec-cli-S3cret"
 
 

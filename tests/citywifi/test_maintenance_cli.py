@@ -23,7 +23,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, database_url: str) -> Path:
+    """The commands' data dir; their inventory is the run's database (``--database``)."""
     return tmp_path / "state"
 
 

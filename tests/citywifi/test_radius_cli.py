@@ -27,7 +27,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 def test_receives_serves_metrics_and_stops_on_sigterm(
-    spawn: Callable[..., Proc], tmp_path: Path
+    spawn: Callable[..., Proc], tmp_path: Path, database_url: str
 ) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()

@@ -30,7 +30,8 @@ T0 = 1_767_229_200.0  # 2026-01-01T01:00:00Z, 08:00 on the 1st in Jakarta
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, database_url: str) -> Path:
+    """The commands' data dir; their inventory is the run's database (``--database``)."""
     return tmp_path / "state"
 
 

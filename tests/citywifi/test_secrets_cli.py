@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from citywifi.cli import app
 from citywifi.command import CLI_ADDRESS, cli_actor
 from core.access import AuditAction
+from core.settings import Settings
 from inventory import migrations
 from inventory.audit import AuditRecord, entries
 from inventory.db import open_inventory
@@ -38,8 +39,9 @@ SECRETS = ("s3cret-community", "auth-S3CRET-key", "priv-S3CRET-key", "ssh-S3CRET
 
 
 @pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """The default data dir (the CLI tests run in ``tmp_path``), with CITY imported."""
+def data(tmp_path: Path, database_url: str) -> Path:
+    """The default data dir (the CLI tests run in ``tmp_path``), with CITY imported (into
+    the run's database: ``inventory.sqlite`` there, or PostgreSQL)."""
     (tmp_path / "city.yaml").write_text(CITY)
     result = runner.invoke(app, ["inventory", "import", "city.yaml"])
     assert result.exit_code == 0, result.output
@@ -47,7 +49,7 @@ def data(tmp_path: Path) -> Path:
 
 
 def audit_log(data: Path, action: AuditAction) -> list[AuditRecord]:
-    engine = open_inventory(f"sqlite:///{data / 'inventory.sqlite'}", create=False)
+    engine = open_inventory(Settings(data_dir=data).db_url, create=False)
     try:
         with Session(engine) as session:
             return entries(session, action=action)[0]
@@ -56,6 +58,8 @@ def audit_log(data: Path, action: AuditAction) -> list[AuditRecord]:
 
 
 def database_bytes(data: Path) -> bytes:
+    """The SQLite inventory's bytes (nothing under PostgreSQL: its secrets at rest are
+    checked by tests/inventory/test_sealed_secrets.py)."""
     return b"".join(p.read_bytes() for p in sorted(data.glob("inventory.sqlite*")))
 
 
@@ -171,6 +175,7 @@ def test_a_bad_key_setting_is_one_line_without_the_key(data: Path) -> None:
     assert "hunter2" not in result.output
 
 
+@pytest.mark.sqlite_only("reads the SQLite file's bytes before and after the upgrade")
 def test_db_upgrade_seals_the_clear_secrets_of_an_older_database(tmp_path: Path) -> None:
     data = tmp_path / ".citywifi"
     data.mkdir()

@@ -23,7 +23,8 @@ T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, 07:00 in Jakarta: the fixture sess
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, database_url: str) -> Path:
+    """The commands' data dir; their inventory is the run's database (``--database``)."""
     return tmp_path / "state"
 
 

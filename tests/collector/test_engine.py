@@ -122,8 +122,8 @@ def write_inventory(tmp_path: Path, count: int, **ap_overrides: object) -> tuple
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Engine:
-    return open_inventory(f"sqlite:///{tmp_path / 'inv.db'}", create=True)
+def db(database_url: str) -> Engine:
+    return open_inventory(database_url, create=True)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import pytest
@@ -270,3 +270,76 @@ def test_an_injected_clock_is_the_one_slots_are_measured_on(virtual_run: Virtual
     )
     run_for(virtual_run, sched, 0.95)
     assert began == [pytest.approx(phase_of("a", 1.0), abs=1e-9)]
+
+
+def test_an_aligned_run_starts_at_the_clocks_boundaries_and_skips_passed_slots(
+    virtual_run: VirtualRun,
+) -> None:
+    """Aligned: interval k is [k·I, (k+1)·I) on the clock; a run that begins inside one
+    polls only the slots still ahead in it (the others may be another collector's)."""
+    keys = [f"k{n}" for n in range(30)]
+    started: dict[str, list[float]] = {k: [] for k in keys}
+    begin = 5.3  # inside interval 2 = [4, 6)
+
+    async def poll(key: str) -> None:
+        started[key].append(now())
+
+    sched = Scheduler[str](
+        name="t",
+        interval_s=2.0,
+        concurrency=8,
+        key=str,
+        poll=poll,
+        refresh=lambda: targets_of(*keys),
+        aligned=True,
+    )
+    seen: list[tuple[float, float]] = []
+
+    async def main() -> None:
+        await asyncio.sleep(begin)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_at(8.0, stop.set)
+        original = sched._refresh
+
+        async def refresh() -> Sequence[str]:
+            seen.append((sched.interval_start, sched.interval_end))
+            return await original()
+
+        sched._refresh = refresh
+        await sched.run(stop)
+
+    virtual_run(main())
+    assert seen == [(begin, 6.0), (6.0, 8.0)]
+    for key in keys:
+        expected = [t for t in (4.0 + phase_of(key, 2.0), 6.0 + phase_of(key, 2.0)) if t >= begin]
+        assert started[key] == [pytest.approx(t, abs=1e-9) for t in expected], key
+
+
+def test_admit_refuses_a_poll_as_it_is_about_to_begin(virtual_run: VirtualRun) -> None:
+    finished: list[IntervalStats] = []
+    polled: list[str] = []
+    asked: list[tuple[str, float]] = []
+
+    async def poll(key: str) -> None:
+        polled.append(key)
+
+    def admit(key: str, slot: float) -> bool:
+        asked.append((key, slot))
+        return key != "no"
+
+    sched = Scheduler[str](
+        name="t",
+        interval_s=1.0,
+        concurrency=2,
+        key=str,
+        poll=poll,
+        refresh=lambda: targets_of("yes", "no"),
+        on_interval=finished.append,
+        admit=admit,
+    )
+    run_for(virtual_run, sched, 1.95)
+    slots = {key: [k + phase_of(key, 1.0) for k in (0, 1)] for key in ("yes", "no")}
+    assert polled == ["yes"] * sum(t < 1.95 for t in slots["yes"])  # "no": never
+    assert sorted(asked) == sorted((key, t) for key, ts in slots.items() for t in ts if t < 1.95)
+    first = finished[0]
+    assert (first.due, first.attempted, first.not_admitted, first.overrun) == (1, 1, 1, False)

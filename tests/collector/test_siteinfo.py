@@ -38,7 +38,7 @@ class Sink:
 
 
 @pytest.fixture
-def db(tmp_path: Path, secret_box: SecretBox) -> Engine:
+def db(tmp_path: Path, secret_box: SecretBox, database_url: str) -> Engine:
     """Three sites (one with district and partner, one bare, one retired), an AP on each
     of the first two and on the retired one."""
     doc = {
@@ -61,7 +61,7 @@ def db(tmp_path: Path, secret_box: SecretBox) -> Engine:
     }  # fmt: skip
     path = tmp_path / "inv.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inv.db'}", create=True)
+    engine = open_inventory(database_url, create=True)
     import_file(engine, path, secret_box)
     return engine
 

@@ -167,6 +167,8 @@ def test_one_spool_one_process(tmp_path: Path) -> None:
 def test_settings_default_spool_per_shard(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path).spool_path == tmp_path / "spool"
     assert Settings(data_dir=tmp_path, shard="1/3").spool_path == tmp_path / "spool-1-of-3"
+    named = Settings(data_dir=tmp_path, instance_id="collector-a")
+    assert named.spool_path == tmp_path / "spool-collector-a"
     assert Settings(data_dir=tmp_path, spool_dir=tmp_path / "x").spool_path == tmp_path / "x"
     assert Settings(data_dir=tmp_path).spool_max_bytes == 512 * 1024 * 1024
     assert Settings(data_dir=tmp_path).redacted()["spool_dir"] == str(tmp_path / "spool")

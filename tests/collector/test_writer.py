@@ -145,8 +145,8 @@ def test_kept_states_are_bounded_oldest_dropped_first(virtual_run: VirtualRun) -
 
 
 @pytest.fixture
-def db(tmp_path: Path, secret_box: SecretBox) -> Engine:
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inv.db'}", create=True)
+def db(tmp_path: Path, secret_box: SecretBox, database_url: str) -> Engine:
+    engine = open_inventory(database_url, create=True)
     doc = {
         "credentials": [{"id": "c", "snmp": {"version": "2c", "community": "public"}}],
         "sites": [{"id": "s1", "name": "One", "lat": -6.24, "lon": 106.99}],

@@ -11,6 +11,7 @@ server's CSP.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -29,6 +30,7 @@ from api.app import create_app
 from inventory.db import open_inventory
 from tests.api.city import PASSWORDS, seed_inventory, seed_metrics, seed_users, settings_in
 from tests.dashboards.browser import VIOLATION_RECORDER, Tab
+from tests.fixtures.database import DatabasePool
 from timeseries import MetricStore
 
 if TYPE_CHECKING:
@@ -56,11 +58,14 @@ def page_settings_overrides() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def _page_server(
-    tmp_path_factory: pytest.TempPathFactory, page_settings_overrides: dict[str, Any]
+    tmp_path_factory: pytest.TempPathFactory,
+    page_settings_overrides: dict[str, Any],
+    database_pool: DatabasePool | None,
 ) -> Iterator[_Server]:
-    settings = settings_in(tmp_path_factory.mktemp("page")).model_copy(
-        update=page_settings_overrides
-    )
+    overrides = dict(page_settings_overrides)
+    if database_pool is not None:  # a database of the module's own, not a test's
+        overrides["database_url"] = database_pool.dedicated(f"page_{next(_pages)}")
+    settings = settings_in(tmp_path_factory.mktemp("page")).model_copy(update=overrides)
     engine = open_inventory(settings.db_url, create=True)
     # Times relative to the real clock: the page computes "12 s ago" from it.
     now = time.time()
@@ -108,6 +113,7 @@ def page_store(_page_server: _Server) -> MetricStore:
 
 
 _ARTEFACTS: list[Path] = []
+_pages = itertools.count(1)  # the modules' own databases under PostgreSQL
 
 
 @pytest.fixture(scope="session")

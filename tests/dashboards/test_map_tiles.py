@@ -134,6 +134,12 @@ def test_zoom_keeps_markers_one_size_and_asks_for_finer_tiles(
     assert after
     assert after["width"] == pytest.approx(before["width"], abs=0.5)  # constant pixel size
     assert (after["x"], after["y"]) != (before["x"], before["y"])  # but it moved apart
+    # The finer tile's <img> is in the page once its request is sent, not answered: give
+    # the request up to 10 s to reach the tile server (a loaded machine runs late).
+    for _ in range(100):
+        if any(z == before_z + 1 for z, _x, _y in tile_server.requested):
+            break
+        page.wait_for_timeout(100)
     assert any(z == before_z + 1 for z, _x, _y in tile_server.requested)
 
 

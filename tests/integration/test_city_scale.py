@@ -27,7 +27,8 @@ from tests.fixtures.ports import free_port
 from tests.fixtures.processes import Proc, wait_for
 from timeseries import open_store
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 APS, SSH_APS = 2000, 200
 BASE = "127.1.100.1"

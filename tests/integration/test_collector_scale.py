@@ -34,7 +34,8 @@ from tests.fixtures.ports import free_port
 from tests.fixtures.processes import Proc, citywifi_env, wait_for
 from timeseries import MetricStore, Sample, open_store
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 
 def start_city(

@@ -42,7 +42,8 @@ from tests.fixtures.live_city import (
 )
 from tests.fixtures.processes import Proc
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 BASE = "127.1.216.1"
 APS = 100  # seed 11: 52 sites in 10 districts; the one with most sites has 9

@@ -32,7 +32,8 @@ from tests.fixtures.live_city import (
 )
 from tests.fixtures.processes import Proc
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 BASE = "127.1.210.1"
 APS = 40

@@ -25,7 +25,8 @@ from core.settings import FaultThresholds, Settings
 from tests.fixtures.live_city import LiveCity, live_settings, read_city, start_simulator
 from tests.fixtures.processes import Proc
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 BASE = "127.1.212.1"
 APS = 24

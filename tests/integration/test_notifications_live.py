@@ -26,7 +26,8 @@ from tests.fixtures.live_city import LiveCity, read_city, start_simulator
 from tests.fixtures.processes import Proc
 from tests.fixtures.receivers import SmtpServer, WebhookReceiver
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 BASE = "127.1.214.1"
 APS = 560  # the largest district then has 30+ sites

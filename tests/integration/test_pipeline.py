@@ -25,7 +25,8 @@ from tests.fixtures.ports import free_port
 from tests.fixtures.processes import Proc, citywifi_env, start_city, wait_for
 from timeseries import open_store
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 DEMO_BASE = "127.1.0.1"  # the demo's first AP address
 

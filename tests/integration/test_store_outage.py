@@ -42,7 +42,8 @@ from tests.fixtures.servers import require_binary as _binary
 from tests.fixtures.servers import stop_process as _stop
 from tests.fixtures.servers import wait_ready as _wait_ready
 
-pytestmark = pytest.mark.slow
+# The inventory is the run's database (--database): CITYWIFI_DATABASE_URL under PostgreSQL.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("database_url")]
 
 APS = 20
 INTERVAL_S = 2.0

@@ -13,17 +13,16 @@ from inventory import import_file
 from inventory.db import open_inventory
 from inventory.models import Base
 from inventory.secretbox import SecretBox
-from tests.fixtures.postgres import PostgresServer
+from tests.fixtures.database import DatabasePool
 
 DATA = Path(__file__).parent / "data"
 BACKENDS = ("sqlite", "postgresql")
-_numbers = itertools.count(1)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A new SQLite inventory at the newest schema."""
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inventory.db'}", create=True)
+def engine(database_url: str) -> Iterator[Engine]:
+    """A new inventory at the newest schema, on the run's database (``--database``)."""
+    engine = open_inventory(database_url, create=True)
     yield engine
     engine.dispose()
 
@@ -34,18 +33,18 @@ def new_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], s
     if request.param == "sqlite":
         names = itertools.count()
         return lambda: f"sqlite:///{tmp_path / f'inventory-{next(names)}.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
+    pool: DatabasePool = request.getfixturevalue("postgres_pool")
     made: list[str] = []
 
     def make() -> str:
-        made.append(f"inventory_{next(_numbers)}")
-        return server.create_database(made[-1])
+        made.append(pool.take())
+        return pool.server.url(made[-1])
 
-    def drop() -> None:
+    def give_back() -> None:
         for name in made:
-            server.drop_database(name)
+            pool.give_back(name)
 
-    request.addfinalizer(drop)
+    request.addfinalizer(give_back)
     return make
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import text
 
 from inventory.db import make_engine, open_inventory
 
+pytestmark = pytest.mark.sqlite_only("the SQLite file and its -wal/-shm companions")
+
 
 @pytest.fixture(params=[0o022, 0o000], ids=["umask-022", "umask-000"])
 def umask(request: pytest.FixtureRequest) -> Iterator[int]:

@@ -112,6 +112,7 @@ def test_round_trip_into_a_fresh_database(
     snapshot: Snapshot,
     write: Write,
     secret_box: SecretBox,
+    new_database_url: Callable[[], str],
 ) -> None:
     import_file(engine, city_file, secret_box)
     import_file(engine, data_dir / "sites.csv", secret_box)
@@ -119,7 +120,7 @@ def test_round_trip_into_a_fresh_database(
     backup = export_yaml(engine, secret_box, include_secrets=True)
     exported = write(tmp_path, "backup.yaml", backup)
 
-    fresh = open_inventory(f"sqlite:///{tmp_path / 'fresh.db'}", create=True)
+    fresh = open_inventory(new_database_url(), create=True)
     import_file(fresh, exported, secret_box)
     again = export_yaml(fresh, secret_box, include_secrets=True)
 

@@ -19,8 +19,8 @@ SQUARE = [[[106.9, -6.2], [106.91, -6.2], [106.91, -6.21], [106.9, -6.21], [106.
 
 
 @pytest.fixture
-def engine(tmp_path: Path, secret_box: SecretBox) -> Engine:
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inv.sqlite'}", create=True)
+def engine(tmp_path: Path, secret_box: SecretBox, database_url: str) -> Engine:
+    engine = open_inventory(database_url, create=True)
     (tmp_path / "base.yaml").write_text("districts: [{id: d01, name: Bekasi Timur}]\n")
     import_file(engine, tmp_path / "base.yaml", secret_box)
     return engine

@@ -66,6 +66,9 @@ def test_valid_yaml_import(
         "notifications": 0,
         "accounting_sessions": 0,
         "user_hash_keys": 0,
+        "collectors": 0,
+        "ap_leases": 0,
+        "leader_leases": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")

@@ -80,8 +80,9 @@ def assert_nothing_in_clear(url: str, engine: Engine, clear: tuple[str, ...]) ->
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings on a SQLite inventory in ``tmp_path`` whose key is the key file there."""
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Settings:
+    """Settings on the run's inventory (SQLite in the data dir, or PostgreSQL) whose key
+    is the key file in the data dir."""
     monkeypatch.delenv("CITYWIFI_SECRET_KEY", raising=False)
     monkeypatch.delenv("CITYWIFI_SECRET_KEY_FILE", raising=False)
     return Settings(data_dir=tmp_path / "state")

@@ -347,6 +347,7 @@ def test_a_later_packet_fills_a_missing_hash(any_engine: Engine, apply: Apply) -
     assert row.station_hash is not None and row.user_hash is None
 
 
+@pytest.mark.sqlite_only("reads the bytes of the SQLite file and its WAL")
 def test_no_personal_data_at_rest(tmp_path: Path, keys: MonthKeys) -> None:
     """The SQLite file (and its WAL) after many sessions with known MACs and names: not
     one of them, in any spelling, anywhere in the bytes."""

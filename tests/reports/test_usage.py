@@ -43,10 +43,10 @@ class City:
 
 
 @pytest.fixture
-def city(tmp_path: Path) -> Iterator[City]:
+def city(tmp_path: Path, database_url: str) -> Iterator[City]:
     """p-a: s-a1 and s-a2 both send RADIUS (user "shared" at both), s-a3 is planned but
     already polled, s-a4 retired and silent; p-b: s-b1, SNMP only, no SLA of its own."""
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inventory.db'}", create=True)
+    engine = open_inventory(database_url, create=True)
     with transaction(engine) as session:
         base_rows(session)
         add_partner(session, "p-a", "PT A", sla=98.0)

@@ -55,13 +55,13 @@ def test_population_is_plausible_for_a_mid_size_city() -> None:
 
 
 def test_inventory_districts_and_demand_import_cleanly(
-    tmp_path: Path, secret_box: SecretBox
+    tmp_path: Path, secret_box: SecretBox, database_url: str
 ) -> None:
     city = build_city(120, seed=5)
     write_inventory(city, tmp_path / "city.yaml")
     geo.write_districts(city, tmp_path / "districts.geojson")
     geo.write_demand(city, tmp_path / "demand.csv")
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inv.sqlite'}", create=True)
+    engine = open_inventory(database_url, create=True)
     import_file(engine, tmp_path / "city.yaml", secret_box)
     report = import_file(engine, tmp_path / "districts.geojson", secret_box)
     assert report.counts["districts"]["updated"] == len(city.districts)

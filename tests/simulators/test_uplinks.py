@@ -167,11 +167,11 @@ def test_inventory_carries_uplinks_and_each_sites_uplink(city: City, tmp_path: P
 
 
 def test_the_written_inventory_imports_with_its_topology(
-    city: City, tmp_path: Path, secret_box: SecretBox
+    city: City, tmp_path: Path, secret_box: SecretBox, database_url: str
 ) -> None:
     path = tmp_path / "inventory.yaml"
     write_inventory(city, path)
-    engine = open_inventory(f"sqlite:///{tmp_path / 'inventory.db'}", create=True)
+    engine = open_inventory(database_url, create=True)
     try:
         report = import_file(engine, path, secret_box)
         assert report.counts["uplinks"]["created"] == len(city.uplinks)
