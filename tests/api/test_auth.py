@@ -16,7 +16,9 @@ from api.auth import CSRF_COOKIE, CSRF_HEADER, NOT_AUTHENTICATED, SESSION_COOKIE
 from api.deps import get_now
 from core.settings import Settings
 
-PUBLIC = {"/healthz", "/api/v1/auth/login", "/", "/docs", "/redoc", "/openapi.json"}
+PUBLIC = {
+    "/healthz", "/api/v1/auth/login", "/", "/docs", "/redoc", "/openapi.json", "/public/hotspots",
+}  # fmt: skip
 
 
 class Clock:

@@ -41,7 +41,7 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 EXAMPLES = 12
 BASE_URL = "http://testserver"
 
-PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login"), ("GET", "/public/hotspots")}
 
 #: Operation -> the parameters (422 ``loc``) of its rules that OpenAPI cannot state:
 #: end after start, a longest range (api.times.check_window), at most api.routes.aps.MAX_POINTS

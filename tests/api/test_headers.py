@@ -38,6 +38,7 @@ def test_the_policy_is_the_agreed_one() -> None:
         ("/static/style.css", 200),
         ("/static/nope.js", 404),
         ("/healthz", 200),
+        ("/public/hotspots", 200),
         ("/openapi.json", 200),
         ("/nowhere", 404),
     ],
