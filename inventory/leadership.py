@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.models import LeaderLease
+from inventory.queries import dialect_insert
 
 __all__ = ["Holder", "check", "hold", "holder", "release"]
 
@@ -56,15 +56,6 @@ class Holder:
     term: int
 
 
-def _insert(session: Session) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"leader leases need SQLite or PostgreSQL, not {name}")
-
-
 def hold(session: Session, role: str, owner: str, now: float, lease_s: float) -> int | None:
     """Take or renew ``role``'s lease for ``owner`` until ``now + lease_s``; our term, or
     None when another holds it unexpired.
@@ -72,7 +63,7 @@ def hold(session: Session, role: str, owner: str, now: float, lease_s: float) ->
     Free (no row, released, or ``lease_until <= now``) or already ours: it is ours. The
     term stays while the holder stays (a renewal, also one after our own lease ran out
     unclaimed) and grows by one at every change of holder."""
-    statement = _insert(session)(LeaderLease).values(
+    statement = dialect_insert(session)(LeaderLease).values(
         role=role, owner=owner, lease_until=now + lease_s, term=1
     )
     excluded = statement.excluded

@@ -76,10 +76,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from inventory.models import AccessPoint, ApLease, CollectorMember, Site
+from inventory.queries import dialect_insert, polled
 
 __all__ = [
     "REAP_AFTER_INTERVALS",
@@ -143,21 +143,8 @@ def boundaries(now: float, interval_s: float) -> tuple[float, float]:
 
 def enabled_ap_ids() -> Select[Any]:
     """The ids of the APs collectors poll: enabled, at a site that is not retired (the
-    rule of ``inventory.queries.enabled_aps``)."""
-    return (
-        select(AccessPoint.id)
-        .join(Site, AccessPoint.site_id == Site.id)
-        .where(AccessPoint.enabled.is_(True), Site.status != "retired")
-    )
-
-
-def _insert(session: Session) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"AP leases need SQLite or PostgreSQL, not {name}")
+    rule of ``inventory.queries.polled``, shared with ``enabled_aps``)."""
+    return select(AccessPoint.id).join(Site, AccessPoint.site_id == Site.id).where(*polled())
 
 
 def cycle(
@@ -185,7 +172,7 @@ def cycle(
     db = session.connection()
     # 1. Heartbeat first: on SQLite the first write opens the transaction and takes the
     #    write lock, so everything below runs serialised with the other writers.
-    insert = _insert(session)
+    insert = dialect_insert(session)
     heartbeat = insert(CollectorMember).values(
         id=member.id,
         host=member.host,

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,6 +51,12 @@ class PollTarget:
     ssh_key_file: str | None = None
 
 
+def polled() -> tuple[ColumnElement[bool], ...]:
+    """The conditions (on ``AccessPoint`` joined with ``Site``) of an AP collectors poll:
+    enabled, at a site that is not retired (see :func:`enabled_aps` for why)."""
+    return (AccessPoint.enabled.is_(True), Site.status != "retired")
+
+
 def enabled_aps(session: Session, box: SecretBox) -> list[PollTarget]:
     """The APs to poll, ordered by id: enabled, at a site that is not retired; their
     secrets opened with ``box`` (ConfigError naming the key source when it cannot).
@@ -83,7 +89,7 @@ def enabled_aps(session: Session, box: SecretBox) -> list[PollTarget]:
         )
         .join(Site, AccessPoint.site_id == Site.id)
         .join(CredentialProfile, AccessPoint.credential_id == CredentialProfile.id)
-        .where(AccessPoint.enabled.is_(True), Site.status != "retired")
+        .where(*polled())
         .order_by(AccessPoint.id)
     )
     opened: dict[str | None, str | None] = {None: None}
@@ -172,7 +178,7 @@ def record_status(session: Session, updates: Iterable[ApStatusUpdate]) -> None:
     ]
     if not rows:
         return
-    insert = _dialect_insert(session)
+    insert = dialect_insert(session)
     for start in range(0, len(rows), CHUNK):
         statement = insert(ApStatus).values(rows[start : start + CHUNK])
         excluded = statement.excluded
@@ -225,11 +231,12 @@ def _existing_aps(session: Session, ids: list[str]) -> set[str]:
     return known
 
 
-def _dialect_insert(session: Session) -> Any:
-    """The INSERT construct with ``on_conflict_do_update`` for this database."""
+def dialect_insert(session: Session) -> Any:
+    """The INSERT construct with ``on_conflict_do_update``/``_nothing`` for this database
+    (status upserts, lease and leader tables): the one place that knows which are."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert
     if name == "sqlite":
         return sqlite.insert
-    raise NotImplementedError(f"status upserts need SQLite or PostgreSQL, not {name}")
+    raise NotImplementedError(f"upserts need SQLite or PostgreSQL, not {name}")
