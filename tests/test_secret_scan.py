@@ -242,10 +242,12 @@ def test_short_values_are_not_scanned(scanner: SecretScanner) -> None:
     assert "r00t" not in scanner.secrets and "s3cret" not in scanner.secrets
 
 
-def test_a_whole_session_fails_and_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_whole_session_fails_and_reports(tmp_path: Path, workers: list[str]) -> None:
     """In a child pytest: a fixture secret in a log line and in an error fails the
     session, each reported with the test and the secret masked; a test marked
-    ``allow_secrets`` is not reported."""
+    ``allow_secrets`` is not reported. Under pytest-xdist too (the test command runs the
+    suite on two workers), where each worker's findings reach the controller's verdict."""
     (tmp_path / "test_leak.py").write_text(
         "import logging, pytest\n"
         "from core.errors import ConfigError\n"
@@ -262,7 +264,7 @@ def test_a_whole_session_fails_and_reports(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.fixtures.secret_scan", "-p",
-         "no:cacheprovider", "test_leak.py"],
+         "no:cacheprovider", *workers, "test_leak.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     out = done.stdout
