@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from citywifi.command import run_sync, settings_for
+from core.errors import first_line
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -95,9 +96,10 @@ def _release(leader: Leader) -> None:
     try:
         leader.release()
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        log.warning("leader lease not released (a standby takes over when it runs out): %s",
-                    reason[0] if reason else type(exc).__name__)  # fmt: skip
+        log.warning(
+            "leader lease not released (a standby takes over when it runs out): %s",
+            first_line(exc),
+        )
 
 
 def _run_both(

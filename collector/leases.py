@@ -42,6 +42,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from collector.scheduler import stable_hash
+from core.errors import first_line
 from core.settings import Settings
 from inventory import leases
 from inventory.db import transaction
@@ -136,7 +137,7 @@ class LeaseKeeper:
                     rank=stable_hash,
                 )
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = first_line(exc)
             log.warning(
                 "lease cycle failed (%s); keeping the leases held until they run out", reason
             )
@@ -184,7 +185,7 @@ class LeaseKeeper:
             with transaction(self.engine) as session:
                 return leases.release_all(session, self.owner, now)
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = first_line(exc)
             log.warning("could not release the leases (%s); they run out by themselves", reason)
             return -1
 

@@ -95,3 +95,11 @@ class PlanningError(CitywifiError):
 
 class SimulatorError(CitywifiError):
     pass
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line, for a one-line message: a database driver's own text
+    (SQLAlchemy's ``orig``), without SQLAlchemy's wrapping and background link; the
+    class name when it has no text. The one place this rule lives."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

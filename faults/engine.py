@@ -48,7 +48,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core.errors import CitywifiError
+from core.errors import CitywifiError, first_line
 from core.settings import Settings
 from faults.assessment import Assessment
 from faults.behaviour import BehaviourJudge, boots_of
@@ -261,7 +261,7 @@ class FaultEngine:
             try:
                 report = self.tick(started)
             except (CitywifiError, SQLAlchemyError) as exc:
-                log.warning("fault engine cycle failed: %s", _reason(exc))
+                log.warning("fault engine cycle failed: %s", first_line(exc))
             else:
                 if report is not None:
                     log.debug(
@@ -287,12 +287,6 @@ class FaultEngine:
             log.warning("no uptimes for the verdict: %s", exc)
             return {}
         return boots_of(latest)
-
-
-def _reason(exc: Exception) -> str:
-    """An error's first line (a database error's own, without SQLAlchemy's wrapping)."""
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return reason[0] if reason else type(exc).__name__
 
 
 def _apply(

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import CitywifiError
+from core.errors import CitywifiError, first_line
 from core.settings import Settings
 from faults.delivery import Deliverer, DeliveryReport
 from faults.leader import Leader
@@ -75,8 +75,7 @@ class StepReport:
 
 
 def _failure(exc: Exception) -> str:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return reason[0] if reason else type(exc).__name__
+    return first_line(exc)
 
 
 class Notifier:

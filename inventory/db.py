@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import DatabaseError
+from core.errors import DatabaseError, first_line
 from inventory.engine import make_engine, sqlite_path
 from inventory.models import Base
 from inventory.revision import UPGRADE_COMMAND, check_current, database_name, stamp_head
@@ -58,7 +58,7 @@ def open_inventory(url: str, *, create: bool) -> Engine:
         raise
     except (SQLAlchemyError, OSError) as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = first_line(exc)
         raise DatabaseError(f"cannot open inventory database {name}: {reason}") from exc
     return engine
 

@@ -42,7 +42,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core.errors import CitywifiError, DatabaseError
+from core.errors import CitywifiError, DatabaseError, first_line
 from core.settings import Settings
 from inventory.models import Partner, ReportDelivery
 from timeseries import MetricStore
@@ -390,6 +390,6 @@ def run_schedule(
                 )
     except SQLAlchemyError as exc:
         # A claim or mark that could not be written: what was sent so far stays marked.
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = first_line(exc)
         raise DatabaseError(f"report schedule: inventory database: {reason}") from exc
     return results

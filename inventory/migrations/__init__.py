@@ -26,7 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.errors import DatabaseError
+from core.errors import DatabaseError, first_line
 from inventory.engine import make_engine, make_private, sqlite_path
 from inventory.revision import (
     LEGACY_TABLES,
@@ -115,7 +115,7 @@ def _migration_engine(url: str) -> Iterator[Engine]:
 
 
 def _unreachable(url: str, exc: SQLAlchemyError | OSError) -> DatabaseError:
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    reason = first_line(exc)
     return DatabaseError(f"cannot use inventory database {database_name(url)}: {reason}")
 
 
