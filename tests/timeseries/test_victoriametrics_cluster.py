@@ -59,4 +59,6 @@ def test_timeseries_check_passes_on_a_tenant_url(
     report = check_store(victoriametrics_cluster.store_url(victoriametrics_cluster.tenants[1]))
     assert report.ok, report.lines()
     assert (report.server or "").startswith("VictoriaMetrics cluster, tenant 8")
+    # vmauth answers /flags here, and says nothing of the nodes' flags: no guesses.
+    assert not any("-search.latencyOffset" in w or "-retentionPeriod" in w for w in report.warnings)
     assert victoriametrics_cluster.token not in "\n".join(report.lines())
