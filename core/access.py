@@ -39,6 +39,10 @@ class Permission(enum.StrEnum):
     NOTIFICATIONS_READ = "notifications:read"  # deliveries, their failures, the routes
     USERS_MANAGE = "users:manage"  # users, their tokens
     AUDIT_READ = "audit:read"
+    # Citizens' reports (issue 16): the reports with the citizen's text, photo and phone
+    # number (engineers act on them), and filing them for a caller or importing them.
+    CITIZEN_REPORTS_READ = "citizen-reports:read"
+    CITIZEN_REPORTS_FILE = "citizen-reports:file"
 
 
 _EVERYONE = frozenset({Permission.STATUS_READ, Permission.REPORTS_READ, Permission.SESSIONS_READ})
@@ -55,6 +59,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.COVERAGE_READ,
         Permission.COVERAGE_PLAN,
         Permission.SESSIONS_IDENTIFY,
+        Permission.CITIZEN_REPORTS_READ,
+        Permission.CITIZEN_REPORTS_FILE,
     },
     Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ, Permission.COVERAGE_PLAN},
     Role.PARTNER: _EVERYONE
@@ -85,6 +91,10 @@ class AuditAction(enum.StrEnum):
     MAINTENANCE_CHANGED = "maintenance_changed"
     MAINTENANCE_ENDED = "maintenance_ended"  # deleted, or cut short
     CANDIDATES_IMPORTED = "candidates_imported"  # the candidate places for new sites replaced
+    CITIZEN_REPORT_FILED = "citizen_report_filed"  # by an operator, for a caller
+    CITIZEN_REPORTS_IMPORTED = "citizen_reports_imported"
+    CITIZEN_REPORT_CLOSED = "citizen_report_closed"  # by hand (its phone number wiped)
+    CITIZEN_PHOTO_VIEWED = "citizen_photo_viewed"  # a citizen's photo was opened
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,10 @@ class IncidentClass(enum.StrEnum):
     BACKHAUL_SATURATED = "backhaul_saturated"
     FLAPPING = "flapping"
     UNEXPECTED_REBOOT = "unexpected_reboot"
+    # A citizen says the hotspot fails (issue 16). Opened by a report, never by the
+    # engine, and never resolved by it (the monitoring may see nothing wrong: that is the
+    # point); merged into the engine's incident once the engine finds the cause.
+    CITIZEN_REPORTED = "citizen_reported"
 
 
 class IncidentState(enum.StrEnum):
@@ -67,6 +71,7 @@ RESPONSIBLE: dict[IncidentClass, Responsible] = {
     IncidentClass.BACKHAUL_SATURATED: Responsible.OPERATOR,
     IncidentClass.FLAPPING: Responsible.NOC,
     IncidentClass.UNEXPECTED_REBOOT: Responsible.NOC,
+    IncidentClass.CITIZEN_REPORTED: Responsible.NOC,
 }
 
 #: The scope each class is about.
@@ -80,4 +85,5 @@ SCOPE_OF: dict[IncidentClass, IncidentScope] = {
     IncidentClass.BACKHAUL_SATURATED: IncidentScope.UPLINK,
     IncidentClass.FLAPPING: IncidentScope.AP,
     IncidentClass.UNEXPECTED_REBOOT: IncidentScope.AP,
+    IncidentClass.CITIZEN_REPORTED: IncidentScope.SITE,
 }

@@ -264,6 +264,63 @@ class Settings(BaseSettings):
         description="How long the public hotspot status (/public/hotspots, no login) is "
         "served from memory before it is read again; 0: read at every request.",
     )
+    citizen_report_window_s: float = Field(
+        default=3600.0,
+        ge=0.0,
+        le=7 * 86_400.0,
+        description="A citizen report at a hotspot whose citizen_reported incident was "
+        "resolved less than this ago reopens it (not fixed after all) instead of opening "
+        "another.",
+    )
+    citizen_rate_window_s: float = Field(
+        default=3600.0,
+        gt=0.0,
+        le=86_400.0,
+        description="The window the per-address and per-hotspot report limits count in.",
+    )
+    citizen_reports_per_address: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Reports one client address may file through the public page per "
+        "citizen_rate_window_s; past it the page answers 429.",
+    )
+    citizen_reports_per_site: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="Public reports about one hotspot per citizen_rate_window_s; past it "
+        "the page answers 429 (the incident has the news already).",
+    )
+    citizen_public_per_minute: int = Field(
+        default=120,
+        ge=1,
+        le=1_000_000,
+        description="Public report submissions one API process takes per minute, from "
+        "everyone together, before it reads a body; past it 429 (a flood is shed in "
+        "memory, and the rest of the API keeps answering).",
+    )
+    citizen_photo_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        description="The largest photo a report may carry, as sent.",
+    )
+    citizen_photo_max_side_px: int = Field(
+        default=1600,
+        ge=64,
+        le=8192,
+        description="A report's photo is re-encoded (which drops its EXIF, location and "
+        "camera data) at most this many pixels on its long side.",
+    )
+    citizen_pow_bits: int = Field(
+        default=16,
+        ge=0,
+        le=28,
+        description="Proof of work the public report page must do per report: leading "
+        "zero bits of SHA-256(challenge:nonce); 16 is ~65,000 hashes, well under a "
+        "second in a phone's browser. 0 turns it off.",
+    )
     ssh_poll_interval_s: float = Field(default=300.0, ge=5.0, le=86_400.0)
     ssh_workers: int = Field(default=8, ge=1, le=256)
     ssh_timeout_s: float = Field(default=15.0, gt=0.0, le=120.0)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -377,6 +378,9 @@ class Incident(Base):
         ForeignKey("incidents.id"), default=None, index=True
     )
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # Raised by one for each citizen report that joins it (migration 0013): what people
+    # in the street say weighs on what the operation centre does first.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IncidentAp(Base):
@@ -533,3 +537,54 @@ class LeaderLease(Base):
     owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[float] = mapped_column(Float, default=0.0)
     term: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- citizens' reports (migration 0013_citizen_reports) ---------------------------------
+
+
+class CitizenReport(Base):
+    """A citizen's problem report (core.citizens): where, what, and what filing it did.
+
+    Written only by :mod:`inventory.citizen_reports`. Personal data is never in clear:
+    the free text and the phone number are sealed (SecretBox), and the phone number is
+    wiped (``phone_sealed`` None) once the report is closed (its incident resolved, or
+    closed by hand); the client's address is kept only as a keyed hash
+    (:mod:`inventory.userkeys`' month key), for the per-address limit.
+    ``incident_id`` follows merges (it names the incident that holds the report now).
+    """
+
+    __tablename__ = "citizen_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[float] = mapped_column(Float, index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # core.citizens.Channel
+    problem: Mapped[str] = mapped_column(String(16))  # core.citizens.Problem
+    lat: Mapped[float | None] = mapped_column(Float, default=None)
+    lon: Mapped[float | None] = mapped_column(Float, default=None)
+    site_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    distance_m: Mapped[float | None] = mapped_column(Float, default=None)
+    match: Mapped[str] = mapped_column(String(16))  # core.citizens.Match
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), default=None, index=True
+    )
+    text_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    phone_sealed: Mapped[str | None] = mapped_column(String(500), default=None)
+    address_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    filed_by: Mapped[str | None] = mapped_column(String(64), default=None)  # None: the page
+    external_ref: Mapped[str | None] = mapped_column(String(100), default=None, unique=True)
+    closed_at: Mapped[float | None] = mapped_column(Float, default=None, index=True)
+
+
+class ReportPhoto(Base):
+    """A report's one photo, re-encoded (no EXIF, no location, no camera data) before it
+    is stored; shown only to engineers."""
+
+    __tablename__ = "report_photos"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("citizen_reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

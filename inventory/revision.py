@@ -36,6 +36,7 @@ REVISIONS: tuple[str, ...] = (
     "0010_accounting",
     "0011_reports",
     "0012_leases",
+    "0013_citizen_reports",
 )
 HEAD = REVISIONS[-1]
 

@@ -69,6 +69,8 @@ def test_valid_yaml_import(
         "collectors": 0,
         "ap_leases": 0,
         "leader_leases": 0,
+        "citizen_reports": 0,
+        "report_photos": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")

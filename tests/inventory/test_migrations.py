@@ -433,17 +433,46 @@ def test_leases_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -
     )
     before = schema_dump(url)
     kept = rows(url, sorted(before))
-    assert upgrade(url) == ("0011_reports", HEAD)
+    assert upgrade(url, to="0012_leases") == ("0011_reports", "0012_leases")
     after = schema_dump(url)
     assert set(after) - set(before) == {"collectors", "ap_leases", "leader_leases"}
     assert after["ap_leases"]["pk"] == ["ap_id"]
     assert rows(url, sorted(before)) == kept
-    assert model_diff(url) == []
     execute(
         url,
         "INSERT INTO collectors VALUES ('c1', 'host', 1, 1.0, 2.0)",
         "INSERT INTO leader_leases VALUES ('faults', 'c1', 3.0, 1)",
     )
     assert downgrade(url, to="0011_reports") == "0011_reports"
+    assert schema_dump(url) == before
+    assert rows(url, sorted(before)) == kept
+
+
+def test_citizen_reports_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -> None:
+    """0013 adds the citizens' reports and their photos as new tables and a priority to
+    every incident (0 for those already there); its downgrade leaves the database as
+    0012 had it, incidents included."""
+    url = new_db_url()
+    upgrade(url, to="0012_leases")
+    execute(
+        url,
+        "INSERT INTO incidents (id, kind, scope_kind, scope_id, state, opened_at, updated_at, "
+        "responsible, explanation, reopened) VALUES (1, 'ap_down', 'ap', 'ap-1', 'open', 1.0, "
+        "1.0, 'noc', 'down', 0)",
+    )
+    before = schema_dump(url)
+    kept = rows(url, sorted(before))
+    assert upgrade(url) == ("0012_leases", HEAD)
+    after = schema_dump(url)
+    assert set(after) - set(before) == {"citizen_reports", "report_photos"}
+    assert rows(url, ["incidents"])["incidents"] == [(*kept["incidents"][0], 0)]
+    assert model_diff(url) == []
+    execute(
+        url,
+        "INSERT INTO citizen_reports (id, received_at, channel, problem, match, incident_id) "
+        "VALUES (1, 2.0, 'web', 'slow', 'joined', 1)",
+        "INSERT INTO report_photos VALUES (1, 'image/jpeg', 1, 1, 'x')",
+    )
+    assert downgrade(url, to="0012_leases") == "0012_leases"
     assert schema_dump(url) == before
     assert rows(url, sorted(before)) == kept
