@@ -21,6 +21,7 @@ class Role(enum.StrEnum):
     ENGINEER = "engineer"  # status, incidents and their acknowledgement, inventory, reports
     PLANNER = "planner"  # coverage, status, reports
     PARTNER = "partner"  # one partner's sites, APs, status, incidents and reports only
+    FIELD = "field"  # a field technician: the work orders of their team(s), the status
 
 
 class Permission(enum.StrEnum):
@@ -43,6 +44,10 @@ class Permission(enum.StrEnum):
     # number (engineers act on them), and filing them for a caller or importing them.
     CITIZEN_REPORTS_READ = "citizen-reports:read"
     CITIZEN_REPORTS_FILE = "citizen-reports:file"
+    # Field work (issue 16): create, assign and read every work order; and work one's own
+    # team's orders (on site, fixed, notes and photos), which is all a technician does.
+    WORK_ORDERS_MANAGE = "work-orders:manage"
+    WORK_ORDERS_WORK = "work-orders:work"
 
 
 _EVERYONE = frozenset({Permission.STATUS_READ, Permission.REPORTS_READ, Permission.SESSIONS_READ})
@@ -61,10 +66,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SESSIONS_IDENTIFY,
         Permission.CITIZEN_REPORTS_READ,
         Permission.CITIZEN_REPORTS_FILE,
+        Permission.WORK_ORDERS_MANAGE,
     },
     Role.PLANNER: _EVERYONE | {Permission.COVERAGE_READ, Permission.COVERAGE_PLAN},
     Role.PARTNER: _EVERYONE
     | {Permission.INVENTORY_READ, Permission.INCIDENTS_READ, Permission.COVERAGE_READ},
+    # Not _EVERYONE: a technician needs the state of the APs they fix, not usage reports
+    # or sessions.
+    Role.FIELD: frozenset({Permission.STATUS_READ, Permission.WORK_ORDERS_WORK}),
 }
 
 
@@ -95,6 +104,9 @@ class AuditAction(enum.StrEnum):
     CITIZEN_REPORTS_IMPORTED = "citizen_reports_imported"
     CITIZEN_REPORT_CLOSED = "citizen_report_closed"  # by hand (its phone number wiped)
     CITIZEN_PHOTO_VIEWED = "citizen_photo_viewed"  # a citizen's photo was opened
+    FIELD_TEAM_CHANGED = "field_team_changed"  # a team made, changed or its members set
+    WORK_ORDER_CREATED = "work_order_created"
+    WORK_ORDER_CHANGED = "work_order_changed"  # assigned, state changed, note, photo
 
 
 @dataclass(frozen=True, slots=True)
