@@ -29,6 +29,7 @@ from api.routes import (
     aps,
     audit,
     auth,
+    citizen_reports,
     coverage,
     docs,
     health,
@@ -37,12 +38,14 @@ from api.routes import (
     map,
     notifications,
     public,
+    public_reports,
     reports,
     sessions,
     sites,
     status,
     users,
     web,
+    work_orders,
 )
 from api.routes.public import PublicCache
 from api.text import no_nul_in_url
@@ -53,8 +56,9 @@ from planning import CoverageCache
 from timeseries import open_store
 
 _MAX_SHOWN_INPUT = 60
-# Body fields whose value is never echoed back in a 422 (nor in its one-line message).
-SECRET_FIELDS = frozenset({"password"})
+# Body fields whose value is never echoed back in a 422 (nor in its one-line message): a
+# password, and what a citizen reported (personal data).
+SECRET_FIELDS = frozenset({"password", "phone", "text"})
 REDACTED = "[redacted]"
 
 
@@ -171,7 +175,14 @@ class _App(FastAPI):
 
 # Reachable without credentials; every other router is included behind current_principal.
 # (FastAPI's /openapi.json is public too: the schema describes the API, not its data.)
-PUBLIC_ROUTERS = (health.router, auth.public_router, web.router, docs.router, public.router)
+PUBLIC_ROUTERS = (
+    health.router,
+    auth.public_router,
+    web.router,
+    docs.router,
+    public.router,
+    public_reports.router,
+)
 API_ROUTERS = (
     sites.router,
     aps.router,
@@ -186,6 +197,8 @@ API_ROUTERS = (
     sessions.router,
     reports.router,
     map.router,
+    citizen_reports.router,
+    work_orders.router,
 )
 
 

@@ -48,6 +48,8 @@ class IncidentPublic(_Model):
     reopened: int  # how many times it recurred within the reopen window
     ap_count: int  # the caller's share
     site_count: int
+    priority: int  # raised by each citizen report it holds (and by the merges into it)
+    citizen_reports: int  # the citizens' reports it holds now
 
 
 class IncidentsPublic(_Model):

@@ -27,10 +27,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from citywifi import __version__
+from citywifi.citizens_cli import citizens_app
 from citywifi.command import Globals, run_sync, settings_for
 from citywifi.coverage_cli import coverage_app
 from citywifi.dashboards_cli import dashboards_app
 from citywifi.faults_cli import faults as faults_command
+from citywifi.fieldwork_cli import field_app
 from citywifi.files import write_atomic
 from citywifi.incidents_cli import incidents as incidents_command
 from citywifi.lifeline import arm_from_environment
@@ -68,6 +70,8 @@ app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(coverage_app, name="coverage")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(field_app, name="field")
+app.add_typer(citizens_app, name="citizen-reports")
 report_app.command("schedule")(report_schedule)
 app.add_typer(report_app, name="report")
 app.command("incidents")(incidents_command)

@@ -69,6 +69,7 @@ from faults.lifecycle import (
 )
 from faults.metric_classes import MetricJudge
 from faults.snapshot import Snapshot, read_snapshot
+from fieldwork.verify import verify_fixed
 from inventory import incidents
 from inventory.db import transaction
 from timeseries.port import Latest, MetricStore
@@ -106,6 +107,7 @@ class CycleReport:
     grown: int = 0
     merged: int = 0
     resolved: int = 0
+    verified: int = 0  # work orders telemetry showed fixed (fieldwork.verify)
     duration_s: float = 0.0
     metric_pass: bool = False  # the metric and behaviour classes were judged
     acted: bool = True  # False: fenced out (another engine leads), nothing read or written
@@ -184,6 +186,15 @@ class FaultEngine:
             )
             known = {(v.kind, v.scope_id): v.id for v in sorted(active, key=lambda v: -v.id)}
             counts = _apply(session, actions, known, now, self.settings)
+            # After the incidents are written: verifying a fix may resolve a citizens'
+            # incident, which this cycle's decision must not then act on again.
+            # Clients come from the SNMP poll or, for some vendors, the slower SSH poll.
+            clients_s = max(self.settings.poll_interval_s, self.settings.ssh_poll_interval_s)
+            verified = (
+                verify_fixed(session, latest, now=now, poll_s=clients_s)
+                if latest is not None
+                else []
+            )
         return CycleReport(
             at=now,
             aps=len(snapshot.aps),
@@ -195,6 +206,7 @@ class FaultEngine:
             grown=counts["grown"],
             merged=counts["merged"],
             resolved=counts["resolved"],
+            verified=len(verified),
         )
 
     def _latest(self, snapshot: Snapshot, now: float) -> Mapping[str, Latest] | None:

@@ -34,6 +34,12 @@ this cycle is left alone. ``flapping`` explains its AP's ``ap_down``: an active 
 of a flapping AP is merged into the flapping incident, and none opens while it is
 active (a flapping AP is sometimes judged down between two answers).
 
+Citizens' reports (issue 16): a ``citizen_reported`` incident is opened by a report,
+never by the engine, and the engine never resolves it (the monitoring may see nothing
+wrong: that is the point of the report) nor lets it cover a problem of its own. Once a
+problem of any engine class shares an AP with it, the engine has found the cause: the
+citizens' incident is merged into the problem's (its reports and priority follow).
+
 Maintenance: APs under a maintenance window are not in the snapshot. An active incident
 every watched member of which has left it for maintenance resolves saying so (the
 planned work, not the AP's recovery, ended it).
@@ -56,6 +62,10 @@ from faults.snapshot import Snapshot
 VERDICT_CLASSES = frozenset(
     {IncidentClass.SITE_DOWN, IncidentClass.UPLINK_DOWN, IncidentClass.AREA_OUTAGE}
 )
+
+
+#: Opened by citizens' reports only: merged into the engine's incidents, never resolved.
+CITIZENS = IncidentClass.CITIZEN_REPORTED
 
 
 class StoredIncident(Protocol):
@@ -161,8 +171,14 @@ def _managed(
 def explains(parent: IncidentClass, child: IncidentClass, *, strictly: bool) -> bool:
     """Whether an incident of class ``parent`` holding an AP explains a ``child`` on it:
     a larger outage a smaller one (:data:`RANK`; ``strictly``: larger, else at least as
-    large), and a flapping AP its own ap_down. One place for the rule, used both to merge
-    children and to absorb problems into an open incident."""
+    large), a flapping AP its own ap_down, and any class of the engine what citizens
+    report (a citizens' incident explains nothing: it is a symptom, not a cause). One
+    place for the rule, used both to merge children and to absorb problems into an open
+    incident."""
+    if parent is CITIZENS:
+        return False
+    if child is CITIZENS:
+        return True
     if parent in RANK and child in RANK:
         return RANK[parent] > RANK[child] if strictly else RANK[parent] >= RANK[child]
     return parent is IncidentClass.FLAPPING and child is IncidentClass.AP_DOWN
@@ -195,6 +211,9 @@ def decide(
     classes = RANK.keys() | judged
     every_active = _managed(active, set(IncidentClass))
     active_list = _managed(active, classes)
+    # What a problem may merge: the engine's own incidents, and the citizens' (which are
+    # otherwise left alone: not in active_list, so never resolved here).
+    children = _managed(active, classes | {CITIZENS})
     active_by_key: dict[Key, StoredIncident] = {}
     for incident in every_active:
         active_by_key.setdefault(_key(incident), incident)
@@ -230,6 +249,11 @@ def decide(
             covering = _covering(problem, [i for i in every_active if _key(i) not in recovered])
             if covering is not None:
                 held.add(covering.id)
+                if covering.id not in merged:
+                    # The problem is the covering incident's, and so are the citizens'
+                    # reports about its APs.
+                    citizens = [c for c in children if c.kind is CITIZENS]
+                    merges += _merges(problem, _key(covering), citizens, merged)
                 continue
             if not problem.settled:
                 continue  # not yet known what it is: the next cycles will say
@@ -240,16 +264,12 @@ def decide(
                 openings.append(Reopen(previous.id, problem))
             else:
                 openings.append(Open(problem))
-        for child in active_list:
-            if (
-                child.id not in merged
-                and child.id not in held
-                and _key(child) != problem.key
-                and explains(problem.kind, child.kind, strictly=True)
-                and not problem.aps.keys().isdisjoint(child.aps.keys())
-            ):
-                merged.add(child.id)
-                merges.append(Merge(child.id, problem.key))
+        explained = [
+            c
+            for c in children
+            if c.id not in held and explains(problem.kind, c.kind, strictly=True)
+        ]
+        merges += _merges(problem, problem.key, explained, merged)
 
     resolutions: list[Action] = []
     for incident in active_list:
@@ -263,6 +283,23 @@ def decide(
         elif _recovered(incident, snapshot, now, policy.hold_s):
             resolutions.append(_resolution(incident, snapshot, policy, boots or {}))
     return openings + growth + merges + resolutions
+
+
+def _merges(
+    problem: Problem, into: Key, candidates: Iterable[StoredIncident], merged: set[int]
+) -> list[Action]:
+    """Merge each candidate sharing an AP with ``problem`` into the incident of ``into``,
+    once (``merged`` is updated: a child goes to the first, largest problem only)."""
+    found: list[Action] = []
+    for child in candidates:
+        if (
+            child.id not in merged
+            and _key(child) != into
+            and not problem.aps.keys().isdisjoint(child.aps.keys())
+        ):
+            merged.add(child.id)
+            found.append(Merge(child.id, into))
+    return found
 
 
 def _left_for_maintenance(incident: StoredIncident, snapshot: Snapshot) -> bool:

@@ -11,6 +11,11 @@ members of an incident are its AP ids with the site each was at when it joined; 
 that leaves is removed and the timeline says when (``ap_joined``/``ap_left`` entries whose
 ``detail`` is exactly the AP id, so a partner's view can keep only its own APs' entries).
 
+Citizens' reports (:mod:`inventory.citizen_reports`) hang on an incident: each one that
+joins raises its ``priority`` (:func:`add_citizen_report`), a merge moves them and the
+priority to the parent, and resolving closes them (their phone numbers wiped), whoever
+resolves it.
+
 A change the stored state does not allow (acknowledging a resolved incident, acting on an
 incident that does not exist) raises :class:`core.errors.ConflictError`: the API answers
 it 409, and for the engine it means its picture of the incidents is stale.
@@ -35,6 +40,7 @@ from core.incidents import (
     Responsible,
     Verdict,
 )
+from inventory import citizen_reports
 from inventory.models import Incident, IncidentAp, IncidentEntry
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "TimelineEntry",
     "acknowledge",
     "active_incidents",
+    "add_citizen_report",
     "add_note",
     "members",
     "merge",
@@ -81,6 +88,9 @@ class EntryKind(enum.StrEnum):
     REOPENED = "reopened"  # detail: the engine's words, if any
     MERGED_INTO = "merged_into"  # detail: the parent's id
     MERGED_FROM = "merged_from"  # detail: the child's id
+    # detail: "citizen report #<id>: <problem words> (<channel>)", never what the citizen
+    # wrote nor their phone (the timeline is shown to every engineer, and to partners)
+    CITIZEN_REPORT = "citizen_report"
 
 
 #: Entries whose detail names one AP (a partner sees them only for its own APs).
@@ -111,6 +121,10 @@ class IncidentView:
     merged_into: int | None
     reopened: int
     aps: Mapping[str, str]
+    # Raised by one per citizen report it received (merges add up): what people in the
+    # street say weighs on what the operation centre does first.
+    priority: int = 0
+    citizen_reports: int = 0  # the reports it holds now (they follow merges)
 
     @property
     def active(self) -> bool:
@@ -136,8 +150,9 @@ def _clip(value: str | None, length: int) -> str | None:
     return None if value is None else value[:length]
 
 
-def to_view(row: Incident, aps: Mapping[str, str]) -> IncidentView:
-    """``row`` as a view with ``aps`` as its members (all of them, or a scope's share)."""
+def to_view(row: Incident, aps: Mapping[str, str], *, reports: int = 0) -> IncidentView:
+    """``row`` as a view with ``aps`` as its members (all of them, or a scope's share) and
+    ``reports`` citizen reports."""
     return IncidentView(
         id=row.id,
         kind=IncidentClass(row.kind),
@@ -157,6 +172,8 @@ def to_view(row: Incident, aps: Mapping[str, str]) -> IncidentView:
         merged_into=row.merged_into,
         reopened=row.reopened,
         aps=dict(aps),
+        priority=row.priority,
+        citizen_reports=reports,
     )
 
 
@@ -184,10 +201,12 @@ def members(
 def views(
     session: Session, rows: Iterable[Incident], *, member_query: Select[IncidentAp] | None = None
 ) -> list[IncidentView]:
-    """``rows`` as views, their members read in one query (see :func:`members`)."""
+    """``rows`` as views, their members read in one query (see :func:`members`) and their
+    citizen reports counted in another."""
     rows = list(rows)
     found = members(session, (row.id for row in rows), member_query=member_query)
-    return [to_view(row, found[row.id]) for row in rows]
+    reports = citizen_reports.count_by_incident(session, (row.id for row in rows))
+    return [to_view(row, found[row.id], reports=reports.get(row.id, 0)) for row in rows]
 
 
 def active_incidents(session: Session) -> list[IncidentView]:
@@ -383,7 +402,9 @@ def resolve(
     verdict: Verdict | None = None,
 ) -> None:
     """Resolve an open or acknowledged incident (``actor`` None: the engine, on
-    recovery). Members stay, so the incident still lists what it covered."""
+    recovery). Members stay, so the incident still lists what it covered. Its citizen
+    reports are closed (their phone numbers wiped): whoever resolved it, it is dealt
+    with."""
     row = _active_row(session, incident_id, "resolve")
     row.state = IncidentState.RESOLVED.value
     row.resolved_at = now
@@ -392,6 +413,7 @@ def resolve(
         row.verdict = Verdict(verdict).value
     row.updated_at = now
     _entry(session, incident_id, EntryKind.RESOLVED, now=now, actor=actor, detail=note)
+    citizen_reports.close_for_incident(session, incident_id, now=now)
     session.flush()
 
 
@@ -428,7 +450,7 @@ def reopen(
 def merge(session: Session, child_id: int, into_id: int, *, now: float) -> None:
     """The child turned out to be part of the parent: the child is resolved with
     ``merged_into`` set, and its members join the parent (those already there keep
-    their ``since``)."""
+    their ``since``), its citizen reports (still open) and its priority too."""
     if child_id == into_id:
         raise ConflictError(f"incident {child_id} cannot be merged into itself")
     child = _active_row(session, child_id, "merge")
@@ -446,9 +468,21 @@ def merge(session: Session, child_id: int, into_id: int, *, now: float) -> None:
     child.resolved_by = None
     child.merged_into = into_id
     child.updated_at = now
+    parent.priority += child.priority
     parent.updated_at = now
+    citizen_reports.move(session, child_id, into_id)
     _entry(session, child_id, EntryKind.MERGED_INTO, now=now, detail=str(into_id))
     _entry(session, into_id, EntryKind.MERGED_FROM, now=now, detail=str(child_id))
+    session.flush()
+
+
+def add_citizen_report(session: Session, incident_id: int, *, detail: str, now: float) -> None:
+    """A citizen report joined an active incident: its priority rises by one and the
+    timeline says so with ``detail`` (the report's number and words, nothing personal)."""
+    row = _active_row(session, incident_id, "add a citizen report to")
+    row.priority += 1
+    row.updated_at = now
+    _entry(session, incident_id, EntryKind.CITIZEN_REPORT, now=now, detail=detail)
     session.flush()
 
 

@@ -588,3 +588,93 @@ class ReportPhoto(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# --- field work (migration 0013_citizen_reports) ----------------------------------------
+
+
+class FieldTeam(Base):
+    """A team that goes out to fix hotspots: the city's own (``responsible`` noc), the
+    backhaul operator's (operator) or a sponsor's vendor (sponsor), for a district or the
+    whole city (``district_id`` None). Written only by :mod:`inventory.work_orders`."""
+
+    __tablename__ = "field_teams"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district_id: Mapped[str | None] = mapped_column(
+        ForeignKey("districts.id"), default=None, index=True
+    )
+    responsible: Mapped[str] = mapped_column(String(16))  # core.incidents.Responsible
+    partner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("partners.id"), default=None, index=True
+    )
+
+
+class FieldTeamMember(Base):
+    """A user (a technician) in a team: a technician sees the work orders of their teams."""
+
+    __tablename__ = "field_team_members"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("field_teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class WorkOrder(Base):
+    """Work at one site for one incident (fieldwork): new → assigned → on_site → fixed →
+    verified, or cancelled. ``verified`` is set only from telemetry (fieldwork.verify),
+    never by a person. ``note`` is the technician's latest note (every note is also on
+    the timeline). Written only by :mod:`inventory.work_orders`."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
+    team_id: Mapped[str | None] = mapped_column(
+        ForeignKey("field_teams.id"), default=None, index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), index=True)  # inventory.work_orders
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[float] = mapped_column(Float)
+    fixed_at: Mapped[float | None] = mapped_column(Float, default=None)
+    verified_at: Mapped[float | None] = mapped_column(Float, default=None)
+    note: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class WorkOrderEntry(Base):
+    """A work order's timeline: created, assigned, each state change, notes, the photo,
+    verified (``actor`` None: the telemetry check)."""
+
+    __tablename__ = "work_order_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[float] = mapped_column(Float)
+    actor: Mapped[str | None] = mapped_column(String(64), default=None)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class WorkOrderPhoto(Base):
+    """A work order's one photo of the fix, re-encoded (no EXIF) before it is stored; a
+    new one replaces it."""
+
+    __tablename__ = "work_order_photos"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    taken_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[float] = mapped_column(Float)

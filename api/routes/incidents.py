@@ -11,7 +11,7 @@ transaction. Reading needs ``incidents:read``, changing ``incidents:act``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
@@ -79,6 +79,17 @@ StateQuery = Annotated[IncidentState | None, Query(description="Only incidents i
 ClassQuery = Annotated[
     IncidentClass | None, Query(alias="class", description="Only incidents of this class.")
 ]
+SortQuery = Annotated[
+    Literal["newest", "priority"],
+    Query(
+        description="newest: newest first; priority: highest priority (citizens' reports) "
+        "first, then newest."
+    ),
+]
+_ORDER = {
+    "newest": (Incident.opened_at.desc(), Incident.id.desc()),
+    "priority": (Incident.priority.desc(), Incident.opened_at.desc(), Incident.id.desc()),
+}
 
 _READ = [require(Permission.INCIDENTS_READ)]
 _ACT = [require(Permission.INCIDENTS_ACT)]
@@ -105,6 +116,8 @@ def incident_public(view: IncidentView) -> IncidentPublic:
         reopened=view.reopened,
         ap_count=len(view.aps),
         site_count=len(view.sites),
+        priority=view.priority,
+        citizen_reports=view.citizen_reports,
     )
 
 
@@ -132,12 +145,13 @@ def _listed(
     *,
     limit: int,
     offset: int,
+    sort: str = "newest",
 ) -> IncidentsPublic:
     query = scoping.scoped_incidents(scope).where(*conditions)
     rows, count = page(
         session,
         query,
-        order_by=(Incident.opened_at.desc(), Incident.id.desc()),
+        order_by=_ORDER[sort],
         limit=limit,
         offset=offset,
     )
@@ -158,10 +172,11 @@ def list_incidents(
     class_: ClassQuery = None,
     district: DistrictQuery = None,
     since: SinceQuery = None,
+    sort: SortQuery = "newest",
     limit: LimitQuery = DEFAULT_LIMIT,
     offset: OffsetQuery = 0,
 ) -> Any:
-    """Newest first. ``since``: still active, or resolved at or after it."""
+    """Newest first, or by ``sort``. ``since``: still active, or resolved at or after it."""
     conditions: list[ColumnElement[bool]] = []
     if state is not None:
         conditions.append(Incident.state == state.value)
@@ -171,7 +186,7 @@ def list_incidents(
         conditions.append(Incident.district_id == district)
     if since is not None:
         conditions.append(or_(Incident.resolved_at.is_(None), Incident.resolved_at >= since))
-    return _listed(session, scope, conditions, limit=limit, offset=offset)
+    return _listed(session, scope, conditions, limit=limit, offset=offset, sort=sort)
 
 
 @router.get(

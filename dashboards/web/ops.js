@@ -5,6 +5,7 @@
 
 import { STATE_COLORS, createMap } from "./map.js";
 import { html as h, duration } from "./dom.js";
+import { citizenReports } from "./citizens.js";
 
 const REFRESH_MS = 5000;
 const DISTRICTS_EVERY = 6; // polls: boundaries barely change, their counts do slowly
@@ -240,7 +241,9 @@ export function mount(el, ctx) {
   wrap.append(table);
   tableCard.append(h("h3", "", "Access points"), filters, wrap);
 
-  el.append(head, tiles, grid, tableCard);
+  // Citizens' reports (citizens.js) between the incidents and the table, for those who may read them.
+  const citizens = perms.has("citizen-reports:read") ? citizenReports(ctx) : null;
+  el.append(head, tiles, grid, ...(citizens ? [citizens.node] : []), tableCard);
   el.classList.add("ops-view");
 
   const map = createMap(mapBox, { tileUrl: ctx.config.tile_url, attribution: ctx.config.tile_attribution });
@@ -671,6 +674,7 @@ export function mount(el, ctx) {
     clearTimeout(view.timer);
     clearInterval(ticker);
     map.destroy();
+    if (citizens) citizens.destroy();
     el.classList.remove("ops-view");
   };
 }

@@ -49,6 +49,7 @@ USERS: dict[str, tuple[Role, str | None]] = {
     "planner": (Role.PLANNER, None),
     "partner": (Role.PARTNER, "p-bank"),
     "partner-telco": (Role.PARTNER, "p-telco"),
+    "field": (Role.FIELD, None),  # a technician: the work orders of their team(s)
 }
 # Their passwords, for the web login tests (user name -> password).
 PASSWORDS: dict[str, str] = {name: f"pw-{name}-Correct-Horse-9" for name in USERS}

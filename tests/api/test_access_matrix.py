@@ -12,6 +12,8 @@ base temp directory and printed (``-s`` shows it).
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import time
@@ -24,14 +26,24 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 
 from core.access import ROLE_PERMISSIONS, Permission, Role
-from inventory.models import Partner
+from core.incidents import IncidentClass
+from inventory import incidents
+from inventory.models import Partner, ReportPhoto
 from tests.api.city import PASSWORDS, USERS
 
 # Operations anyone may call, and operations any signed-in user may call whatever its role.
-PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login"), ("GET", "/public/hotspots")}
+PUBLIC = {
+    ("GET", "/healthz"), ("POST", "/api/v1/auth/login"), ("GET", "/public/hotspots"),
+    ("GET", "/public/report-challenge"), ("POST", "/public/reports"),
+}  # fmt: skip
+# Public operations every caller gets the same refusal from, as the matrix calls them: the
+# report takes a multipart form, and the matrix sends JSON (filed for real in
+# tests/api/test_public_reports.py).
+PUBLIC_REFUSED = {("POST", "/public/reports"): 415}
 ANY_PRINCIPAL = {("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/logout")}
 
 ANONYMOUS, BAD_TOKEN = "anonymous", "bad token"
@@ -41,6 +53,16 @@ MISSING_ID = "zz-nowhere"
 MISSING_INCIDENT = "999999"  # an integer path id: a text one would be a 422, not a 404
 MAINTENANCE = "/api/v1/maintenance"
 REPORTS = "/api/v1/reports/usage"
+WORK_ORDERS = "/api/v1/work-orders"
+CITIZEN_REPORTS = "/api/v1/citizen-reports"
+WORK_TEAMS = "/api/v1/field-teams"
+
+
+def tiny_png() -> str:
+    """A 2 by 2 PNG, base64: a photo the work-order photo route accepts."""
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (200, 30, 30)).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode()
 
 
 @dataclass(frozen=True)
@@ -98,13 +120,15 @@ def declared_permissions(app: FastAPI) -> dict[tuple[str, str], frozenset[Permis
         if dependant is None or not route.methods:
             continue
         for method in route.methods:
-            declared[(method, str(route.path))] = frozenset(_permissions_of(dependant))
+            # As OpenAPI names the path: without a convertor ("{report_id:int}").
+            path = re.sub(r":\w+\}", "}", str(route.path))
+            declared[(method, path)] = frozenset(_permissions_of(dependant))
     return declared
 
 
 def expected_status(op: Operation, caller: str, needs: frozenset[Permission]) -> int:
     if op.key in PUBLIC:
-        return op.success
+        return PUBLIC_REFUSED.get(op.key, op.success)
     if caller in (ANONYMOUS, BAD_TOKEN):
         return 401
     role, _partner = USERS[caller]
@@ -212,6 +236,9 @@ class Requests:
         made = admin.post("/api/v1/users", json={"name": TARGET, "role": "planner"})
         assert made.status_code == 201, made.text
         self.windows: dict[str, str] = {}  # site -> a window on it, made by the admin
+        self.order: str | None = None  # a work order to read, made by the admin
+        self.team_made = False
+        self.report: str | None = None  # a citizen report with a photo, filed by the admin
 
     def window(self, site: str, *, fresh: bool = False) -> str:
         """A maintenance window on ``site`` (running now, by the app's real clock); a
@@ -226,6 +253,58 @@ class Requests:
                 return str(made.json()["id"])
             self.windows[site] = str(made.json()["id"])
         return self.windows[site]
+
+    def team(self) -> str:
+        """A field team whose member is the technician "field" (made once, by the admin)."""
+        if self.order is None and not self.team_made:
+            body = {"id": "t-matrix", "name": "Matrix", "responsible": "noc"}
+            made = self.admin.post(WORK_TEAMS, json=body)
+            assert made.status_code == 201, made.text
+            put = self.admin.put(WORK_TEAMS + "/t-matrix/members", json={"members": ["field"]})
+            assert put.status_code == 200, put.text
+            self.team_made = True
+        return "t-matrix"
+
+    def open_incident(self) -> int:
+        """A fresh open incident at s-school, for a work order to be made from."""
+        factory = self.admin.app.state.session_factory  # type: ignore[attr-defined]
+        with factory() as session:
+            made = incidents.open_incident(
+                session, kind=IncidentClass.CITIZEN_REPORTED, scope_id="s-school",
+                district_id="d-south", aps={"ap-04": "s-school"}, explanation="matrix",
+                now=time.time(),
+            )  # fmt: skip
+            session.commit()
+        return made
+
+    def work_order(self, *, fresh: bool = False) -> str:
+        """A work order of the team of "field", assigned; the one read (not ``fresh``)
+        has a photo."""
+        if fresh or self.order is None:
+            body = {"incident_id": self.open_incident(), "team_id": self.team()}
+            made = self.admin.post(WORK_ORDERS, json=body)
+            assert made.status_code == 201, made.text
+            order = str(made.json()["id"])
+            if fresh:
+                return order
+            photo = self.admin.put(f"{WORK_ORDERS}/{order}/photo", json={"data": tiny_png()})
+            assert photo.status_code == 200, photo.text
+            self.order = order
+        return self.order
+
+    def citizen_report(self) -> str:
+        """A citizen report with a photo (the API files none: added in the database), filed
+        once: read, its photo shown, closed (closing again answers the same)."""
+        if self.report is None:
+            made = self.admin.post(CITIZEN_REPORTS, json={"site_id": "s-park", "problem": "slow"})
+            assert made.status_code == 201, made.text
+            self.report = str(made.json()["id"])
+            data = base64.b64decode(tiny_png())
+            with self.admin.app.state.session_factory() as session:  # type: ignore[attr-defined]
+                session.add(ReportPhoto(report_id=int(self.report), content_type="image/png",
+                                        width=2, height=2, data=data))  # fmt: skip
+                session.commit()
+        return self.report
 
     def path_value(self, name: str, caller: str, method: str = "GET") -> str:
         partner = USERS[caller][1] if caller in USERS else None
@@ -245,6 +324,12 @@ class Requests:
             return self.city.own_ap(partner)
         if name == "name":
             return TARGET
+        if name == "order_id":
+            return self.work_order(fresh=method != "GET")
+        if name == "team_id":
+            return self.team()
+        if name == "report_id":
+            return self.citizen_report()
         if name == "token_id":
             made = self.admin.post(f"/api/v1/users/{TARGET}/tokens", json={"label": "matrix"})
             assert made.status_code == 201, made.text
@@ -269,8 +354,29 @@ class Requests:
                     "ends_at": start + 3600, "reason": f"by {caller}"}  # fmt: skip
         if op.key == ("PATCH", MAINTENANCE + "/{window_id}"):
             return {"reason": f"changed by {caller}"}
+        if op.key == ("POST", WORK_TEAMS):
+            return {"id": "t-by-" + re.sub(r"[^a-z0-9]", "-", caller), "name": caller,
+                    "responsible": "noc"}  # fmt: skip
+        if op.key == ("PUT", WORK_TEAMS + "/{team_id}/members"):
+            return {"members": ["field"]}
+        if op.key == ("POST", WORK_ORDERS):
+            return {"incident_id": self.open_incident(), "team_id": self.team()}
+        if op.key == ("POST", WORK_ORDERS + "/{order_id}/assign"):
+            return {"team_id": self.team()}
+        if op.key == ("POST", WORK_ORDERS + "/{order_id}/state"):
+            return {"state": "on_site"}
+        if op.key == ("POST", WORK_ORDERS + "/{order_id}/notes"):
+            return {"note": f"note by {caller}"}
+        if op.key == ("PUT", WORK_ORDERS + "/{order_id}/photo"):
+            return {"data": tiny_png()}
+        if op.key == ("POST", "/public/reports"):
+            return {"problem": "slow"}  # JSON, not the form: see PUBLIC_REFUSED
         if op.key == ("POST", "/api/v1/coverage/what-if"):
             return {"fail": [self.city.own_site(USERS[caller][1] if caller in USERS else None)]}
+        if op.key == ("POST", CITIZEN_REPORTS):
+            return {"site_id": "s-park", "problem": "slow"}
+        if op.key == ("POST", CITIZEN_REPORTS + "/import"):
+            return [{"ref": f"matrix by {caller}", "site": "s-park", "problem": "slow"}]
         if op.spec.get("requestBody", {}).get("required"):
             raise AssertionError(f"no body for {op.method} {op.path}: add one to Requests")
         return None

@@ -18,6 +18,7 @@ from core.settings import Settings
 
 PUBLIC = {
     "/healthz", "/api/v1/auth/login", "/", "/docs", "/redoc", "/openapi.json", "/public/hotspots",
+    "/public/report-challenge", "/public/reports",
 }  # fmt: skip
 
 
@@ -95,6 +96,8 @@ def test_a_bearer_token_works(client_as: Callable[[str], TestClient]) -> None:
         "partner": None,
         "partner_name": None,
         "permissions": [
+            "citizen-reports:file",
+            "citizen-reports:read",
             "coverage:plan",
             "coverage:read",
             "incidents:act",
@@ -106,6 +109,7 @@ def test_a_bearer_token_works(client_as: Callable[[str], TestClient]) -> None:
             "sessions:identify",
             "sessions:read",
             "status:read",
+            "work-orders:manage",
         ],
     }
 

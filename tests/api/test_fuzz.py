@@ -41,7 +41,10 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 EXAMPLES = 12
 BASE_URL = "http://testserver"
 
-PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/auth/login"), ("GET", "/public/hotspots")}
+PUBLIC = {
+    ("GET", "/healthz"), ("POST", "/api/v1/auth/login"), ("GET", "/public/hotspots"),
+    ("GET", "/public/report-challenge"), ("POST", "/public/reports"),
+}  # fmt: skip
 
 #: Operation -> the parameters (422 ``loc``) of its rules that OpenAPI cannot state:
 #: end after start, a longest range (api.times.check_window), at most api.routes.aps.MAX_POINTS
@@ -73,6 +76,20 @@ CROSS_FIELD_RULES: dict[tuple[str, str], frozenset[tuple[str, ...]]] = {
     ("POST", "/api/v1/coverage/what-if"): frozenset(
         {("body", "remove"), ("body", "fail"), ("body", "add")}
     ),
+    # citizens.filing: lat and lon together, or a site; the site active with an enabled AP.
+    ("POST", "/api/v1/citizen-reports"): frozenset(
+        {("body", "lat"), ("body", "lon"), ("body", "site_id")}
+    ),
+    # citizens.importing: a row's rules (a time's text, lat with lon, a site that can be
+    # filed, a ref given once), said as one line naming the row: loc ("body",).
+    ("POST", "/api/v1/citizen-reports/import"): frozenset({("body",)}),
+    # fieldwork: a team's district and partner exist; an order's site is one its incident
+    # covers, its team exists.
+    ("POST", "/api/v1/field-teams"): frozenset({("body", "district_id"), ("body", "partner_id")}),
+    ("POST", "/api/v1/work-orders"): frozenset(
+        {("body", "incident_id"), ("body", "site_id"), ("body", "team_id")}
+    ),
+    ("POST", "/api/v1/work-orders/{order_id}/assign"): frozenset({("body", "team_id")}),
 }
 
 

@@ -77,6 +77,8 @@ def test_refusals_carry_them(anon_client: TestClient, client_as: Any) -> None:
         anon_client.get("/api/v1/status"),
         client_as("planner").get("/api/v1/users"),
         anon_client.post("/api/v1/auth/login", json={"name": "x", "password": "y"}),
+        # The public report without its proof of work (not under /api/: no-store all the same).
+        anon_client.post("/public/reports", data={"problem": "slow"}, files={"x": ("", b"")}),
     ):
         assert r.status_code in (401, 403)
         _has_security_headers(r)

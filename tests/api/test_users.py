@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.city import USERS
+
 
 def audit_rows(client: TestClient, **filters: str) -> list[dict[str, Any]]:
     r = client.get("/api/v1/audit", params=filters)
@@ -25,10 +27,8 @@ def test_list_users(client: TestClient) -> None:
     r = client.get("/api/v1/users")
     assert r.status_code == 200
     body = r.json()
-    assert body["count"] == 5
-    assert [u["name"] for u in body["data"]] == sorted(
-        ["admin", "engineer", "planner", "partner", "partner-telco"]
-    )
+    assert body["count"] == len(USERS)
+    assert [u["name"] for u in body["data"]] == sorted(USERS)
     admin = body["data"][0]
     assert admin == {
         "name": "admin",
@@ -134,7 +134,7 @@ def test_bad_new_users_are_422(client: TestClient, body: dict[str, Any], field: 
     assert r.status_code == 422, r.text
     assert [e["loc"] for e in r.json()["detail"]] == [["body", field]]
     assert "S3C" not in r.text
-    assert client.get("/api/v1/users").json()["count"] == 5
+    assert client.get("/api/v1/users").json()["count"] == len(USERS)
 
 
 def test_unknown_partner_says_so(client: TestClient) -> None:

@@ -71,6 +71,11 @@ def test_valid_yaml_import(
         "leader_leases": 0,
         "citizen_reports": 0,
         "report_photos": 0,
+        "field_teams": 0,
+        "field_team_members": 0,
+        "work_orders": 0,
+        "work_order_entries": 0,
+        "work_order_photos": 0,
     }
     with Session(engine) as session:
         site = session.get_one(Site, "s0004")

@@ -449,9 +449,9 @@ def test_leases_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -
 
 
 def test_citizen_reports_come_and_go_with_their_revision(new_db_url: Callable[[], str]) -> None:
-    """0013 adds the citizens' reports and their photos as new tables and a priority to
-    every incident (0 for those already there); its downgrade leaves the database as
-    0012 had it, incidents included."""
+    """0013 adds the citizens' reports and their photos, and the field teams and work
+    orders, as new tables and a priority to every incident (0 for those already there);
+    its downgrade leaves the database as 0012 had it, incidents included."""
     url = new_db_url()
     upgrade(url, to="0012_leases")
     execute(
@@ -464,7 +464,15 @@ def test_citizen_reports_come_and_go_with_their_revision(new_db_url: Callable[[]
     kept = rows(url, sorted(before))
     assert upgrade(url) == ("0012_leases", HEAD)
     after = schema_dump(url)
-    assert set(after) - set(before) == {"citizen_reports", "report_photos"}
+    assert set(after) - set(before) == {
+        "citizen_reports",
+        "report_photos",
+        "field_teams",
+        "field_team_members",
+        "work_orders",
+        "work_order_entries",
+        "work_order_photos",
+    }
     assert rows(url, ["incidents"])["incidents"] == [(*kept["incidents"][0], 0)]
     assert model_diff(url) == []
     execute(
@@ -472,6 +480,11 @@ def test_citizen_reports_come_and_go_with_their_revision(new_db_url: Callable[[]
         "INSERT INTO citizen_reports (id, received_at, channel, problem, match, incident_id) "
         "VALUES (1, 2.0, 'web', 'slow', 'joined', 1)",
         "INSERT INTO report_photos VALUES (1, 'image/jpeg', 1, 1, 'x')",
+        "INSERT INTO field_teams (id, name, responsible) VALUES ('t-1', 'Team', 'noc')",
+        "INSERT INTO work_orders (id, incident_id, site_id, team_id, state, created_at, "
+        "created_by, updated_at) VALUES (1, 1, 's-1', 't-1', 'assigned', 2.0, 'me', 2.0)",
+        "INSERT INTO work_order_entries (order_id, at, kind) VALUES (1, 2.0, 'created')",
+        "INSERT INTO work_order_photos VALUES (1, 'image/jpeg', 1, 1, 'x', 'me', 2.0)",
     )
     assert downgrade(url, to="0012_leases") == "0012_leases"
     assert schema_dump(url) == before
