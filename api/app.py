@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from api.access_models import error_responses
 from api.auth import current_principal, unauthorized
 from api.headers import SecurityHeaders
+from api.query import one_value_each
 from api.routes import (
     aps,
     audit,
@@ -247,12 +248,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AccessError, _on_access_error)
     app.add_exception_handler(LoginLimited, _on_login_limited)
     for router in PUBLIC_ROUTERS:
-        app.include_router(router, dependencies=[Depends(no_nul_in_url)])
+        app.include_router(router, dependencies=[Depends(no_nul_in_url), Depends(one_value_each)])
     for router in API_ROUTERS:
         app.include_router(
             router,
             # Who asks first (401 before anything about the request), then the request.
-            dependencies=[Depends(current_principal), Depends(no_nul_in_url)],
+            dependencies=[
+                Depends(current_principal),
+                Depends(no_nul_in_url),
+                Depends(one_value_each),
+            ],
             responses=error_responses(401, 403),
         )
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")

@@ -238,7 +238,7 @@ def _run(
     import uvicorn
 
     from api.app import create_app
-    from citywifi.demo_users import create_demo_users, users_table
+    from citywifi.demo_users import DEMO_TEAM, NAME_PREFIX, create_demo_users, users_table
     from inventory.db import open_inventory
     from inventory.secretbox import load_box
 
@@ -334,6 +334,12 @@ def _run(
     )
     for line in users_table(users):
         print(f"  {line}", flush=True)
+    print(
+        f"citywifi demo: {NAME_PREFIX}field is in the field team {DEMO_TEAM[0]}: the work "
+        f"orders given to it (POST /api/v1/work-orders, team_id {DEMO_TEAM[0]}) show on its "
+        "phone view",
+        flush=True,
+    )
     broken = asyncio.run(_serve(server, children, duration))
     if broken is not None:
         raise SimulatorError(f"{broken}; the demo stopped")

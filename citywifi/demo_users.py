@@ -3,7 +3,9 @@
 Each gets a random password (for the page) and a token (for the API), printed once when
 the demo starts and stored only hashed, like any user's; the demo's database is new at
 every start, so they are new too. The partner user is bound to the simulated city's
-partner with the most sites, so its view has something in it, and only that.
+partner with the most sites, so its view has something in it, and only that; the field
+user (a technician) is the one member of the city's own field team, :data:`DEMO_TEAM`,
+so the work orders an engineer gives that team show on its phone.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from citywifi.command import CLI_ADDRESS, cli_actor
 from core.access import AuditAction, Role
 from core.errors import SimulatorError
-from inventory import accounts, audit
+from core.incidents import Responsible
+from inventory import accounts, audit, work_orders
 from inventory.db import transaction
 from inventory.models import Partner, Site
 
 NAME_PREFIX = "demo-"
 _PASSWORD_BYTES = 12  # 16 characters, above accounts.MIN_PASSWORD_LENGTH
+#: The demo's field team (id, name): the city's own (responsible noc), the whole city.
+DEMO_TEAM = ("city-team", "City field team")
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,20 @@ def create_demo_users(engine: Engine, *, now: float) -> list[DemoUser]:
                     token=new.token,
                 )
             )
+        _demo_team(session, [u.name for u in made if u.role is Role.FIELD], now=now)
     return made
+
+
+def _demo_team(session: Session, members: list[str], *, now: float) -> None:
+    """:data:`DEMO_TEAM` with ``members``, audited like `field teams create/members`."""
+    team_id, name = DEMO_TEAM
+    view = work_orders.create_team(session, team_id=team_id, name=name, responsible=Responsible.NOC)
+    view = work_orders.set_members(session, team_id, members)
+    for detail in (f"created {name!r}: responsible noc", f"members: {', '.join(view.members)}"):
+        audit.record(
+            session, AuditAction.FIELD_TEAM_CHANGED, actor=cli_actor(),
+            target=f"field team {team_id}", address=CLI_ADDRESS, detail=detail, now=now,
+        )  # fmt: skip
 
 
 def users_table(users: list[DemoUser]) -> list[str]:

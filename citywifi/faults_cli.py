@@ -18,7 +18,9 @@ lease (and gives it back): beside a running leader it does nothing and says so.
 Beside the engine, in a thread of its own, the notifier (:mod:`faults.notifier`) plans
 notifications for the configured routes and delivers them: a receiver that hangs or is
 down delays only its own messages, never a cycle. It is told after each cycle that
-there may be something new to tell. Without ``notify_routes`` it does not run.
+there may be something new to tell. It runs without ``notify_routes`` too: its step is
+also what wipes the phone numbers of citizens' reports once their incident is resolved
+(after telling them, when ``citizen_notify_route`` is set).
 """
 
 from __future__ import annotations
@@ -78,11 +80,12 @@ def _report_line(report: CycleReport) -> str:
 
 
 def _notifier_for(settings: Settings, engine: Engine, leader: Leader) -> Notifier | None:
-    """The notifier of the configured routes (None without routes); a route its
-    transport cannot serve is a ConfigError here, at start-up."""
+    """The notifier of the configured routes; a route its transport cannot serve is a
+    ConfigError here, at start-up. It runs without routes too: its step also wipes the
+    phone numbers of citizens' reports closed by their incident's resolution (after
+    telling them, where a citizens' route is set), which must happen whatever is routed."""
     if not settings.notify_routes:
         log.info("notifications: no routes configured (notify_routes)")
-        return None
     from faults.notifier import Notifier
 
     return Notifier(settings, engine, leader=leader)

@@ -81,7 +81,7 @@ def _reseal(engine: Engine, box: SecretBox, *, actor: str, now: float) -> int:
             actor=actor,
             target=box.source,
             address=CLI_ADDRESS,
-            detail=f"{count} device secret(s) sealed with the new key",
+            detail=f"{count} sealed value(s) sealed with the new key",
             now=now,
         )
     return count
@@ -102,7 +102,7 @@ def rotate_key_command(ctx: typer.Context) -> None:
         )
     finally:
         engine.dispose()
-    typer.echo(f"resealed {done.resealed} device secret(s) with the newest key in {done.source}")
+    typer.echo(f"resealed {done.resealed} sealed value(s) with the newest key in {done.source}")
     if settings.secret_key is not None:
         typer.echo("the older keys in the secret_key setting are no longer needed: remove them")
 

@@ -411,6 +411,14 @@ class Settings(BaseSettings):
     notify_routes: list[NotifyRoute] = Field(
         default_factory=list, repr=False, description="Where incident notifications go."
     )
+    # After notify_routes, not with the other citizen_* settings: its check reads them.
+    citizen_notify_route: str | None = Field(
+        default=None,
+        description="The webhook route of notify_routes that tells a citizen who left a "
+        "phone number that the hotspot they reported works again (a gateway to SMS or "
+        "WhatsApp behind it); that route then carries these messages only. None: nobody "
+        "is told, and the number is wiped when the report is closed.",
+    )
     notify_group_wait_s: float = Field(
         default=30.0,
         ge=0.0,
@@ -573,6 +581,28 @@ class Settings(BaseSettings):
     def _shard(cls, value: str) -> str:
         parse_shard(value)
         return value
+
+    @field_validator("citizen_notify_route")
+    @classmethod
+    def _citizen_route(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """It must name a webhook route: a citizen's message carries a phone number, sent
+        only to a signed webhook (the gateway's), never mailed to a list of people."""
+        routes: list[NotifyRoute] | None = info.data.get("notify_routes")
+        if value is None or routes is None:  # notify_routes refused: that is the error
+            return value
+        found = next((route for route in routes if route.name == value), None)
+        if found is None:
+            known = ", ".join(route.name for route in routes) or "none"
+            raise ValueError(f"must name a webhook route of notify_routes (known: {known})")
+        if found.transport != "webhook":
+            raise ValueError(f"route {value!r} uses the {found.transport} transport, not webhook")
+        return value
+
+    @property
+    def incident_routes(self) -> list[NotifyRoute]:
+        """The routes incident messages go to: every route but the citizens' (a gateway
+        to citizens' phones hears nothing of the incidents themselves)."""
+        return [route for route in self.notify_routes if route.name != self.citizen_notify_route]
 
     @field_validator("fault_thresholds_by_kind")
     @classmethod

@@ -19,6 +19,13 @@ read of the due rows is fenced (the lease checked in that transaction) and each 
 first asks whether the lease, as last renewed, still runs. Outcomes are written
 unfenced on purpose: what an attempt came to is true whoever sent it, and a message
 the successor already recorded is left as it is (its row is no longer pending).
+
+A citizen's message (kind ``citizen``, :func:`inventory.notifications.queue_citizen_notice`)
+is queued with the phone number sealed; it is opened here, for the attempt only
+(:func:`citizen_body`), with the same SecretBox that sealed it (loaded on the first such
+message), and only for a webhook route: the body sent is ``{"id", "route", "kind",
+"created_at", "report", "to", "text"}``, ``to`` the number in clear, signed and retried
+like any other message. The number is never logged nor put in an error.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from core.settings import NotifyRoute, Settings
 from faults.leader import Leader
 from inventory import outbox
 from inventory.db import transaction
+from inventory.notifications import CITIZEN_KIND
+from inventory.secretbox import SecretBox, load_box
 
 log = logging.getLogger("citywifi.notify")
 
@@ -46,6 +55,8 @@ ENTRY_POINT_GROUP = "citywifi.transports"
 #: How many due messages one pass takes: a backlog is worked through over several
 #: passes, so the notifier plans again (and notices a stop) between them.
 BATCH = 50
+#: The only transport a citizen's phone number is given to (a gateway's signed webhook).
+CITIZEN_TRANSPORT = "webhook"
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,20 @@ def transports_for(settings: Settings) -> dict[str, Transport]:
     return made
 
 
+def citizen_body(payload: str, box: SecretBox) -> str:
+    """The body sent for a citizen's message: its queued payload with ``to`` opened.
+    ValueError when the payload holds no sealed number (wiped, or damaged: resending
+    cannot help); ConfigError when no key of ``box`` opens it (the message names the
+    keys' source, never the value: the operator may put the right key back)."""
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not box.is_sealed(parsed.get("to")):
+        raise ValueError("the citizen's message holds no sealed phone number")
+    return json.dumps({**parsed, "to": box.open(parsed["to"])})
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     """What one pass did, and when the next pending message is due (None: none is)."""
@@ -140,7 +165,9 @@ class Deliverer:
     """Delivers the due outbox rows of the configured routes, one pass at a time.
 
     ``transports`` defaults to :func:`transports_for` (tests pass their own). The clock
-    is read after each attempt, so a retry is timed from when the attempt ended."""
+    is read after each attempt, so a retry is timed from when the attempt ended. ``box``
+    opens citizens' phone numbers (default: :func:`load_box` of ``settings``, loaded on
+    the first citizen's message)."""
 
     def __init__(
         self,
@@ -149,7 +176,10 @@ class Deliverer:
         transports: Mapping[str, Transport] | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        box: SecretBox | None = None,
     ) -> None:
+        self.settings = settings
+        self.box = box
         self.engine = engine
         self.routes = {route.name: route for route in settings.notify_routes}
         self.transports = dict(transports_for(settings) if transports is None else transports)
@@ -206,15 +236,35 @@ class Deliverer:
         transport = self.transports.get(route.transport)
         if transport is None:
             return Outcome(False, True, f"route {row.route}: no transport {route.transport!r}")
+        body = self._body(row, route)
+        if isinstance(body, Outcome):
+            return body
         message = Message(
             row_id=row.id,
             message_id=row.message_id,
             route=row.route,
             kind=row.kind,
             subject=row.subject,
-            body=row.payload,
+            body=body,
         )
         try:
             return transport.send(message, route)
         except CitywifiError as exc:  # a plugin that raised instead of reporting
+            return Outcome(False, False, f"route {row.route}: {exc}")
+
+    def _body(self, row: outbox.OutboxRow, route: NotifyRoute) -> str | Outcome:
+        """The body to send: the payload as queued, or a citizen's with the number
+        opened; an Outcome when it cannot be sent."""
+        if row.kind != CITIZEN_KIND:
+            return row.payload
+        if route.transport != CITIZEN_TRANSPORT:
+            reason = f"a citizen's number goes to a {CITIZEN_TRANSPORT} route only"
+            return Outcome(False, True, f"route {row.route}: {reason}")
+        try:
+            if self.box is None:
+                self.box = load_box(self.settings)
+            return citizen_body(row.payload, self.box)
+        except ValueError as exc:  # no number to send: resending cannot help
+            return Outcome(False, True, f"route {row.route}: {exc}")
+        except CitywifiError as exc:  # no key opens it: the right one may be put back
             return Outcome(False, False, f"route {row.route}: {exc}")

@@ -28,6 +28,16 @@ and the record that it was sent cannot be one transaction with the receiver, so
   same message, under the same id.
 
 Planning has no such hole: a message is queued in the transaction that decides it, once.
+
+Citizens are told here too (:func:`tell_citizens`, part of each planning step, fenced
+like it). The one rule: a report closed *because its incident was resolved* (by the
+engine, a person or a verified work order: ``inventory.incidents.resolve``) keeps its
+sealed phone number until this step, which, in one transaction, queues "the WiFi at
+<site> you reported (report R-<id>) works again" to ``citizen_notify_route`` (when one is
+set) and wipes the number, told or not. A report closed by hand loses its number at once
+and is never told; one whose incident is open again by the time of the step waits until
+it is resolved again. The citizens' route hears nothing else: incident messages are
+planned for ``settings.incident_routes`` only.
 """
 
 from __future__ import annotations
@@ -40,29 +50,103 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from core.errors import CitywifiError, first_line
+from core.errors import CitywifiError, ConflictError, first_line
 from core.settings import Settings
-from faults.delivery import Deliverer, DeliveryReport
+from faults.delivery import BATCH, Deliverer, DeliveryReport
 from faults.leader import Leader
 from faults.planner import PlanReport, plan_once
+from inventory import citizen_reports, notifications
+from inventory.db import transaction
 
 log = logging.getLogger("citywifi.notify")
 
 
-#: A planning step: ``faults.planner.plan_once`` (tests pass their own).
+#: A planning step: ``faults.planner.plan_once`` then :func:`tell_citizens` (tests pass
+#: their own).
 Plan = Callable[[Engine, Settings, float], PlanReport]
+
+#: A citizen's message: what the site's name and the city's make of it.
+CITIZEN_TEXT = (
+    "The WiFi at {site} you reported (report R-{report}) works again. Thank you. — {city}"
+)
+
+
+def citizen_text(settings: Settings, report_id: int, site_name: str | None) -> str:
+    """What the citizen who reported ``report_id`` is told (nothing of what they sent)."""
+    return CITIZEN_TEXT.format(
+        site=site_name or "the hotspot", report=report_id, city=settings.city_name
+    )
+
+
+def tell_citizens(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: float,
+    fence: Callable[[Session], bool] | None = None,
+    limit: int = BATCH,
+) -> int:
+    """Queue a message for each report closed by its incident's resolution that still
+    holds a phone number (when ``citizen_notify_route`` names a route), and wipe those
+    numbers, in one transaction; how many messages were queued. ``fence`` first, as
+    for the planner. At most ``limit`` reports a step (the rest at the next ones).
+
+    Another notifier that dealt with a report meanwhile (a leader past its lease) makes
+    this one roll back whole (nothing queued twice); it is logged and left."""
+    route = settings.citizen_notify_route
+    try:
+        with transaction(engine) as session:
+            if fence is not None and not fence(session):
+                return 0
+            owed = citizen_reports.owed_notices(session, limit=limit)
+            told = 0
+            for notice in owed:
+                if route is None or not notice.works_again:
+                    continue
+                notifications.queue_citizen_notice(
+                    session,
+                    route=route,
+                    report_id=notice.id,
+                    text=citizen_text(settings, notice.id, notice.site_name),
+                    phone_sealed=notice.phone_sealed,
+                    now=now,
+                )
+                told += 1
+            citizen_reports.wipe_phones(session, (notice.id for notice in owed))
+    except ConflictError as exc:
+        log.warning("citizens' messages at %.3f given up, another notifier: %s", now, exc)
+        return 0
+    if owed:
+        log.info("citizens: %d told, %d phone numbers wiped", told, len(owed))
+    return told
+
+
+def _incidents_only(settings: Settings) -> Settings:
+    """``settings`` as the incident planner must see them: without the citizens' route."""
+    if settings.citizen_notify_route is None:
+        return settings
+    return settings.model_copy(update={"notify_routes": settings.incident_routes})
+
+
+def _step(
+    engine: Engine, settings: Settings, now: float, fence: Callable[[Session], bool] | None
+) -> PlanReport:
+    planned = plan_once(engine, _incidents_only(settings), now=now, fence=fence)
+    told = tell_citizens(engine, settings, now=now, fence=fence)
+    return PlanReport(queued=planned.queued + told, next_due=planned.next_due)
 
 
 def default_plan(engine: Engine, settings: Settings, now: float) -> PlanReport:
-    return plan_once(engine, settings, now=now)
+    return _step(engine, settings, now, None)
 
 
 def fenced_plan(leader: Leader) -> Plan:
     """The default planning, fenced by ``leader``'s lease."""
 
     def plan(engine: Engine, settings: Settings, now: float) -> PlanReport:
-        return plan_once(engine, settings, now=now, fence=leader.fence)
+        return _step(engine, settings, now, leader.fence)
 
     return plan
 

@@ -2,9 +2,13 @@
 
 Personal data is handled here and nowhere else in the inventory: the free text and the
 phone number are sealed with the :class:`~inventory.secretbox.SecretBox` before they are
-stored, and opened only for :class:`ReportView` (an engineer's view); the phone number
-is wiped when the report is closed (by hand, or because its incident was resolved: it is
-kept only while someone may have to call back); the client's address is never stored,
+stored, and opened only for :class:`ReportView` (an engineer's view, which shows no
+phone once the report is closed). The phone number is kept only while someone may have
+to call back or tell the citizen: a report closed by hand loses it at once; a report
+closed because its incident was resolved keeps it, sealed, until the notifier has told
+the citizen it works again (or, with nobody to tell them, just wiped it):
+:func:`owed_notices` and :func:`wipe_phones`, the notifier's step
+(``faults.notifier.tell_citizens``). The client's address is never stored,
 only its keyed hash (:func:`hash_address`, a month key of :mod:`inventory.userkeys`), so
 the per-address limit can count without knowing who.
 
@@ -19,17 +23,19 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.citizens import Channel, Match, Problem
 from core.errors import ConflictError
-from inventory.models import CitizenReport, ReportPhoto, Site
+from core.incidents import IncidentState
+from inventory.models import CitizenReport, Incident, ReportPhoto, Site
 from inventory.paging import page
 from inventory.secretbox import SecretBox
 from inventory.userkeys import MonthKeys, hash_value, month_of
 
 __all__ = [
+    "OwedNotice",
     "PhotoData",
     "ReportFilters",
     "ReportView",
@@ -42,9 +48,11 @@ __all__ = [
     "hash_address",
     "insert",
     "move",
+    "owed_notices",
     "photo",
     "problems_of",
     "views",
+    "wipe_phones",
 ]
 
 _REF_LEN = 100
@@ -214,7 +222,8 @@ def _views(session: Session, box: SecretBox, rows: list[CitizenReport]) -> list[
             match=Match(row.match),
             incident_id=row.incident_id,
             text=box.open(row.text_sealed),
-            phone=box.open(row.phone_sealed),
+            # A closed report's number may wait, sealed, for the notifier: not shown.
+            phone=box.open(row.phone_sealed) if row.closed_at is None else None,
             has_photo=row.id in with_photo,
             filed_by=row.filed_by,
             external_ref=row.external_ref,
@@ -269,14 +278,88 @@ def close(session: Session, report_id: int, *, now: float) -> None:
 
 
 def close_for_incident(session: Session, incident_id: int, *, now: float) -> int:
-    """Close the open reports of a resolved incident (phones wiped); how many."""
+    """Close the open reports of a resolved incident; how many.
+
+    Their phone numbers stay (sealed, no longer shown): the citizen may be told it works
+    again, which only the notifier knows (the settings name the route, or none). Its
+    next step queues the message and wipes the number (:func:`owed_notices`)."""
     result = session.execute(
         update(CitizenReport)
         .where(CitizenReport.incident_id == incident_id, CitizenReport.closed_at.is_(None))
-        .values(closed_at=now, phone_sealed=None)
+        .values(closed_at=now)
         .execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class OwedNotice:
+    """A closed report still holding a phone number. ``works_again``: its incident is
+    resolved (the citizen may be told so); False: the report lost its incident (deleted,
+    or left merged away), so there is nothing true to tell and the number only goes."""
+
+    id: int
+    site_name: str | None
+    phone_sealed: str
+    works_again: bool
+
+
+def owed_notices(session: Session, *, limit: int) -> list[OwedNotice]:
+    """Closed reports still holding a phone number, oldest closed first, at most
+    ``limit``. A report whose incident is active again (reopened before the notifier's
+    step, or merged into one still open) is left for later: "it works again" would be
+    false now, and it is told when that incident is resolved."""
+    query = (
+        select(
+            CitizenReport.id,
+            Site.name,
+            CitizenReport.phone_sealed,
+            Incident.id,
+            Incident.merged_into,
+        )
+        .outerjoin(Incident, Incident.id == CitizenReport.incident_id)
+        .outerjoin(Site, Site.id == CitizenReport.site_id)
+        .where(
+            CitizenReport.closed_at.is_not(None),
+            CitizenReport.phone_sealed.is_not(None),
+            or_(Incident.id.is_(None), Incident.state == IncidentState.RESOLVED.value),
+        )
+        .order_by(CitizenReport.closed_at, CitizenReport.id)
+        .limit(limit)
+    )
+    return [
+        OwedNotice(
+            id=report_id,
+            site_name=site_name,
+            phone_sealed=sealed,
+            works_again=incident_id is not None and merged_into is None,
+        )
+        for report_id, site_name, sealed, incident_id, merged_into in session.execute(query)
+        if sealed is not None  # so the query says; the type does not know
+    ]
+
+
+def wipe_phones(session: Session, report_ids: Iterable[int]) -> None:
+    """Wipe the phone numbers of these closed reports (told, or nobody to tell them).
+
+    ConflictError when one was wiped meanwhile: another notifier has dealt with it (a
+    leader that lost its lease), and the caller's transaction, with the messages it
+    queued, must roll back whole."""
+    ids = sorted(set(report_ids))
+    if not ids:
+        return
+    result = session.execute(
+        update(CitizenReport)
+        .where(
+            CitizenReport.id.in_(ids),
+            CitizenReport.closed_at.is_not(None),
+            CitizenReport.phone_sealed.is_not(None),
+        )
+        .values(phone_sealed=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != len(ids):  # type: ignore[attr-defined]
+        raise ConflictError("citizen reports' phone numbers were wiped meanwhile")
 
 
 def move(session: Session, from_incident: int, to_incident: int) -> int:

@@ -547,9 +547,11 @@ class CitizenReport(Base):
 
     Written only by :mod:`inventory.citizen_reports`. Personal data is never in clear:
     the free text and the phone number are sealed (SecretBox), and the phone number is
-    wiped (``phone_sealed`` None) once the report is closed (its incident resolved, or
-    closed by hand); the client's address is kept only as a keyed hash
-    (:mod:`inventory.userkeys`' month key), for the per-address limit.
+    wiped (``phone_sealed`` None) once the report is closed: at once when closed by hand,
+    at the notifier's next step when its incident resolved (after the citizen is told
+    it is fixed, where a citizens' route is set: faults.notifier.tell_citizens); the
+    client's address is kept only as a keyed hash (:mod:`inventory.userkeys`' month key),
+    for the per-address limit.
     ``incident_id`` follows merges (it names the incident that holds the report now).
     """
 

@@ -13,13 +13,22 @@ process) must not both queue the same message: a group's row is changed only if 
 is inserted, which the primary key lets only one of them do. The loser's transaction
 fails with :class:`core.errors.ConflictError` and rolls back whole.
 
+The citizens' messages ("the WiFi you reported works again", :func:`queue_citizen_notice`)
+are queued here too, one per report, by the notifier's step (``faults.notifier``) in the
+transaction that wipes the report's phone number. The number travels sealed: the row's
+payload holds the report's sealed value as it was (``to``), opened only by delivery
+(``faults.delivery``) and wiped from the row once the message is sent or given up
+(:mod:`inventory.outbox`).
+
 Readers return plain values (no ORM object escapes a session).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +48,7 @@ from inventory.models import (
 from inventory.outbox import Status
 
 __all__ = [
+    "CITIZEN_KIND",
     "PENDING",
     "GroupRow",
     "Places",
@@ -48,6 +58,7 @@ __all__ = [
     "incident_rows",
     "places",
     "queue",
+    "queue_citizen_notice",
     "record_told",
     "save_group",
     "told_incidents",
@@ -56,6 +67,8 @@ __all__ = [
 #: The status of a queued row nobody has tried to deliver yet (inventory.outbox's word).
 PENDING = Status.PENDING.value
 _SUBJECT_LEN = 300
+#: The ``kind`` of a citizen's message: its payload's ``to`` is sealed until delivery.
+CITIZEN_KIND = "citizen"
 
 
 @dataclass(frozen=True)
@@ -278,3 +291,36 @@ def queue(
     session.add(row)
     session.flush()
     return row.id
+
+
+def queue_citizen_notice(
+    session: Session,
+    *,
+    route: str,
+    report_id: int,
+    text: str,
+    phone_sealed: str,
+    now: float,
+) -> int:
+    """Queue the message telling a citizen that what they reported works again; its row
+    id. ``phone_sealed``: the report's number as stored (sealed), copied, never opened
+    here. The message id, ``<route>:citizen-report-<id>:1``, is one per report."""
+    group_key = f"citizen-report-{report_id}"
+    payload = {
+        "id": f"{route}:{group_key}:1",
+        "route": route,
+        "kind": CITIZEN_KIND,
+        "created_at": datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z"),
+        "report": report_id,
+        "to": phone_sealed,
+        "text": text,
+    }
+    return queue(
+        session,
+        route=route,
+        group_key=group_key,
+        kind=CITIZEN_KIND,
+        subject=f"[citywifi] citizen report R-{report_id}: works again",
+        payload=json.dumps(payload),
+        now=now,
+    )

@@ -9,6 +9,10 @@ after it was queued is ``failed`` (its last attempt is made exactly then, not sk
 a receiver that refuses the message as such (``permanent``) fails it at once. Each
 outcome is written in its own short transaction, so nothing here is held while a
 transport waits on a receiver.
+
+A payload may hold a sealed value (a citizen's phone number, ``SecretBox``-sealed): it
+is kept only while the message may still be sent, and wiped (``null``) the moment the
+row is sent or failed; the listing shows it as ``"(sealed)"``, never the token.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from core.errors import ConflictError
 from core.settings import Settings
 from inventory.models import Notification
 from inventory.paging import page
+from inventory.secretbox import SEALED_PREFIX
 
 #: last_error's column width.
 MAX_ERROR = 500
+#: What the listing shows in place of a sealed value.
+SEALED_SHOWN = "(sealed)"
 
 
 class Status(enum.StrEnum):
@@ -88,7 +95,28 @@ def message_id(row: Notification) -> str:
     return f"{row.route}:{row.group_key}:row{row.id}"
 
 
-def view(row: Notification) -> OutboxRow:
+def _sealed_replaced(payload: str, by: str | None) -> str:
+    """``payload`` with each top-level sealed value replaced ``by`` (unchanged when it
+    holds none, or is not a JSON object)."""
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        return payload
+    if not isinstance(parsed, dict):
+        return payload
+    sealed = [
+        key
+        for key, value in parsed.items()
+        if isinstance(value, str) and value.startswith(SEALED_PREFIX)
+    ]
+    if not sealed:
+        return payload
+    return json.dumps({**parsed, **dict.fromkeys(sealed, by)})
+
+
+def view(row: Notification, *, shown: bool = False) -> OutboxRow:
+    """The row as delivery needs it, or (``shown``) as people may read it: a sealed value
+    masked."""
     return OutboxRow(
         id=row.id,
         message_id=message_id(row),
@@ -96,7 +124,7 @@ def view(row: Notification) -> OutboxRow:
         group_key=row.group_key,
         kind=row.kind,
         subject=row.subject,
-        payload=row.payload,
+        payload=_sealed_replaced(row.payload, SEALED_SHOWN) if shown else row.payload,
         created_at=row.created_at,
         due_at=row.due_at,
         status=Status(row.status),
@@ -148,11 +176,13 @@ def record(
     if delivered:
         row.status = Status.SENT.value
         row.sent_at = now
+        row.payload = _sealed_replaced(row.payload, None)  # no longer needed: wiped
         return Status.SENT
     row.last_error = (error or "not delivered")[:MAX_ERROR]
     give_up_at = row.created_at + policy.give_up_s
     if permanent or now >= give_up_at:
         row.status = Status.FAILED.value
+        row.payload = _sealed_replaced(row.payload, None)
         return Status.FAILED
     row.due_at = min(now + policy.backoff_s(failed_before), give_up_at)
     return Status.PENDING
@@ -179,7 +209,7 @@ def listing(
         limit=limit,
         offset=offset,
     )
-    return [view(row) for row in rows], count
+    return [view(row, shown=True) for row in rows], count
 
 
 @dataclass(frozen=True)

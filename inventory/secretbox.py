@@ -19,6 +19,7 @@ what the operator has to fix.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ConfigError
 from core.settings import Settings
-from inventory.models import CredentialProfile
+from inventory.models import CitizenReport, CredentialProfile, Notification, UserHashKey
 
 log = logging.getLogger(__name__)
 
@@ -221,36 +222,72 @@ def _sync_directory(directory: Path) -> None:
             os.close(fd)
 
 
+def _sealed_columns() -> list[tuple[Any, tuple[str, ...], tuple[str, ...]]]:
+    """Every sealed value at rest, as (table, its primary key, its sealed columns): the
+    device secrets, the monthly keys that hash personal data, and citizens' report texts
+    and phone numbers. One list, so a key rotation can miss none of them (a value left
+    sealed with a dropped key could never be opened again)."""
+    return [
+        (CredentialProfile, ("id",), tuple(CredentialProfile.SECRET_COLUMNS)),
+        (UserHashKey, ("month",), ("key",)),
+        (CitizenReport, ("id",), ("text_sealed", "phone_sealed")),
+    ]
+
+
+def _sealed_in_payload(payload: str) -> dict[str, str]:
+    """The top-level sealed values of an outbox payload (a citizen's number on its way)."""
+    try:
+        parsed = json.loads(payload)
+    except ValueError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: v for k, v in parsed.items() if isinstance(v, str) and SecretBox.is_sealed(v)}
+
+
 def open_rows(session: Session, box: SecretBox) -> int:
-    """Check that ``box`` opens every stored device secret (ConfigError naming its key
+    """Check that ``box`` opens every sealed value stored (ConfigError naming its key
     source at the first that it does not); the number of values."""
     count = 0
-    for row in session.execute(select(*_secret_columns())):
-        for stored in row:
-            if stored is not None:
-                box.open(stored)
-                count += 1
+    for table, _key, columns in _sealed_columns():
+        for row in session.execute(select(*(getattr(table, c) for c in columns))):
+            for stored in row:
+                if stored is not None:
+                    box.open(stored)
+                    count += 1
+    for (payload,) in session.execute(select(Notification.payload)):
+        for stored in _sealed_in_payload(payload).values():
+            box.open(stored)
+            count += 1
     return count
 
 
-def _secret_columns() -> list[Any]:
-    return [getattr(CredentialProfile, name) for name in CredentialProfile.SECRET_COLUMNS]
-
-
 def reseal_rows(session: Session, box: SecretBox) -> int:
-    """Seal every stored device secret again with ``box``'s newest key; the number of
+    """Seal every stored sealed value again with ``box``'s newest key; the number of
     values resealed. The caller owns the transaction (rotation: all rows or none)."""
     count = 0
-    rows = session.execute(select(CredentialProfile.id, *_secret_columns())).all()
-    for row in rows:
-        values: dict[str, str] = {}
-        for name in CredentialProfile.SECRET_COLUMNS:
-            stored = getattr(row, name)
-            if stored is not None:
-                values[name] = box.reseal(stored)
-        if values:
+    for table, key, columns in _sealed_columns():
+        query = select(*(getattr(table, c) for c in (*key, *columns)))
+        for row in session.execute(query).all():
+            values = {
+                name: box.reseal(stored)
+                for name, stored in zip(columns, row[len(key) :], strict=True)
+                if stored is not None
+            }
+            if values:
+                where = [getattr(table, k) == v for k, v in zip(key, row[: len(key)], strict=True)]
+                session.execute(update(table).where(*where).values(**values))
+                count += len(values)
+    for notification_id, payload in session.execute(
+        select(Notification.id, Notification.payload)
+    ).all():
+        sealed = _sealed_in_payload(payload)
+        if sealed:
+            resealed = {k: box.reseal(v) for k, v in sealed.items()}
             session.execute(
-                update(CredentialProfile).where(CredentialProfile.id == row.id).values(**values)
+                update(Notification)
+                .where(Notification.id == notification_id)
+                .values(payload=json.dumps({**json.loads(payload), **resealed}))
             )
-            count += len(values)
+            count += len(sealed)
     return count

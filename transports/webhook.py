@@ -6,6 +6,9 @@ with the route's secret, of ``"<timestamp>.<body>"`` where the timestamp is the
 ``X-Citywifi-Timestamp`` header (epoch seconds; a receiver refuses old ones) and the body
 the exact bytes sent (a receiver verifies before parsing). ``X-Citywifi-Message-Id`` is
 the same for every attempt at one message, so a receiver drops a duplicate delivery.
+A citizen's message (``citizen_notify_route``) comes here with the phone number already
+opened by delivery (``faults.delivery.citizen_body``): it is in the body and nowhere
+else (not in a header, not in an error), so point that route at an https URL.
 
 Outcomes: 2xx delivered; 408, 429, 5xx, a timeout or a refused connection are retried
 (the receiver may be back later); any other answer (a 4xx, a redirect) is permanent:

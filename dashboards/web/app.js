@@ -1,6 +1,6 @@
 // citywifi dashboard shell: plain ES modules, no dependencies, no build step.
 // The login, the role-aware navigation and a hash router that mounts one view module at a
-// time (ops.js, ap.js, coverage.js, partner.js). Each view exports
+// time (ops.js, ap.js, coverage.js, partner.js, field.js). Each view exports
 //   mount(el, ctx) -> unmount()
 // with ctx = { me, api, navigate, config, onError, route, setParams }.
 // Runs under a strict content security policy (script-src 'self', style-src 'self'):
@@ -26,6 +26,8 @@ const VIEWS = {
   coverage: { label: "Coverage", module: "./coverage.js", roles: ["admin", "engineer", "planner"] },
   partner: { label: "Partner", module: "./partner.js", roles: ["admin", "engineer", "partner"] },
   ap: { label: "Access point", module: "./ap.js", roles: ["admin", "engineer", "planner", "partner"], nav: false },
+  // A technician's phone (work-orders:work without :manage): their team's work orders.
+  field: { label: "Work orders", module: "./field.js", roles: ["field"] },
 };
 // Where each role lands: its own work first (a planner plans, a partner sees its sites).
 const ROLE_ORDER = {
@@ -33,6 +35,7 @@ const ROLE_ORDER = {
   engineer: ["ops", "coverage", "partner"],
   planner: ["coverage", "ops"],
   partner: ["partner"],
+  field: ["field"],
 };
 const FALLBACK_CONFIG = { city_name: "", tile_url: null, tile_attribution: "", sla_target_pct: 95, bbox: null };
 

@@ -24,6 +24,7 @@ const CLASS_LABEL = {
   overload: "Overloaded",
   backhaul_saturated: "Backhaul saturated",
   flapping: "Flapping",
+  citizen_reported: "Reported by citizens",
 };
 const RESPONSIBLE = { noc: "network operations", operator: "uplink operator", utility: "power utility", sponsor: "site sponsor" };
 
@@ -516,8 +517,10 @@ export function mount(el, ctx) {
       const opened = `opened ${ago(inc.opened_at)}`;
       const who = inc.acknowledged_by ? ` · acknowledged by ${inc.acknowledged_by}` : "";
       const aps = inc.ap_count ? ` · ${plural(inc.ap_count, "AP")}` : "";
-      meta.textContent = `${opened}${who}${aps} · for ${RESPONSIBLE[inc.responsible] || inc.responsible}`;
-      meta.title = inc.opened_at;
+      // Priority: raised by each citizen's report the incident holds (0: none).
+      const priority = inc.priority > 0 ? ` · priority ${inc.priority}` : "";
+      meta.textContent = `${opened}${who}${aps}${priority} · for ${RESPONSIBLE[inc.responsible] || inc.responsible}`;
+      meta.title = inc.priority > 0 ? `${inc.opened_at}; priority ${inc.priority}: ${plural(inc.citizen_reports || 0, "citizen report")}` : inc.opened_at;
       const explain = h("div", "incident-explain", inc.explanation);
       li.append(top, subject, meta, explain);
       if (canAct) li.append(actions(inc));

@@ -19,7 +19,11 @@ deadline (two shared cores make timings meaningless).
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import tomllib
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +43,29 @@ Send = Callable[[Message], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 EXAMPLES = 12
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+# Modules that act when imported: the CLI's entry point, Alembic's environment script.
+_NOT_IMPORTED = (".__main__", "inventory.migrations.env")
+
+
+def import_the_product() -> None:
+    """Import every module of the product, so the examples are the commit's alone.
+
+    Hypothesis draws some values from the literals of the local modules loaded so far
+    (``hypothesis.internal.conjecture.providers``), so without this the examples of an
+    operation would depend on which tests ran before in the same worker: a failure seen
+    under ``-n 2`` would not come back when the test is run alone. The packages are
+    import-linter's root packages (pyproject.toml), one list for both."""
+    with PYPROJECT.open("rb") as file:
+        roots = tomllib.load(file)["tool"]["importlinter"]["root_packages"]
+    for root in roots:
+        package = importlib.import_module(root)
+        for found in pkgutil.walk_packages(package.__path__, prefix=f"{root}."):
+            if not found.name.endswith(_NOT_IMPORTED):
+                importlib.import_module(found.name)
+
+
+import_the_product()
 BASE_URL = "http://testserver"
 
 PUBLIC = {

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from citywifi.demo_users import busiest_partner, create_demo_users, users_table
+from citywifi.demo_users import DEMO_TEAM, busiest_partner, create_demo_users, users_table
 from core.access import AuditAction, Role
 from core.errors import SimulatorError
+from core.incidents import Responsible
 from core.settings import Settings
-from inventory import accounts, audit
+from inventory import accounts, audit, work_orders
 from inventory.db import open_inventory, transaction
 from inventory.models import District, Partner, Site
 from simulators.city import build_city
@@ -104,3 +105,21 @@ def test_a_partner_without_sites_still_serves(engine: Engine) -> None:
     assert busiest_partner(engine) == ("p01", "Only")
     made = create_demo_users(engine, now=time.time())
     assert {u.partner_id for u in made if u.role is Role.PARTNER} == {"p01"}
+
+
+def test_the_field_user_is_in_the_demos_field_team(engine: Engine) -> None:
+    add_city(engine)
+    users = create_demo_users(engine, now=NOW)
+    (field,) = [u.name for u in users if u.role is Role.FIELD]
+    with Session(engine) as session:
+        team = work_orders.get_team(session, DEMO_TEAM[0])
+        assert team is not None
+        assert (team.name, team.responsible, team.district_id) == (
+            DEMO_TEAM[1],
+            Responsible.NOC,
+            None,
+        )
+        assert team.members == (field,)
+        changed = audit.entries(session, action=AuditAction.FIELD_TEAM_CHANGED)[0]
+        assert {r.target for r in changed} == {f"field team {DEMO_TEAM[0]}"}
+        assert len(changed) == 2  # made, then its members set

@@ -115,7 +115,7 @@ def test_rotate_key_replaces_the_key_and_keeps_every_secret(data: Path) -> None:
     before = read_key_file(key_file)
     result = runner.invoke(app, ["secrets", "rotate-key"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"resealed 4 device secret(s) with the newest key in {key_file}\n"
+    assert result.stdout == f"resealed 4 sealed value(s) with the newest key in {key_file}\n"
     after = read_key_file(key_file)
     assert after is not None and len(after) == 1 and after != before
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

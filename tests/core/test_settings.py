@@ -177,3 +177,29 @@ def test_a_bad_notify_route_names_the_key_and_hides_the_secret(tmp_path: Path) -
     message = str(refused.value)
     assert "0.urll: unknown setting; known: classes," in message
     assert "S3CRET" not in message
+
+
+def test_the_citizens_route_must_name_a_webhook_route(tmp_path: Path) -> None:
+    routes = (
+        '[[notify_routes]]\nname = "sms-gw"\ntransport = "webhook"\n'
+        'url = "https://gw.example/hook"\nsecret = "GW-S3CRET"\n'
+        '[[notify_routes]]\nname = "noc-mail"\ntransport = "email"\nto = ["noc@example.org"]\n'
+    )
+    assert Settings().citizen_notify_route is None  # nobody is told
+    write_toml(tmp_path / "citywifi.toml", 'citizen_notify_route = "sms-gw"\n' + routes)
+    settings = load_settings()
+    assert [route.name for route in settings.incident_routes] == ["noc-mail"]
+    write_toml(tmp_path / "citywifi.toml", 'citizen_notify_route = "noc-mail"\n' + routes)
+    with pytest.raises(ConfigError) as mail:
+        load_settings()
+    assert str(mail.value) == (
+        "citizen_notify_route = \"noc-mail\" (citywifi.toml): route 'noc-mail' uses the "
+        "email transport, not webhook"
+    )
+    with pytest.raises(ConfigError) as unknown:
+        load_settings(citizen_notify_route="sms")
+    assert str(unknown.value) == (
+        "--citizen-notify-route sms (command-line option): must name a webhook route of "
+        "notify_routes (known: sms-gw, noc-mail)"
+    )
+    assert "S3CRET" not in str(unknown.value)

@@ -19,6 +19,7 @@ from faults.assessment import Assessment
 from faults.correlate import Problem as EngineProblem
 from faults.engine import FaultEngine
 from faults.lifecycle import StoredIncident
+from faults.notifier import tell_citizens
 from faults.snapshot import Snapshot
 from inventory import incidents
 from inventory.db import transaction
@@ -79,9 +80,12 @@ def test_an_ap_down_takes_over_the_citizens_incident_and_closes_its_reports(
     )  # fmt: skip
     assert reports(city_db) == [(ap_down.id, None, True)]
     assert engine.cycle(T0 + 5115).changes == 0
-    # Back up for the hold: the engine resolves its incident, and the report is closed.
+    # Back up for the hold: the engine resolves its incident, and the report is closed
+    # (its number kept, sealed, for the notifier to tell the citizen and wipe it).
     write_states(city_db, states(up_since=T0 + 5200))
     assert engine.cycle(T0 + 5300).resolved == 1
+    assert reports(city_db) == [(ap_down.id, T0 + 5300, True)]
+    tell_citizens(city_db, fault_settings, now=T0 + 5301)
     assert reports(city_db) == [(ap_down.id, T0 + 5300, False)]
 
 

@@ -199,4 +199,7 @@ def test_merge_moves_the_reports_and_adds_the_priority(
     stored = session.scalars(
         select(CitizenReport).order_by(CitizenReport.id).execution_options(populate_existing=True)
     ).all()
-    assert [(r.closed_at, r.phone_sealed) for r in stored] == [(T0 + 20, None)] * 3
+    # Closed; the numbers wait, sealed, for the notifier (faults.notifier.tell_citizens).
+    assert [(r.closed_at, r.phone_sealed is not None) for r in stored] == [(T0 + 20, True)] * 3
+    views, _ = citizen_reports.views(session, secret_box, limit=10)
+    assert [view.phone for view in views] == [None] * 3  # a closed report shows none

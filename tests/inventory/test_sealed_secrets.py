@@ -3,6 +3,7 @@ import, through migration 0004 and back, and across a key rotation that crashes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,22 +15,25 @@ from sqlalchemy.orm import Session
 
 import citywifi.secrets_cli as secrets_cli
 from core.access import AuditAction
+from core.citizens import Channel, Match, Problem
 from core.errors import ConfigError, DatabaseError, InventoryError
 from core.settings import Settings
-from inventory import enabled_aps, export_yaml, import_file
+from inventory import citizen_reports, enabled_aps, export_yaml, import_file
 from inventory.audit import entries
 from inventory.db import open_inventory, transaction
 from inventory.engine import make_engine, sqlite_path
 from inventory.migrations import current, downgrade, upgrade
-from inventory.models import CredentialProfile
+from inventory.models import CredentialProfile, Notification
 from inventory.revision import HEAD
 from inventory.secretbox import (
     SecretBox,
     generate_key,
     load_box,
+    open_rows,
     read_key_file,
     reseal_rows,
 )
+from inventory.userkeys import MonthKeys
 
 BEFORE = "0002_ap_events"  # the last revision with secrets in clear
 NOW = 1_767_225_600.0
@@ -565,3 +569,48 @@ def test_rotation_reseals_the_radius_secret(settings: Settings, radius_city: Pat
         assert resealed != old and new_box.open(resealed) == RADIUS_SECRET
     finally:
         engine.dispose()
+
+
+def test_rotate_key_reseals_hash_keys_citizens_data_and_queued_numbers(
+    city: Engine, settings: Settings
+) -> None:
+    """Every sealed value, not only the device secrets: the monthly keys that hash MACs and
+    user names, a citizen's report text and phone number, and a number in the outbox on
+    its way to the citizen. Left under the dropped key, none could be opened again."""
+    box = load_box(settings)
+    with transaction(city) as session:
+        key = MonthKeys(box).key(session, "2026-11", now=NOW)
+        report = citizen_reports.insert(
+            session,
+            box,
+            received_at=NOW,
+            channel=Channel.WEB,
+            problem=Problem.SLOW,
+            match=Match.UNMATCHED,
+            text="the login page loops",
+            phone="+6281200001999",
+        )
+        session.add(
+            Notification(
+                route="citizens",
+                group_key="citizen-report-1",
+                kind="citizen",
+                subject="fixed",
+                payload=json.dumps({"text": "fixed", "to": box.seal("+6281200001999")}),
+                created_at=NOW,
+                due_at=NOW,
+                status="pending",
+                attempts=0,
+            )
+        )
+    done = secrets_cli.rotate_key(settings, city, actor="cli:test", now=NOW)
+    assert done.resealed == 5 + 4  # device secrets; hash key, text, phone, queued number
+    new_box = load_box(settings)
+    with Session(city) as session:
+        assert MonthKeys(new_box).key(session, "2026-11", now=NOW) == key
+        view = citizen_reports.get(session, new_box, report)
+        assert view is not None
+        assert (view.text, view.phone) == ("the login page loops", "+6281200001999")
+        payload = json.loads(session.scalars(select(Notification.payload)).one())
+        assert new_box.open(payload["to"]) == "+6281200001999"
+        assert open_rows(session, new_box) == 9
