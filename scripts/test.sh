@@ -133,6 +133,8 @@ python=${PYTHON:-python3}
 # use the database on PostgreSQL, what a deployment of several processes uses; the
 # others (the demo: its own SQLite) as they are.
 .venv/bin/pytest -n 2 -m "not slow" "$@"
-.venv/bin/pytest -n 2 --database postgresql -m "database and not slow" "$@"
+# The browser tests are left out of the PostgreSQL pass: they test the pages, and every
+# route the pages call runs on PostgreSQL in tests/api.
+.venv/bin/pytest -n 2 --database postgresql -m "database and not slow" --ignore=tests/dashboards "$@"
 .venv/bin/pytest -m "slow and not database" "$@"
 .venv/bin/pytest --database postgresql -m "slow and database" "$@"

@@ -6,6 +6,7 @@
 import { STATE_COLORS, createMap } from "./map.js";
 import { html as h, duration } from "./dom.js";
 import { citizenReports } from "./citizens.js";
+import { ORDER_STATE, orderForm, workOrders } from "./orders.js";
 
 const REFRESH_MS = 5000;
 const DISTRICTS_EVERY = 6; // polls: boundaries barely change, their counts do slowly
@@ -71,6 +72,7 @@ export function mount(el, ctx) {
   const perms = new Set(ctx.me.permissions || []);
   const canReadIncidents = perms.has("incidents:read");
   const canAct = perms.has("incidents:act");
+  const canOrder = canReadIncidents && perms.has("work-orders:manage");
   const partnerColumn = ctx.me.role !== "partner" && !ctx.me.partner;
   const params = ctx.route.params;
 
@@ -91,6 +93,7 @@ export function mount(el, ctx) {
     openSite: null, // the site whose panel is open
     busy: new Set(), // incident ids with a request in flight
     resolving: null, // the incident whose resolve form is open
+    ordering: null, // { id, form } : the incident whose work-order form is open (kept across polls)
   };
   const sort = params.get("sort") || "";
   if (sort.replace(/^-/, "") in SORT_VALUE) {
@@ -244,7 +247,11 @@ export function mount(el, ctx) {
 
   // Citizens' reports (citizens.js) between the incidents and the table, for those who may read them.
   const citizens = perms.has("citizen-reports:read") ? citizenReports(ctx) : null;
-  el.append(head, tiles, grid, ...(citizens ? [citizens.node] : []), tableCard);
+  // Work orders (orders.js) after them, for those who send field teams.
+  const orders = canOrder
+    ? workOrders(ctx, { districtName, showIncident, onChange: () => renderIncidents() })
+    : null;
+  el.append(head, tiles, grid, ...(citizens ? [citizens.node] : []), ...(orders ? [orders.node] : []), tableCard);
   el.classList.add("ops-view");
 
   const map = createMap(mapBox, { tileUrl: ctx.config.tile_url, attribution: ctx.config.tile_attribution });
@@ -523,10 +530,86 @@ export function mount(el, ctx) {
       meta.title = inc.priority > 0 ? `${inc.opened_at}; priority ${inc.priority}: ${plural(inc.citizen_reports || 0, "citizen report")}` : inc.opened_at;
       const explain = h("div", "incident-explain", inc.explanation);
       li.append(top, subject, meta, explain);
-      if (canAct) li.append(actions(inc));
+      for (const o of orders ? orders.forIncident(inc.id) : []) {
+        const line = h("div", "incident-order", `Work order at ${o.site.name || "a former site"}: ${ORDER_STATE[o.state] || o.state}`);
+        if (o.team_name) line.append(` · ${o.team_name}`);
+        li.append(line);
+      }
+      if (canAct || canOrder) li.append(actions(inc));
       items.append(li);
     }
+    // The work-order form is kept (with what was typed) while the list is redrawn.
+    if (view.ordering && !list.some((i) => i.id === view.ordering.id)) view.ordering = null;
+    const active = document.activeElement;
     incList.replaceChildren(items);
+    if (view.ordering && view.ordering.form && view.ordering.form.node.contains(active)) active.focus();
+  }
+
+  function districtName(id) {
+    const d = view.districts && view.districts.features.find((x) => x.properties.id === id);
+    return d ? d.properties.name : null;
+  }
+
+  function siteName(id) {
+    const f = view.sites && view.sites.features.find((x) => x.properties.id === id);
+    const r = view.rows.find((x) => x.site_id === id);
+    return (f && f.properties.name) || (r && r.site_name) || id;
+  }
+
+  function showIncident(id) {
+    const item = incList.querySelector(`li[data-incident="${id}"]`);
+    const target = item || incidentsCard;
+    target.scrollIntoView({ behavior: "smooth", block: "center" });
+    if (item) {
+      item.classList.add("is-flashed");
+      setTimeout(() => item.classList.remove("is-flashed"), 2000);
+    }
+  }
+
+  // The work-order form: the incident's sites (from its members) and the field teams.
+  async function openOrder(inc) {
+    view.ordering = { id: inc.id, form: null };
+    view.resolving = null;
+    renderIncidents();
+    try {
+      const [detail, teams] = await Promise.all([ctx.api(`/api/v1/incidents/${inc.id}`), orders.teams()]);
+      if (!view.alive || !view.ordering || view.ordering.id !== inc.id) return;
+      const ids = new Set((detail.aps || []).map((a) => a.site_id));
+      if (detail.scope_kind === "site" && detail.scope_id) ids.add(detail.scope_id);
+      const sites = [...ids].map((id) => ({ id, name: siteName(id) })).sort((a, b) => a.name.localeCompare(b.name));
+      view.ordering.form = orderForm({
+        incident: inc,
+        sites,
+        teams,
+        districtName,
+        submit: (body) => makeOrder(inc, body),
+        close: () => {
+          view.ordering = null;
+          renderIncidents();
+        },
+      });
+      renderIncidents();
+      view.ordering.form.focus();
+    } catch (err) {
+      if (!view.alive || err.status === 401) return;
+      view.ordering = null;
+      renderIncidents();
+      ctx.onError(`Could not open the work-order form: ${err.message}.`);
+    }
+  }
+
+  async function makeOrder(inc, body) {
+    try {
+      await ctx.api("/api/v1/work-orders", { method: "POST", body: { incident_id: inc.id, ...body } });
+      if (!view.alive) return;
+      view.ordering = null;
+      ctx.onError("");
+      await orders.refresh(); // the panel, and the incidents with the new order under theirs
+      renderIncidents();
+    } catch (err) {
+      if (!view.alive || err.status === 401) return;
+      ctx.onError(`Could not make the work order: ${err.message}.`);
+    }
   }
 
   function actions(inc) {
@@ -559,6 +642,18 @@ export function mount(el, ctx) {
       setTimeout(() => input.focus(), 0);
       return box;
     }
+    if (view.ordering && view.ordering.id === inc.id) {
+      box.append(view.ordering.form ? view.ordering.form.node : h("p", "hint", "Loading the sites and teams…"));
+      return box;
+    }
+    if (canOrder) {
+      const order = h("button", "btn", "Work order");
+      order.type = "button";
+      order.title = "Send a field team";
+      order.addEventListener("click", () => openOrder(inc));
+      box.append(order);
+    }
+    if (!canAct) return box;
     if (inc.state === "open") {
       const ack = h("button", "btn btn-primary", "Acknowledge");
       ack.type = "button";
@@ -571,6 +666,7 @@ export function mount(el, ctx) {
     res.disabled = busy;
     res.addEventListener("click", () => {
       view.resolving = inc.id;
+      view.ordering = null;
       renderIncidents();
     });
     box.append(res);
@@ -678,6 +774,7 @@ export function mount(el, ctx) {
     clearInterval(ticker);
     map.destroy();
     if (citizens) citizens.destroy();
+    if (orders) orders.destroy();
     el.classList.remove("ops-view");
   };
 }

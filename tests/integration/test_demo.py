@@ -186,7 +186,7 @@ def test_a_stopped_demo_leaves_no_process(
 ) -> None:
     demo = start_demo(tmp_path / "state")
     tree = demo.serving()
-    assert sorted(demo.users()) == ["admin", "engineer", "partner", "planner"]
+    assert sorted(demo.users()) == ["admin", "engineer", "field", "partner", "planner"]
     assert demo.users()["partner"][2] != "-"  # bound to one of the city's partners
     stop(demo.pid)  # Ctrl-C: the terminal signals the demo's process group
     took = wait_gone(tree, GONE_WITHIN_S)
