@@ -4,6 +4,7 @@
 
 import { lineChart } from "./chart.js";
 import { html as h, duration } from "./dom.js";
+import { classWords } from "./words.js";
 
 const REFRESH_MS = 5000;
 const CHARTS_EVERY_MS = 60_000;
@@ -20,16 +21,6 @@ const CAUSE = {
   refused: "refused",
   auth_failure: "authentication failed",
   malformed: "unreadable answer",
-};
-const CLASS_LABEL = {
-  ap_down: "Access point down",
-  site_down: "Site down",
-  uplink_down: "Uplink down",
-  area_outage: "Area outage",
-  silent_failure: "Silent failure",
-  overload: "Overloaded",
-  backhaul_saturated: "Backhaul saturated",
-  flapping: "Flapping",
 };
 
 // What each chart shows: the metrics it draws and how a stored value becomes a shown one.
@@ -278,7 +269,7 @@ export function mount(el, ctx) {
       incList.replaceChildren();
       for (const i of incidents.data) {
         const main = h("span", "");
-        main.append(h("strong", "", CLASS_LABEL[i.class] || i.class), " ", h("span", `incident-state incident-state-${i.state}`, i.state));
+        main.append(h("strong", "", classWords(i.class)), " ", h("span", `incident-state incident-state-${i.state}`, i.state));
         const took = i.resolved_at ? `resolved after ${duration((Date.parse(i.resolved_at) - Date.parse(i.opened_at)) / 1000)}` : "still open";
         item(incList, "event", main, `${i.explanation} · ${took}`, i.opened_at);
       }

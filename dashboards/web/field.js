@@ -11,6 +11,7 @@
 
 import { createMap, STATE_COLORS } from "./map.js";
 import { bboxOf, clock, duration, h, notice, stateBadge } from "./viewkit.js";
+import { ORDER_STATE, classWords } from "./words.js";
 
 const MINE = "/api/v1/work-orders/mine";
 const ORDERS = "/api/v1/work-orders";
@@ -19,25 +20,6 @@ const ORDER_REFRESH_MS = 15_000; // "fixed" turns "verified" by itself, from tel
 const PHOTO_TIMEOUT_MS = 60_000; // a photo from a phone on a weak signal
 const MAX_NOTE = 1000; // inventory.work_orders.MAX_NOTE
 
-export const ORDER_STATE = {
-  new: "New",
-  assigned: "Assigned",
-  on_site: "On site",
-  fixed: "Fixed — waiting for telemetry",
-  verified: "Verified",
-  cancelled: "Cancelled",
-};
-const INCIDENT_CLASS = {
-  ap_down: "Access point down",
-  site_down: "Site down",
-  uplink_down: "Uplink down",
-  area_outage: "Area outage",
-  silent_failure: "Silent failure",
-  overload: "Overloaded",
-  backhaul_saturated: "Backhaul saturated",
-  flapping: "Flapping",
-  citizen_reported: "Reported by citizens",
-};
 const AP_RANK = { down: 0, degraded: 1, unknown: 2, up: 3 };
 const VERIFY_HINT =
   "Telemetry marks the order verified once every access point of the site answers and " +
@@ -53,7 +35,7 @@ function ago(iso) {
 }
 
 function incidentWords(incident) {
-  return INCIDENT_CLASS[incident.class] || incident.class.replaceAll("_", " ");
+  return classWords(incident.class);
 }
 
 function priorityWords(incident) {

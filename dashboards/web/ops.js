@@ -6,7 +6,8 @@
 import { STATE_COLORS, createMap } from "./map.js";
 import { html as h, duration } from "./dom.js";
 import { citizenReports } from "./citizens.js";
-import { ORDER_STATE, orderForm, workOrders } from "./orders.js";
+import { orderForm, workOrders } from "./orders.js";
+import { ORDER_STATE, classWords } from "./words.js";
 
 const REFRESH_MS = 5000;
 const DISTRICTS_EVERY = 6; // polls: boundaries barely change, their counts do slowly
@@ -16,17 +17,6 @@ const STATE_WORD = { up: "Up", degraded: "Degraded", down: "Down", unknown: "Unk
 const MAINTENANCE_COLOR = "#8250df";
 // Shown instead of a figure the API does not give as current (the AP is not up).
 const NOT_CURRENT = "—";
-const CLASS_LABEL = {
-  ap_down: "Access point down",
-  site_down: "Site down",
-  uplink_down: "Uplink down",
-  area_outage: "Area outage",
-  silent_failure: "Silent failure",
-  overload: "Overloaded",
-  backhaul_saturated: "Backhaul saturated",
-  flapping: "Flapping",
-  citizen_reported: "Reported by citizens",
-};
 const RESPONSIBLE = { noc: "network operations", operator: "uplink operator", utility: "power utility", sponsor: "site sponsor" };
 
 // --- small helpers -----------------------------------------------------------------------
@@ -517,7 +507,7 @@ export function mount(el, ctx) {
       const li = h("li", `incident incident-${inc.state}`);
       li.dataset.incident = String(inc.id);
       const top = h("div", "incident-top");
-      top.append(h("span", "incident-class", CLASS_LABEL[inc.class] || inc.class));
+      top.append(h("span", "incident-class", classWords(inc.class)));
       top.append(h("span", `incident-state incident-state-${inc.state}`, inc.state === "acknowledged" ? "acknowledged" : "open"));
       const subject = h("div", "incident-subject", subjectOf(inc));
       const meta = h("div", "incident-meta");

@@ -10,6 +10,7 @@
 // Text goes in as text only; no style attributes (CSP: style-src 'self').
 
 import { html as h, duration } from "./dom.js";
+import { ORDER_STATE, classWords } from "./words.js";
 
 const ORDERS = "/api/v1/work-orders";
 const TEAMS = "/api/v1/field-teams";
@@ -17,25 +18,6 @@ const REFRESH_MS = 10_000;
 const PAGE = 50;
 const MAX_NOTE = 1000; // inventory.work_orders.MAX_NOTE
 
-export const ORDER_STATE = {
-  new: "New",
-  assigned: "Assigned",
-  on_site: "On site",
-  fixed: "Fixed — waiting for telemetry",
-  verified: "Verified",
-  cancelled: "Cancelled",
-};
-const INCIDENT_CLASS = {
-  ap_down: "Access point down",
-  site_down: "Site down",
-  uplink_down: "Uplink down",
-  area_outage: "Area outage",
-  silent_failure: "Silent failure",
-  overload: "Overloaded",
-  backhaul_saturated: "Backhaul saturated",
-  flapping: "Flapping",
-  citizen_reported: "Reported by citizens",
-};
 const WHOSE = { noc: "city", operator: "operator", utility: "utility", sponsor: "sponsor" };
 
 function ago(iso) {
@@ -45,7 +27,7 @@ function ago(iso) {
 }
 
 function incidentWords(incident) {
-  const what = INCIDENT_CLASS[incident.class] || incident.class.replaceAll("_", " ");
+  const what = classWords(incident.class);
   return incident.priority > 0 ? `${what} · priority ${incident.priority}` : what;
 }
 
