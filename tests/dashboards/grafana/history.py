@@ -120,7 +120,11 @@ def _site_samples(
 @pytest.fixture(scope="module")
 def city_history(tmp_path_factory: pytest.TempPathFactory) -> tuple[History, list[Sample]]:
     city = build_city(16, seed=3)
-    end = math.floor(time.time() / 60) * 60  # the stores keep recent data; a round minute
+    # Recent (the stores keep recent data), a round minute, and never on the poll grid: polls
+    # fall on multiples of STEP_S, and a poll at exactly ``start`` would be counted by
+    # InfluxQL's closed ``$timeFilter`` but not by PromQL's left-open ``[$__range]`` (the
+    # comparison failed one run in five, whenever the minute was a multiple of five).
+    end = math.floor(time.time() / STEP_S) * STEP_S - 60
     start = end - HOURS * 3600
     samples = [
         _with_device_fields(s)
