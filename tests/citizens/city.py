@@ -1,8 +1,9 @@
 """A few hotspots for the citizens' reports tests: where they are, what reaches how far.
 
-Plain data and a seed function (imported by tests/citizens/conftest.py and by
-tests/inventory/test_citizen_reports.py). Around Jakarta (-6.2, 106.8); one degree of
-latitude is ~111.2 km, so 0.0005° is ~55.6 m.
+Plain data and seed functions (imported by tests/citizens/conftest.py,
+tests/inventory/test_citizen_reports.py and tests/faults/test_notifier_citizens.py;
+``seed_square``, one hotspot, by the import tests of the core and the CLI). Around
+Jakarta (-6.2, 106.8); one degree of latitude is ~111.2 km, so 0.0005° is ~55.6 m.
 
 =========  ===================  ======  =======  =====================================
 site       where                radius  status   APs
@@ -62,4 +63,26 @@ def seed(session: Session) -> None:
                     enabled=enabled,
                 )
             )  # fmt: skip
+    session.flush()
+
+
+def seed_square(session: Session, lat: float, lon: float) -> None:
+    """One hotspot for the import tests: district d-1, site s-1 ("Square", radius 80 m) at
+    ``lat``/``lon``, its one enabled AP ap-1 (flushed, not committed)."""
+    session.add(District(id="d-1", name="One"))
+    session.add(CredentialProfile(id="cred-1", snmp_version="2c"))
+    session.flush()
+    session.add(
+        Site(
+            id="s-1", name="Square", lat=lat, lon=lon, district_id="d-1", kind="park",
+            coverage_radius_m=80.0, status="active",
+        )
+    )  # fmt: skip
+    session.flush()
+    session.add(
+        AccessPoint(
+            id="ap-1", site_id="s-1", name="ap 1", host="127.9.0.1", snmp_port=161,
+            ssh_port=22, profile="auto", credential_id="cred-1", enabled=True,
+        )
+    )  # fmt: skip
     session.flush()

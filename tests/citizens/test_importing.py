@@ -17,14 +17,11 @@ from core.errors import InventoryError
 from core.settings import Settings
 from inventory.db import open_inventory, transaction
 from inventory.models import (
-    AccessPoint,
     CitizenReport,
-    CredentialProfile,
-    District,
     Incident,
-    Site,
 )
 from inventory.secretbox import SecretBox
+from tests.citizens.city import seed_square
 from tests.fixtures.secret_scan import PersonalData
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -147,22 +144,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     """Site s-1 (one enabled AP, radius 80 m) at LAT/LON."""
     engine = open_inventory(database_url, create=True)
     with transaction(engine) as session:
-        session.add(District(id="d-1", name="One"))
-        session.add(CredentialProfile(id="cred-1", snmp_version="2c"))
-        session.flush()
-        session.add(
-            Site(
-                id="s-1", name="Square", lat=LAT, lon=LON, district_id="d-1", kind="park",
-                coverage_radius_m=80.0, status="active",
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            AccessPoint(
-                id="ap-1", site_id="s-1", name="ap 1", host="127.9.0.1", snmp_port=161,
-                ssh_port=22, profile="auto", credential_id="cred-1", enabled=True,
-            )
-        )  # fmt: skip
+        seed_square(session, LAT, LON)
     yield engine
     engine.dispose()
 

@@ -19,15 +19,12 @@ from core.access import AuditAction
 from core.settings import Settings
 from inventory.db import open_inventory, transaction
 from inventory.models import (
-    AccessPoint,
     AuditEntry,
     CitizenReport,
-    CredentialProfile,
-    District,
     Incident,
-    Site,
 )
 from inventory.secretbox import load_box
+from tests.citizens.city import seed_square
 from tests.fixtures.secret_scan import PersonalData
 
 runner = CliRunner()
@@ -51,22 +48,7 @@ def engine(data_dir: Path) -> Iterator[Engine]:
     load_box(settings)
     engine = open_inventory(settings.db_url, create=True)
     with transaction(engine) as session:
-        session.add(District(id="d-1", name="One"))
-        session.add(CredentialProfile(id="cred-1", snmp_version="2c"))
-        session.flush()
-        session.add(
-            Site(
-                id="s-1", name="Square", lat=LAT, lon=LON, district_id="d-1", kind="park",
-                coverage_radius_m=80.0, status="active",
-            )
-        )  # fmt: skip
-        session.flush()
-        session.add(
-            AccessPoint(
-                id="ap-1", site_id="s-1", name="ap 1", host="127.9.0.1", snmp_port=161,
-                ssh_port=22, profile="auto", credential_id="cred-1", enabled=True,
-            )
-        )  # fmt: skip
+        seed_square(session, LAT, LON)
     yield engine
     engine.dispose()
 
