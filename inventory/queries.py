@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, false, func, insert, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -240,3 +241,19 @@ def dialect_insert(session: Session) -> Any:
     if name == "sqlite":
         return sqlite.insert
     raise NotImplementedError(f"upserts need SQLite or PostgreSQL, not {name}")
+
+
+def serialise(session: Session, name: str) -> None:
+    """Hold the lock called ``name`` until this transaction ends: a check and the write it
+    allows ("fewer than N so far, so store one more") then cannot interleave with another
+    transaction's.
+
+    PostgreSQL: a transaction-level advisory lock keyed by ``name``. SQLite has one writer
+    at a time, so its write lock is taken at once by a write that changes nothing; call
+    this first in the transaction (a SQLite transaction that has already read cannot take
+    the write lock after another has committed).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
+    else:
+        session.execute(sql_update(Site).where(false()).values(id=Site.id))

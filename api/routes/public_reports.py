@@ -19,7 +19,9 @@ before it costs anything:
 4. the proof of work (403), each solved challenge good for one report;
 5. the per-address and per-hotspot limits, counted in the database over
    ``citizen_rate_window_s`` (429 with Retry-After): the address is kept only as a month
-   key's hash (:func:`inventory.citizen_reports.hash_address`);
+   key's hash (:func:`inventory.citizen_reports.hash_address`); counted once before the
+   photo is decoded and again under one lock with the insert
+   (:func:`inventory.queries.serialise`), so reports sent at once cannot overshoot;
 6. the photo re-encoded without its metadata (:func:`citizens.photos.sanitize`), then
    :func:`citizens.filing.file_report` in one transaction with its audit entry.
 
@@ -51,7 +53,7 @@ from api.deps import BoxDep, MonthKeysDep, NowDep, SessionDep, SettingsDep, get_
 from api.ratelimit import TokenBucket
 from citizens import proof
 from citizens.filing import FiledReport, NewReport, file_report
-from citizens.matching import nearest_site, picked_site
+from citizens.matching import SiteMatch, nearest_site, picked_site
 from citizens.phone import MAX_PHONE_TEXT, normalise_phone
 from citizens.photos import Photo, PhotoTooLarge, sanitize
 from core.access import AuditAction
@@ -59,6 +61,7 @@ from core.citizens import Channel, Problem
 from core.settings import Settings
 from inventory import audit
 from inventory import citizen_reports as reports
+from inventory.queries import serialise
 from inventory.secretbox import SecretBox
 from inventory.userkeys import MonthKeys
 
@@ -345,17 +348,22 @@ def _retry_after(settings: Settings) -> str:
     return str(max(1, math.ceil(settings.citizen_rate_window_s)))
 
 
-def _check_limits(
-    session: Session,
-    keys: MonthKeys,
-    settings: Settings,
-    fields: _Fields,
-    address: str,
-    now: float,
-) -> str:
-    """The per-address and per-hotspot limits; the address's hash (stored with the
-    report). 429 past either."""
-    address_hash = reports.hash_address(session, keys, address, now=now, tz=settings.city_tz)
+def _site_of(session: Session, fields: _Fields) -> SiteMatch | None:
+    """The hotspot the report is about: the one picked (ValueError if it is not an active
+    hotspot), or the nearest whose radius reaches the point (None: none does)."""
+    if fields.site_id is not None:
+        site = picked_site(session, fields.site_id)
+        if site is None:
+            raise ValueError("not an active hotspot")
+        return site
+    assert fields.lat is not None and fields.lon is not None  # checked by the caller
+    return nearest_site(session, fields.lat, fields.lon)
+
+
+def _past_limits(
+    session: Session, settings: Settings, address_hash: str, site_id: str | None, now: float
+) -> None:
+    """429 when the address, or the hotspot, has had its reports within the window."""
     since = now - settings.citizen_rate_window_s
     sent = reports.count_since(session, since=since, address_hash=address_hash, channel=Channel.WEB)
     if sent >= settings.citizen_reports_per_address:
@@ -364,23 +372,40 @@ def _check_limits(
             "too many reports from this connection: please try again later",
             **{"Retry-After": _retry_after(settings)},
         )
-    if fields.site_id is not None:
-        site = picked_site(session, fields.site_id)
-        if site is None:
-            # Not repeated: whatever was typed there is not shown back.
-            raise _refuse(422, "site_id: not an active hotspot (see GET /public/hotspots)")
-    else:
-        assert fields.lat is not None and fields.lon is not None  # checked by the caller
-        site = nearest_site(session, fields.lat, fields.lon)
-    if site is not None:
-        about = reports.count_since(session, since=since, site_id=site.site_id, channel=Channel.WEB)
-        if about >= settings.citizen_reports_per_site:
-            raise _refuse(
-                429,
-                "this hotspot has been reported many times already: the operation centre "
-                "knows about it",
-                **{"Retry-After": _retry_after(settings)},
-            )
+    if site_id is None:
+        return
+    about = reports.count_since(session, since=since, site_id=site_id, channel=Channel.WEB)
+    if about >= settings.citizen_reports_per_site:
+        raise _refuse(
+            429,
+            "this hotspot has been reported many times already: the operation centre "
+            "knows about it",
+            **{"Retry-After": _retry_after(settings)},
+        )
+
+
+def _check_limits(
+    session: Session,
+    keys: MonthKeys,
+    settings: Settings,
+    fields: _Fields,
+    address: str,
+    now: float,
+) -> str:
+    """The address's hash (stored with the report) and a first look at the limits, before
+    the photo is decoded: a flood past them costs no decoding. Ends its transaction (a
+    month key made here is kept); :func:`_file` counts again under the lock."""
+    address_hash = reports.hash_address(session, keys, address, now=now, tz=settings.city_tz)
+    try:
+        site = _site_of(session, fields)
+    except ValueError:
+        # Not repeated: whatever was typed there is not shown back.
+        session.rollback()
+        raise _refuse(422, "site_id: not an active hotspot (see GET /public/hotspots)") from None
+    try:
+        _past_limits(session, settings, address_hash, None if site is None else site.site_id, now)
+    finally:
+        session.commit()
     return address_hash
 
 
@@ -404,8 +429,17 @@ def _file(
         photo=photo,
         address_hash=address_hash,
     )
+    # Public filings one at a time: counted and stored under one lock, so reports sent at
+    # once cannot all pass the count (a filing takes milliseconds; the route's own limit
+    # keeps the queue short).
+    serialise(session, "citywifi:public-reports")
     try:
+        site = _site_of(session, fields)
+        _past_limits(session, settings, address_hash, None if site is None else site.site_id, now)
         filed = file_report(session, report, box=box, settings=settings, now=now)
+    except HTTPException:
+        session.rollback()
+        raise
     except ValueError:
         # Checked before (the place, the picked site), so a race with an inventory change;
         # the error's words may quote what was sent, ours do not.

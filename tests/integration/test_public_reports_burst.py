@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from citizens import proof
@@ -61,8 +62,9 @@ aps:
 """
 
 
-def _serve(spawn: Any, tmp_path: Path) -> tuple[Proc, str]:
-    """The city in a new inventory, then ``citywifi serve`` on a free loopback port."""
+def _serve(spawn: Any, tmp_path: Path, **limits: str) -> tuple[Proc, str]:
+    """The city in a new inventory, then ``citywifi serve`` on a free loopback port, with
+    the burst's limits or (by setting name) others."""
     settings = Settings(data_dir=tmp_path)
     engine = open_inventory(settings.db_url, create=True)
     try:
@@ -72,13 +74,17 @@ def _serve(spawn: Any, tmp_path: Path) -> tuple[Proc, str]:
     finally:
         engine.dispose()
     port = free_port()
-    env = citywifi_env(tmp_path) | {
-        "CITYWIFI_CITIZEN_PUBLIC_PER_MINUTE": str(PER_MINUTE),
-        "CITYWIFI_CITIZEN_POW_BITS": str(BITS),
-        "CITYWIFI_CITIZEN_REPORTS_PER_ADDRESS": "10000",  # the burst is one address
-        "CITYWIFI_CITIZEN_REPORTS_PER_SITE": "100000",
-        "CITYWIFI_LOG_LEVEL": "WARNING",
-    }
+    env = (
+        citywifi_env(tmp_path)
+        | {
+            "CITYWIFI_CITIZEN_PUBLIC_PER_MINUTE": str(PER_MINUTE),
+            "CITYWIFI_CITIZEN_POW_BITS": str(BITS),
+            "CITYWIFI_CITIZEN_REPORTS_PER_ADDRESS": "10000",  # the burst is one address
+            "CITYWIFI_CITIZEN_REPORTS_PER_SITE": "100000",
+            "CITYWIFI_LOG_LEVEL": "WARNING",
+        }
+        | {f"CITYWIFI_{name.upper()}": value for name, value in limits.items()}
+    )
     proc = spawn(["serve", "--host", "127.0.0.1", "--port", str(port)], env)
     base = f"http://127.0.0.1:{port}"
 
@@ -179,3 +185,38 @@ def test_a_burst_is_shed_with_429_and_the_rest_of_the_api_keeps_answering(
     assert len(during) >= 2, summary  # asked while the route was shedding, not only before
     assert all(status == 200 for _, status, _, _ in others), summary
     assert max(other_seconds) < SLOWEST_OTHER_S, summary
+
+
+@pytest.mark.parametrize(
+    ("per_address", "per_site"), [(5, 10_000), (10_000, 5)], ids=["address", "hotspot"]
+)
+def test_the_database_limits_hold_for_reports_sent_at_once(
+    spawn: Any, tmp_path: Path, database_url: str, per_address: int, per_site: int
+) -> None:
+    """The per-address and per-hotspot limits are counted and the report stored under one
+    lock: reports at once from one address about one hotspot never overshoot them."""
+    _, base = _serve(
+        spawn,
+        tmp_path,
+        citizen_public_per_minute="100000",
+        citizen_pow_bits="0",
+        citizen_reports_per_address=str(per_address),
+        citizen_reports_per_site=str(per_site),
+    )
+    sent = 24
+    data = {"problem": "slow", "site_id": "s0001", "website": ""}
+    clients = [httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT_S) for _ in range(WORKERS)]
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            futures = [
+                pool.submit(clients[i % WORKERS].post, "/public/reports", data=data,
+                            files={"photo": ("", b"")})
+                for i in range(sent)
+            ]  # fmt: skip
+            statuses = Counter(f.result(timeout=DEADLINE_S).status_code for f in futures)
+    finally:
+        for client in clients:
+            client.close()
+    limit = min(per_address, per_site)
+    assert statuses == {202: limit, 429: sent - limit}, statuses
+    assert _stored(tmp_path) == limit
