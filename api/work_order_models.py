@@ -20,7 +20,8 @@ from core.incidents import IncidentClass, IncidentState, Responsible
 from inventory.work_orders import MAX_NOTE, EntryKind, OrderState
 
 #: Base64 of the largest photo the settings allow (50 MiB as sent), with room for line
-#: breaks; the configured limit is checked on the decoded bytes (413).
+#: breaks; the route caps the body at the configured size's base64 as it arrives, and
+#: checks the decoded bytes again (413).
 MAX_PHOTO_BASE64 = 70 * 1024 * 1024
 MAX_MEMBERS = 200
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.access_models import ErrorPublic, error_responses
 from api.auth import PrincipalDep, client_address, require
+from api.body import read_capped
 from api.citizen_models import (
     CitizenReportCreate,
     CitizenReportFiled,
@@ -293,15 +294,7 @@ def file(
 async def capped_body(request: Request) -> bytes:
     """The body, read here (not by FastAPI) so that a large one is refused with 413 after
     at most :data:`MAX_IMPORT_BYTES` bytes, not held whole first."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
-        raise HTTPException(status_code=413, detail=f"over {MAX_IMPORT_BYTES} bytes: split it")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_IMPORT_BYTES:
-            raise HTTPException(status_code=413, detail=f"over {MAX_IMPORT_BYTES} bytes: split it")
-    return bytes(data)
+    return await read_capped(request, MAX_IMPORT_BYTES, f"over {MAX_IMPORT_BYTES} bytes: split it")
 
 
 def _format(request: Request) -> str:

@@ -49,6 +49,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.access_models import ErrorPublic
 from api.auth import client_address
+from api.body import read_capped
 from api.deps import BoxDep, MonthKeysDep, NowDep, SessionDep, SettingsDep, get_settings
 from api.ratelimit import TokenBucket
 from citizens import proof
@@ -207,24 +208,6 @@ def shed_load(request: Request, now: NowDep) -> None:
 
 def _refuse(status: int, message: str, **headers: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message, headers={**NO_STORE, **headers})
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 past ``limit`` (as declared, or as it arrives)."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise _refuse(400, "Content-Length is not a number")
-        if int(declared) > limit:
-            raise _refuse(413, f"the report is too large: at most {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _refuse(413, f"the report is too large: at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _parse_form(request: Request, body: bytes) -> FormData:
@@ -504,7 +487,8 @@ async def public_report(
     ):
         raise _refuse(415, "send the report as multipart/form-data (the page's form)")
     limit = settings.citizen_photo_max_bytes + FORM_OVERHEAD_BYTES
-    form = await _parse_form(request, await _read_body(request, limit))
+    too_large = f"the report is too large: at most {limit} bytes"
+    form = await _parse_form(request, await read_capped(request, limit, too_large, NO_STORE))
     try:
         fields = _fields(form)
         if fields.honeypot:

@@ -23,13 +23,15 @@ import binascii
 from collections import defaultdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.access_models import ErrorPublic, error_responses
 from api.auth import PrincipalDep, client_address, require
+from api.body import read_capped
 from api.deps import DEFAULT_LIMIT, LimitQuery, NowDep, OffsetQuery, SessionDep, SettingsDep
 from api.filters import MAX_ID_LENGTH, DistrictQuery, SiteQuery
 from api.times import utc
@@ -486,11 +488,35 @@ def add_note(
     return _changed(session, request, principal, view, f"note ({len(body.note)} characters)", now)
 
 
+async def _photo_in(request: Request, settings: SettingsDep) -> WorkOrderPhotoIn:
+    """The photo's JSON, read capped (:func:`api.body.read_capped`): base64 of the largest
+    photo the settings allow, plus room for line breaks and the envelope. FastAPI would
+    hold the whole body before any check."""
+    limit = -(-settings.citizen_photo_max_bytes // 3) * 4 * 77 // 76 + 4096
+    too_large = f"the photo is over {settings.citizen_photo_max_bytes} bytes"
+    data = await read_capped(request, limit, too_large)
+    try:
+        return WorkOrderPhotoIn.model_validate_json(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [
+                {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"], "input": None}
+                for e in exc.errors()
+            ]
+        ) from None
+
+
 @router.put(
     ORDERS + "/{order_id}/photo",
     response_model=WorkOrderPublic,
     dependencies=_WORK,
     responses={**error_responses(400, 404, 409), **_TOO_LARGE},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": WorkOrderPhotoIn.model_json_schema()}},
+        }
+    },
 )
 def put_photo(
     session: SessionDep,
@@ -499,7 +525,7 @@ def put_photo(
     now: NowDep,
     settings: SettingsDep,
     order_id: OrderIdPath,
-    body: WorkOrderPhotoIn,
+    body: Annotated[WorkOrderPhotoIn, Depends(_photo_in)],
 ) -> Any:
     """The photo of the fix, base64 (JPEG, PNG or WebP); re-encoded without EXIF (no
     location, no camera data), at most ``citizen_photo_max_side_px`` on its long side.

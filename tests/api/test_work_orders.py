@@ -118,6 +118,21 @@ def test_the_photo_of_the_fix(
         update={"citizen_photo_max_bytes": 1024}
     )
     assert tech.put(url, json={"data": b64(png(64, noisy=True))}).status_code == 413
+    # Past the cap (base64 of 1 KiB, line breaks, envelope): refused before it is held,
+    # declared or sent in chunks with no length.
+    big = b'{"data": "' + b"A" * 8192 + b'"}'
+    declared = tech.put(url, content=big, headers={"content-type": "application/json"})
+    assert declared.status_code == 413, declared.text
+    assert declared.json()["message"] == "the photo is over 1024 bytes"
+    chunked = tech.put(
+        url, content=iter([big[:4000], big[4000:]]), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413 and "content-length" not in chunked.request.headers
+    missing = tech.put(url, json={"photo": "x"})
+    assert missing.status_code == 422 and "data" in missing.json()["message"], missing.text
+    assert (
+        tech.put(url, content=b"{", headers={"content-type": "application/json"}).status_code == 422
+    )
 
 
 def test_orders_need_an_active_incident_and_a_known_team(
