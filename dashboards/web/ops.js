@@ -82,7 +82,7 @@ export function mount(el, ctx) {
     timer: 0,
     openSite: null, // the site whose panel is open
     busy: new Set(), // incident ids with a request in flight
-    resolving: null, // the incident whose resolve form is open
+    resolving: null, // the open resolve form: {id, node, input, ok}
     ordering: null, // { id, form } : the incident whose work-order form is open (kept across polls)
   };
   const sort = params.get("sort") || "";
@@ -498,6 +498,8 @@ export function mount(el, ctx) {
   function renderIncidents() {
     if (!canReadIncidents) return;
     const list = view.incidents;
+    // Taken first: moving a kept form into the new list below takes its focus away.
+    const active = document.activeElement;
     incHead.textContent = `Open incidents (${list.length})`;
     if (incidentCount) incidentCount.textContent = view.incidentsLoaded ? String(list.length) : "–";
     incNote.hidden = list.length > 0;
@@ -528,11 +530,13 @@ export function mount(el, ctx) {
       if (canAct || canOrder) li.append(actions(inc));
       items.append(li);
     }
-    // The work-order form is kept (with what was typed) while the list is redrawn.
+    // The work-order and resolve forms are kept (with what was typed, and the focus)
+    // while the list is redrawn.
     if (view.ordering && !list.some((i) => i.id === view.ordering.id)) view.ordering = null;
-    const active = document.activeElement;
+    if (view.resolving && !list.some((i) => i.id === view.resolving.id)) view.resolving = null;
     incList.replaceChildren(items);
-    if (view.ordering && view.ordering.form && view.ordering.form.node.contains(active)) active.focus();
+    const kept = [view.ordering && view.ordering.form && view.ordering.form.node, view.resolving && view.resolving.node];
+    if (kept.some((node) => node && node.contains(active))) active.focus();
   }
 
   function districtName(id) {
@@ -605,31 +609,11 @@ export function mount(el, ctx) {
   function actions(inc) {
     const box = h("div", "incident-actions");
     const busy = view.busy.has(inc.id);
-    if (view.resolving === inc.id) {
-      const form = h("form", "resolve-form");
-      const label = h("label", "", "Note (optional)");
-      const input = h("input");
-      input.type = "text";
-      input.maxLength = 500;
-      input.placeholder = "What was done";
-      label.append(input);
-      const ok = h("button", "btn btn-primary", "Resolve incident");
-      ok.type = "submit";
-      ok.disabled = busy;
-      const cancel = h("button", "btn", "Cancel");
-      cancel.type = "button";
-      cancel.addEventListener("click", () => {
-        view.resolving = null;
-        renderIncidents();
-      });
-      form.addEventListener("submit", (e) => {
-        e.preventDefault();
-        const note = input.value.trim();
-        act(inc, "resolve", note ? { note } : undefined);
-      });
-      form.append(label, ok, cancel);
-      box.append(form);
-      setTimeout(() => input.focus(), 0);
+    if (view.resolving && view.resolving.id === inc.id) {
+      // The same form on every redraw (like the work-order form), so a note being typed
+      // survives the 5 s refresh.
+      view.resolving.ok.disabled = busy;
+      box.append(view.resolving.node);
       return box;
     }
     if (view.ordering && view.ordering.id === inc.id) {
@@ -655,12 +639,38 @@ export function mount(el, ctx) {
     res.type = "button";
     res.disabled = busy;
     res.addEventListener("click", () => {
-      view.resolving = inc.id;
+      view.resolving = resolveForm(inc);
       view.ordering = null;
       renderIncidents();
+      view.resolving.input.focus();
     });
     box.append(res);
     return box;
+  }
+
+  function resolveForm(inc) {
+    const node = h("form", "resolve-form");
+    const label = h("label", "", "Note (optional)");
+    const input = h("input");
+    input.type = "text";
+    input.maxLength = 500;
+    input.placeholder = "What was done";
+    label.append(input);
+    const ok = h("button", "btn btn-primary", "Resolve incident");
+    ok.type = "submit";
+    const cancel = h("button", "btn", "Cancel");
+    cancel.type = "button";
+    cancel.addEventListener("click", () => {
+      view.resolving = null;
+      renderIncidents();
+    });
+    node.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const note = input.value.trim();
+      act(inc, "resolve", note ? { note } : undefined);
+    });
+    node.append(label, ok, cancel);
+    return { id: inc.id, node, input, ok };
   }
 
   async function act(inc, what, body) {

@@ -101,7 +101,18 @@ def test_acknowledge_and_resolve(engineer: Tab) -> None:
     # Resolve, with a note the timeline keeps.
     other = page.locator('#incident-list li[data-incident="2"]')
     other.get_by_role("button", name="Resolve…").click()
-    other.get_by_label("Note (optional)").fill("replaced the power supply")
+    note = other.get_by_label("Note (optional)")
+    expect(note).to_be_focused()
+    note.press_sequentially("replaced the power")
+    # The 5 s refresh redraws the list: what was typed, and the focus, stay.
+    with page.expect_response(lambda r: "/api/v1/incidents?state=open" in r.url, timeout=15_000):
+        pass
+    with page.expect_response(lambda r: "/api/v1/incidents?state=open" in r.url, timeout=15_000):
+        pass
+    expect(note).to_have_value("replaced the power")
+    expect(note).to_be_focused()
+    note.press_sequentially(" supply")
+    expect(note).to_have_value("replaced the power supply")
     other.get_by_role("button", name="Resolve incident").click()
     expect(other).to_have_count(0)
     resolved = engineer.api("/api/v1/incidents/2")
