@@ -213,9 +213,13 @@ def test_three_collectors_share_take_over_and_rebalance(
     print(f"\nintervals checked: {first_full}..{last_full}, kill in {kill_interval}")
     assert all(per[(ap, kill_interval + 2)] == 1 for ap in victims)  # taken over in time
 
-    # Rebalanced: leases and polls within 10 % of even.
+    # Rebalanced: leases, and each collector's share of the polls, within 10 % of even.
+    # Shares, not counts: the window is timed by sleeps and three sequential reads, and on
+    # a loaded machine it ran long (2,073 polls where 2,000 were due, one count 11 % over).
     assert all(abs(n - EVEN) <= 0.1 * EVEN for n in counts.values()), counts
-    assert all(abs(n - 2 * EVEN) <= 0.1 * 2 * EVEN for n in polls.values()), polls
+    total = sum(polls.values())
+    assert abs(total - APS * 2) <= 0.25 * APS, polls  # about two intervals' worth
+    assert all(abs(n / total - 1 / 3) <= 0.1 / 3 for n in polls.values()), polls
     print(
         f"\nleases after the restart {counts}; polls per collector over 2 intervals {polls};"
         f" {len(victims)} APs taken over; test {time.monotonic() - started:.0f} s"
