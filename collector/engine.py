@@ -26,7 +26,7 @@ queues one ``site`` sample per polled site, its names and coordinates
 wall clock with intervals aligned to it, runs the lease cycle at each interval start
 before reading its targets, polls only the APs it holds, and each only while its own
 lease covers the slot (the rules: :mod:`inventory.leases`, :mod:`collector.leases`); a
-poll answered only after its lease ran out is dropped, not written (the AP may be another
+poll answered past that local deadline is dropped, not written (the AP may be another
 collector's by then). Newly claimed APs load their stored status first; a graceful stop
 drains, flushes, then gives the leases up. Without a keeper (a static ``--shard i/n``,
 or a program driving the class itself) it polls every AP of its shard as before.
@@ -395,13 +395,13 @@ class Collector:
     async def _refresh_ssh(self) -> list[PollTarget]:
         return [ap for ap in self._current if ssh_candidate(ap)]
 
-    async def _scheduled_poll(self, item: Pollable) -> None:
+    async def _scheduled_poll(self, item: Pollable, slot: float) -> None:
         result = await self._poll(item)
-        if self.leases is not None and not self.leases.covers(item.ap.ap_id, self.leases.clock()):
-            # Answered after the lease ran out (a loaded machine, a slow device): the AP
-            # may be another collector's by now, polled by it in this interval and its
-            # status loaded from the database. Writing this result would count a second
-            # poll and could overwrite the new holder's status with an older judgement.
+        if self.leases is not None and not self.leases.covers(item.ap.ap_id, slot):
+            # Answered past the local deadline (a loaded machine, a slow device): the AP
+            # may be another collector's by now, polled by it and its status loaded from
+            # the database. Writing this result would count a second poll and could
+            # overwrite the new holder's status with an older judgement.
             self.metrics.polls_past_lease.inc()
             self._interval_tally["past lease"] += 1
             return
@@ -435,8 +435,8 @@ class Collector:
         """The local deadline: poll only while this collector's lease covers the slot."""
         return self.leases is None or self.leases.covers(item.ap.ap_id, slot)
 
-    async def _scheduled_ssh(self, ap: PollTarget) -> None:
-        if self.leases is not None and not self.leases.covers(ap.ap_id, self.leases.clock()):
+    async def _scheduled_ssh(self, ap: PollTarget, slot: float) -> None:
+        if self.leases is not None and not self.leases.holds(ap.ap_id, self.leases.clock()):
             return  # the lease ran out (or moved) since the SNMP refresh listed it
         await self.ssh.poll(ap, self.records.of(ap.ap_id))
 

@@ -7,15 +7,22 @@ what one collector does with them:
 * At each interval start the engine calls :meth:`LeaseKeeper.cycle` (one short
   transaction) before reading its targets, and polls only the APs it holds.
 * **The local deadline**: :meth:`LeaseKeeper.covers` lets a poll start only if this
-  collector's own lease covers its slot (``since <= slot`` and ``max(slot, now) <
-  until``). ``until`` is what this process wrote, read on its own clock; so a collector
-  that stalls — its database gone, its VM frozen, its loop starved — stops polling
-  before its lease may be claimed by anyone, and two collectors never poll one AP in
-  one interval. ``since`` holds a newly claimed AP back from the slots its previous
-  holder may still have polled. The engine asks again when a poll's answer is in, and
-  drops one that came after the lease ran out: by then the AP may be another's, polled
-  by it and its status loaded, and a late write would count a second poll in that
-  interval and could overwrite the new holder's status with an older judgement.
+  collector's own lease holds its slot (``since <= slot < until``) and it is not too
+  late for it: ``now < max(until, slot + interval - grace)``. ``until`` is what this
+  process wrote, read on its own clock; so a collector that stalls — its database gone,
+  its VM frozen, its loop starved — stops polling before anyone polls the AP after it,
+  and two collectors never poll one AP in one interval. Why the second bound: whoever
+  holds the AP next polls it from the first slot at or after ``until`` on, which is
+  ``slot + interval`` at the earliest (one AP's slots are an interval apart); the grace
+  (which must exceed the clock skew between machines) keeps this collector's poll clear
+  of it. It matters for a lease given back at a boundary (``until`` = the boundary): a
+  poll of its last slot, near the end of the interval, may begin or be answered a
+  little after the boundary on a loaded machine and is still this interval's, not
+  lost. ``since`` holds a newly claimed AP back from the slots its previous holder may
+  still have polled. The engine asks again with the same slot when a poll's answer is
+  in, and drops one that came later: the AP may be another's by then, polled by it, and
+  a late write would count a second poll and could overwrite the new holder's status
+  with an older judgement.
 * A failed lease cycle (the database unreachable) changes nothing here: the collector
   keeps polling what it holds until each lease's deadline, then stops, and tries again
   at the next boundary.
@@ -111,9 +118,18 @@ class LeaseKeeper:
         return {ap for ap, lease in self._table.items() if lease.until > now}
 
     def covers(self, ap_id: str, slot: float) -> bool:
-        """Whether a poll of ``ap_id`` at ``slot`` may start now (the local deadline)."""
+        """Whether a poll of ``ap_id`` at ``slot`` may start now, or its answer be written
+        now (the local deadline, see the module doc)."""
         lease = self._table.get(ap_id)
-        return lease is not None and lease.since <= slot and max(slot, self.clock()) < lease.until
+        if lease is None or not lease.since <= slot < lease.until:
+            return False
+        return self.clock() < max(lease.until, slot + self.interval_s - self.grace_s)
+
+    def holds(self, ap_id: str, now: float) -> bool:
+        """Whether this collector holds ``ap_id`` at ``now`` (for work not tied to a slot
+        of the poll interval: the SSH polls)."""
+        lease = self._table.get(ap_id)
+        return lease is not None and lease.since <= now < lease.until
 
     def cycle(self, start: float, next_boundary: float, now: float) -> LeaseOutcome:
         """Run the lease cycle at ``now`` (read from :attr:`clock` by the caller, on the
@@ -174,6 +190,12 @@ class LeaseKeeper:
             table[ap] = Lease(before.since if before else start, result.next_boundary)
         for ap, since in result.claimed.items():
             table[ap] = Lease(since, result.renewed_until)
+        # A lease that ended (given back at this boundary, or not renewed) is kept a while:
+        # a poll of one of its last slots may still be running, and its answer is still
+        # this collector's until the AP's next slot less the grace (see covers).
+        for ap, lease in old.items():
+            if ap not in table and lease.until > start - self.interval_s:
+                table[ap] = lease
         self._table = table
 
     def release(self, now: float) -> int:

@@ -96,8 +96,9 @@ class IntervalStats:
 class Scheduler(Generic[T]):
     """Poll every target once per interval at its own phase; see the module doc.
 
-    ``poll`` does one poll and must bound itself in time (the collector wraps it in its
-    deadline); it should not raise, but an exception is logged and does not stop anything.
+    ``poll`` does one poll, given the target and the slot it is for, and must bound
+    itself in time (the collector wraps it in its deadline); it should not raise, but an
+    exception is logged and does not stop anything.
     ``refresh`` returns the current targets and is awaited at each interval start.
     ``on_interval`` is called with the finished stats of interval k once interval k + 1
     has ended (only then is "attempted within interval k" final).
@@ -120,7 +121,7 @@ class Scheduler(Generic[T]):
         interval_s: float,
         concurrency: int,
         key: Callable[[T], str],
-        poll: Callable[[T], Awaitable[None]],
+        poll: Callable[[T, float], Awaitable[None]],
         refresh: Callable[[], Awaitable[Sequence[T]]],
         on_interval: Callable[[IntervalStats], None] | None = None,
         on_skip: Callable[[T], None] | None = None,
@@ -243,7 +244,7 @@ class Scheduler(Generic[T]):
                     stats.late += 1
                 self._running += 1
                 try:
-                    await self._poll(target)
+                    await self._poll(target, slot)
                 finally:
                     self._running -= 1
         except Exception:

@@ -41,10 +41,14 @@ release mid-interval): the previous holder polled only slots before its own dead
 alone.
 
 **The local deadline** (enforced by the collector, :mod:`collector.leases`): a collector
-polls an AP at a slot only while its own lease covers that slot. A collector that stalls
-(a frozen VM, a lost database) stops polling at the deadline it wrote, before anyone may
-claim: expiry in the database and the end of polling are the same instant, on the
-holder's own clock, with no message needed.
+polls an AP only at slots its own lease holds (``since <= slot < lease_until``), and
+begins such a poll, or writes its answer, only before ``lease_until`` or, if later, the
+AP's next slot less the grace. The next holder polls only slots at or after
+``lease_until``, the first of them at least one interval after any slot of the old
+holder; so a collector that stalls (a frozen VM, a lost database) stops polling before
+anyone polls the AP after it, on its own clock, with no message needed, and a poll of
+the last slot of a lease given back at a boundary may end a little after that boundary
+on a loaded machine without being lost.
 
 **Timings.** A killed collector's leases expire at its last boundary + I + grace; the
 survivors claim at the next boundary after that: its APs miss at most two intervals. Its

@@ -68,21 +68,29 @@ class Sink:
 
 
 class RecordingScraper(FakeScraper):
-    """A FakeScraper recording, per host, the loop times at which polls began (a poll's
-    requests all happen at one virtual instant: one entry per poll)."""
+    """A FakeScraper recording, per host, the loop times at which polls began (one entry
+    per poll)."""
 
-    def __init__(self, devices: dict[tuple[str, int], dict[str, Value]]) -> None:
+    def __init__(
+        self, devices: dict[tuple[str, int], dict[str, Value]], delay_s: float = 0.0
+    ) -> None:
         super().__init__(devices)
         self.polls: dict[str, list[float]] = {}
+        self.delay_s = delay_s  # each poll's first answer comes this late
 
-    def _seen(self, target: SnmpTarget) -> None:
+    def _seen(self, target: SnmpTarget) -> bool:
+        """Record the request; True if it begins a poll (one AP's polls are an interval
+        apart, one poll's requests less than half of one)."""
         now = asyncio.get_running_loop().time()
         times = self.polls.setdefault(target.host, [])
-        if not times or times[-1] != now:
+        if not times or now - times[-1] >= INTERVAL / 2:
             times.append(now)
+            return True
+        return False
 
     async def get(self, target: SnmpTarget, oids: Sequence[str]) -> VarBinds:
-        self._seen(target)
+        if self._seen(target) and self.delay_s:
+            await asyncio.sleep(self.delay_s)  # the poll's first answer comes late
         return await super().get(target, oids)
 
     async def bulk(
@@ -148,6 +156,16 @@ async def run_until(collector: Collector, stop_at: float) -> None:
     await collector.run(stop=stop)
 
 
+async def a_then_b(a: Collector, a_stop: float, b: Collector, b_stop: float) -> None:
+    """a from the start, b from mid-interval 0 (after a claimed everything)."""
+
+    async def b_later() -> None:
+        await asyncio.sleep(0.5)
+        await run_until(b, b_stop)
+
+    await asyncio.gather(run_until(a, a_stop), b_later())
+
+
 def per_interval(times: dict[str, list[float]]) -> Counter[tuple[str, int]]:
     return Counter((host, math.floor(t / INTERVAL)) for host, ts in times.items() for t in ts)
 
@@ -165,9 +183,38 @@ def test_a_poll_starts_only_inside_the_local_lease(
     assert keeper.covers(ap, 12.9)  # next interval, within the grace (renewal a bit late)
     assert not keeper.covers(ap, 13.0)  # lease_until = 12 + grace
     now[0] = 13.0
-    assert not keeper.covers(ap, 12.5)  # the slot was covered, but the poll would start late
+    # The lease ran out at 13 (renewals failing): whoever holds the AP next polls it at
+    # 14.5 at the earliest (its slot in the interval from 14), so slot 12.5 is still ours
+    # until 13.5, its next slot less the grace; no later.
+    assert keeper.covers(ap, 12.5)
+    now[0] = 13.5
+    assert not keeper.covers(ap, 12.5)
     assert not keeper.covers("ap-unknown", 12.5)
     assert keeper.held(now[0]) == set() and keeper.held(12.9) == set(city)
+    assert keeper.holds(ap, 12.9) and not keeper.holds(ap, 13.0) and not keeper.holds(ap, 10.4)
+
+
+def test_a_lease_given_back_keeps_the_last_slot_of_its_interval(
+    tmp_path: Path, lease_db: Engine, city: list[str]
+) -> None:
+    now = [10.0]
+    a = LeaseKeeper(settings(tmp_path, "a"), lease_db, clock=lambda: now[0], member_id="a")
+    b = LeaseKeeper(settings(tmp_path, "b"), lease_db, clock=lambda: now[0], member_id="b")
+    assert a.cycle(10.0, 12.0, 10.0).held == APS
+    assert b.cycle(10.0, 12.0, 10.1).held == 0  # nothing free yet
+    given = a.cycle(12.0, 14.0, 12.0)  # two live now: a gives half back, until 14
+    assert given.held == given.released == APS // 2
+    ap = max(set(city) - a.held(14.0), key=collector_phase)  # a given-back AP, latest phase
+    slot = 12.0 + collector_phase(ap)
+    assert slot > 13.0
+    now[0] = 14.0
+    assert ap in b.cycle(14.0, 16.0, 14.0).claimed
+    assert ap not in a.cycle(14.0, 16.0, 14.0).claimed and ap not in a.held(14.0)
+    now[0] = 14.2  # a poll of that slot begun or answered after the boundary: still a's
+    assert a.covers(ap, slot) and not a.covers(ap, slot + INTERVAL)
+    assert not b.covers(ap, slot) and b.covers(ap, slot + INTERVAL)
+    now[0] = slot + INTERVAL - GRACE  # until the AP's next slot less the grace
+    assert not a.covers(ap, slot)
 
 
 def test_polls_stop_at_the_local_deadline_when_renewals_fail(
@@ -227,14 +274,7 @@ def test_two_collectors_poll_every_ap_once_per_interval_and_hand_over_on_stop(
     a = make_collector(tmp_path, "a", lease_db, scrapers["a"], secret_box)
     b = make_collector(tmp_path, "b", lease_db, scrapers["b"], secret_box)
 
-    async def main() -> None:
-        async def b_later() -> None:
-            await asyncio.sleep(0.5)  # b starts mid-interval 0, after a claimed everything
-            await run_until(b, 15.0)
-
-        await asyncio.gather(run_until(a, 9.3), b_later())
-
-    virtual_run(main())
+    virtual_run(a_then_b(a, 9.3, b, 15.0))
     a.close()
     b.close()
     by_a, by_b = per_interval(scrapers["a"].polls), per_interval(scrapers["b"].polls)
@@ -267,3 +307,41 @@ def test_two_collectors_poll_every_ap_once_per_interval_and_hand_over_on_stop(
 def test_keeper_for_uses_leases_only_for_the_whole_city(tmp_path: Path, lease_db: Engine) -> None:
     assert isinstance(keeper_for(Settings(data_dir=tmp_path), lease_db), LeaseKeeper)
     assert keeper_for(Settings(data_dir=tmp_path, shard="1/3"), lease_db) is None
+
+
+def test_a_slow_answer_across_a_handover_is_written_once_not_lost(
+    tmp_path: Path,
+    lease_db: Engine,
+    city: list[str],
+    virtual_run: VirtualRun,
+    secret_box: SecretBox,
+    mikrotik_device: dict[str, Value],
+) -> None:
+    """a holds everything, b joins: at 2 a gives half back (until 4), b claims it at 4.
+    a's answers come ``delay`` late, so its polls of the last slots before 4 are answered
+    after 4: still a's (b polls those APs only from their slots after 4), written once."""
+    devices = {(h, PORT): mikrotik_device for h in hosts()}
+    delay = 0.8
+    scrapers = {"a": RecordingScraper(devices, delay_s=delay), "b": RecordingScraper(devices)}
+    a = make_collector(tmp_path, "a", lease_db, scrapers["a"], secret_box)
+    b = make_collector(tmp_path, "b", lease_db, scrapers["b"], secret_box)
+
+    virtual_run(a_then_b(a, 8.0, b, 8.0))
+    a.close()
+    b.close()
+    by_a, by_b = per_interval(scrapers["a"].polls), per_interval(scrapers["b"].polls)
+    moved = [ap for ap in city if by_b[(host_of(ap), 2)]]
+    assert len(moved) == APS // 2
+    # Each moved AP's last poll by a (interval 1) and its first by b (interval 2).
+    late = [ap for ap in moved if 2.0 + collector_phase(ap) + delay > 4.0]
+    assert late, "no answer crossed the boundary: the test shows nothing"
+    for ap in city:
+        for k in range(4):
+            assert by_a[(host_of(ap), k)] + by_b[(host_of(ap), k)] == 1, (ap, k, by_a, by_b)
+    assert "citywifi_polls_past_lease_total 0.0" in a.metrics.exposition()
+    with transaction(lease_db) as session:
+        attempted = {s.ap_id: s.polls_attempted for s in session.scalars(select(ApStatus))}
+    for ap in city:  # every poll made was written: none dropped at the handover
+        host = host_of(ap)
+        made = len(scrapers["a"].polls[host]) + len(scrapers["b"].polls.get(host, []))
+        assert attempted[ap] == made, ap

@@ -77,9 +77,11 @@ async def targets_of(*keys: str) -> list[str]:
 def test_polls_start_at_their_phase_not_all_at_once(virtual_run: VirtualRun) -> None:
     keys = [f"k{n}" for n in range(40)]
     started: dict[str, float] = {}
+    slots: dict[str, float] = {}
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         started.setdefault(key, now())
+        slots.setdefault(key, slot)
 
     sched = Scheduler[str](
         name="t",
@@ -93,6 +95,7 @@ def test_polls_start_at_their_phase_not_all_at_once(virtual_run: VirtualRun) -> 
     assert set(started) == set(keys)
     for key in keys:
         assert started[key] == pytest.approx(phase_of(key, 1.0), abs=1e-9), key
+        assert slots[key] == pytest.approx(phase_of(key, 1.0), abs=1e-12), key  # given to poll
     assert max(started.values()) - min(started.values()) > 0.5  # spread, not a burst
 
 
@@ -103,7 +106,7 @@ def test_a_poll_still_running_at_its_next_slot_is_skipped_not_queued(
     peak: Counter[str] = Counter()
     polls: Counter[str] = Counter()
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         running[key] += 1
         peak[key] = max(peak[key], running[key])
         polls[key] += 1
@@ -141,7 +144,7 @@ def test_concurrency_is_bounded_and_queue_depth_counts_waiting_polls(
     depths: list[int] = []
     sched: Scheduler[str]
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         nonlocal live, peak
         live += 1
         peak = max(peak, live)
@@ -168,7 +171,7 @@ def test_overrun_is_reported_when_aps_cannot_all_start_within_the_interval(
 ) -> None:
     finished: list[IntervalStats] = []
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         await asyncio.sleep(0.1)
 
     sched = Scheduler[str](
@@ -195,7 +198,7 @@ def test_targets_are_re_read_every_interval(virtual_run: VirtualRun) -> None:
         seen.append(set())
         return keys
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         seen[-1].add(key)
 
     sched = Scheduler[str](
@@ -208,7 +211,7 @@ def test_targets_are_re_read_every_interval(virtual_run: VirtualRun) -> None:
 def test_no_lag_and_no_overrun_when_there_is_room(virtual_run: VirtualRun) -> None:
     finished: list[IntervalStats] = []
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         await asyncio.sleep(0.005)
 
     sched = Scheduler[str](
@@ -234,7 +237,7 @@ def test_lag_is_the_wait_for_a_concurrency_slot(virtual_run: VirtualRun) -> None
     gap = phase_of(second, 10.0) - phase_of(first, 10.0)
     finished: list[IntervalStats] = []
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         await asyncio.sleep(gap + 0.25)  # the first still runs 0.25 s into the second's slot
 
     sched = Scheduler[str](
@@ -256,7 +259,7 @@ def test_an_injected_clock_is_the_one_slots_are_measured_on(virtual_run: Virtual
     offset = 1000.0
     began: list[float] = []
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         began.append(now())
 
     sched = Scheduler[str](
@@ -281,7 +284,7 @@ def test_an_aligned_run_starts_at_the_clocks_boundaries_and_skips_passed_slots(
     started: dict[str, list[float]] = {k: [] for k in keys}
     begin = 5.3  # inside interval 2 = [4, 6)
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         started[key].append(now())
 
     sched = Scheduler[str](
@@ -320,7 +323,7 @@ def test_admit_refuses_a_poll_as_it_is_about_to_begin(virtual_run: VirtualRun) -
     polled: list[str] = []
     asked: list[tuple[str, float]] = []
 
-    async def poll(key: str) -> None:
+    async def poll(key: str, slot: float) -> None:
         polled.append(key)
 
     def admit(key: str, slot: float) -> bool:

@@ -15,6 +15,15 @@ raw timestamp it would look like a second poll in the next interval (and a miss 
 own). Two collectors polling one AP in one interval poll it at the same slot, so they
 still count twice.
 
+Counting starts after the first whole interval in which no collector had trouble (no
+failed, skipped or dropped poll, no overrun, by their self-metrics): on a cold start the
+first collector alone makes every AP's first poll while three processes start on two
+cores, and polls time out or are skipped for up to three intervals on a busy machine.
+The polls per collector after the restart are read from all three at once and scaled to
+two intervals by each one's own read times: read in turn, a collector's window ran one
+to three seconds long on a loaded machine (37 and 122 polls over a share of 667, 6 and
+18 %, against a 10 % bound).
+
 The interval is 8 s: three collectors, the simulator, PostgreSQL and VictoriaMetrics
 share this machine's two cores, and 1,000 APs every 8 s (125 polls/s) leaves them room.
 Every wait is bounded; the whole test takes about three minutes.
@@ -28,6 +37,7 @@ import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -66,15 +76,45 @@ def wait_until_interval(k: int) -> None:
         time.sleep(delay)
 
 
-def polls_made(port: int) -> float:
+TROUBLE = ("citywifi_skipped_overlap", "citywifi_cycle_overruns", "citywifi_polls_past_lease")
+"""Self-metrics that count an interval not kept: a poll skipped (its previous one still
+running), an interval with an AP not attempted in it, an answer dropped past its lease."""
+
+
+def self_metrics(port: int) -> tuple[float, float, float]:
+    """A collector's polls made, its troubles (:data:`TROUBLE` and every failed poll:
+    on a loaded start, answers that time out), and the time they were read."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return sum(
-        s.value
-        for f in text_string_to_metric_families(text)
-        if f.name == "citywifi_polls"
-        for s in f.samples
-        if s.name.endswith("_total")
-    )
+    read_at = time.time()
+    polls = trouble = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if not sample.name.endswith("_total"):
+                continue
+            if family.name == "citywifi_polls":
+                polls += sample.value
+                if sample.labels.get("outcome") != "answered":
+                    trouble += sample.value
+            elif family.name in TROUBLE:
+                trouble += sample.value
+    return polls, trouble, read_at
+
+
+def all_metrics(ports: dict[str, int]) -> dict[str, tuple[float, float, float]]:
+    """:func:`self_metrics` of every collector, read at once (one thread each): read in
+    turn, on a loaded machine the last is read a second or more after the first."""
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return dict(zip(ports, pool.map(self_metrics, ports.values()), strict=True))
+
+
+def interval_lines(proc: Proc, last: int = 8) -> str:
+    """A collector's last interval reports and lease changes, for a failure message."""
+    lines = [
+        line[20:]
+        for line in proc.output().splitlines()
+        if "collector.engine: interval" in line or "collector.leases: leases" in line
+    ]
+    return "\n    ".join(lines[-last:])
 
 
 def sample_times(server: VictoriaMetricsServer, store_url: str) -> dict[str, list[float]]:
@@ -100,12 +140,6 @@ def sample_times(server: VictoriaMetricsServer, store_url: str) -> dict[str, lis
     return dict(times)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="unstable since 2026-12-01: 5 of 5 runs failed, each differently (a survivor's"
-    " polls 18 % over a third; 6 APs polled twice in the first counted interval; 59 and 90"
-    " (interval, AP) pairs not polled); issue 15 is open again until it is understood",
-)
 def test_three_collectors_share_take_over_and_rebalance(
     spawn: Callable[..., Proc],
     tmp_path: Path,
@@ -157,9 +191,20 @@ def test_three_collectors_share_take_over_and_rebalance(
     collectors = {name: start_collector(name) for name in ("c0", "c1", "c2")}
     wait_for(lambda: members() == {"c0", "c1", "c2"}, 60, "three collectors in the pool")
     wait_for(lambda: balanced({"c0", "c1", "c2"}), 6 * INTERVAL_S, "three even shares")
-    # One interval more to settle: the first one's late polls (begun behind, on a busy
-    # start) can still land in the next (6 APs once, each a sample in both).
-    first_full = interval_of(time.time()) + 2
+
+    # Counted from the first interval after one whole interval in which no collector
+    # had trouble: while the first one alone makes every AP's first poll and three
+    # processes start on two cores, polls begin late, time out (the simulator answers
+    # late) or are skipped (the previous one still running), for up to three intervals
+    # when the machine is busy with other work too.
+    def steady() -> int | None:
+        before = all_metrics({name: port for name, (_, port) in collectors.items()})
+        time.sleep(INTERVAL_S)
+        after = all_metrics({name: port for name, (_, port) in collectors.items()})
+        calm = all(after[name][1] == before[name][1] for name in collectors)
+        return interval_of(time.time()) + 1 if calm else None
+
+    first_full = wait_for(steady, 10 * INTERVAL_S, "an interval without trouble")
 
     # 2. Two whole intervals shared by three, then SIGKILL c2 in the middle of one.
     kill_interval = interval_of(time.time()) + 3
@@ -197,16 +242,25 @@ def test_three_collectors_share_take_over_and_rebalance(
     measure_from = interval_of(time.time()) + 1
     wait_until_interval(measure_from)
     time.sleep(INTERVAL_S / 2)
-    live = ("c0", "c1", "c2b")
-    before = {name: polls_made(collectors[name][1]) for name in live}
+    live = {name: collectors[name][1] for name in ("c0", "c1", "c2b")}
+    before = all_metrics(live)
     time.sleep(2 * INTERVAL_S)
-    polls = {name: polls_made(collectors[name][1]) - before[name] for name in live}
+    after = all_metrics(live)
+    # Polls per two intervals: each collector's count over its own window (from its two
+    # reads' times), which the reads' latency makes a little longer or shorter than 2 I.
+    polls = {
+        name: round((after[name][0] - before[name][0]) * 2 * INTERVAL_S
+                    / (after[name][2] - before[name][2]))
+        for name in live
+    }  # fmt: skip
     last_full = interval_of(time.time()) - 1
+    reports = {name: interval_lines(collectors[name][0]) for name in collectors}
     for name in live:
         proc = collectors[name][0]
         assert proc.popen.poll() is None, proc.output()
         proc.stop()  # graceful: drains, flushes, releases
         assert proc.popen.returncode == 0, proc.output()
+    said = "".join(f"\n  {name}:\n    {text}" for name, text in reports.items())
 
     # What the store saw: per AP and interval, how many polls.
     times = sample_times(victoriametrics_server, store_url)
@@ -218,7 +272,7 @@ def test_three_collectors_share_take_over_and_rebalance(
     assert not twice, (
         f"{len(twice)} (interval, AP) pairs polled twice from interval {first_full}"
         f" (kill in {kill_interval}): by interval {Counter(k for k, _ in twice)};"
-        f" e.g. {[(k, ap, sorted(times[ap])) for k, ap in twice[:3]]}"
+        f" e.g. {[(k, ap, sorted(times[ap])) for k, ap in twice[:3]]}; the collectors said:{said}"
     )
     missed: list[tuple[int, str]] = []
     for k in range(first_full, last_full + 1):
@@ -226,7 +280,11 @@ def test_three_collectors_share_take_over_and_rebalance(
         for ap in times:
             if per[(ap, k)] == 0 and not (gap_allowed and ap in victims):
                 missed.append((k, ap))
-    assert not missed, f"{len(missed)} (interval, AP) pairs not polled, e.g. {missed[:5]}"
+    assert not missed, (
+        f"{len(missed)} (interval, AP) pairs not polled from interval {first_full} (kill in"
+        f" {kill_interval}, restart in {restart_interval}): by interval"
+        f" {Counter(k for k, _ in missed)}, e.g. {missed[:5]}; the collectors said:{said}"
+    )
     print(f"\nintervals checked: {first_full}..{last_full}, kill in {kill_interval}")
     assert all(per[(ap, kill_interval + 2)] == 1 for ap in victims)  # taken over in time
 
@@ -234,8 +292,8 @@ def test_three_collectors_share_take_over_and_rebalance(
     # Shares, not counts: the window is timed by sleeps and sequential reads.
     assert all(abs(n - EVEN) <= 0.1 * EVEN for n in counts.values()), counts
     total = sum(polls.values())
-    assert abs(total - APS * 2) <= 0.25 * APS, polls  # about two intervals' worth
-    assert all(abs(n / total - 1 / 3) <= 0.1 / 3 for n in polls.values()), polls
+    assert abs(total - APS * 2) <= 0.1 * APS * 2, polls  # two intervals' worth
+    assert all(abs(n - 2 * EVEN) <= 0.1 * 2 * EVEN for n in polls.values()), polls
     print(
         f"\nleases after the restart {counts}; polls per collector over 2 intervals {polls};"
         f" {len(victims)} APs taken over; test {time.monotonic() - started:.0f} s"
